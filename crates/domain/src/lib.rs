@@ -1,1 +1,14 @@
+//! Kafka-ML domain: entities, enums, the REST API's request and response types (serde + utoipa +
+//! validator) and the pure rules of the control plane (kwargs parsing, distributed-chain expansion,
+//! chart building, training-case selection).
+//!
+//! This crate knows nothing of HTTP frameworks, databases, Kubernetes or Kafka.
 
+pub mod datetime;
+pub mod decimal;
+pub mod enums;
+pub mod inputs;
+pub mod outputs;
+pub mod rules;
+
+pub use enums::{AggStrategy, Framework, InferenceStatus, InputFormat, ResultStatus};

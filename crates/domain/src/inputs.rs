@@ -1,0 +1,334 @@
+//! Request bodies with their validation rules (contract §3; design §3). Bodies are parsed with
+//! [`parse`], which reports the path of a wrongly typed field, then checked with `validator`.
+//! Unknown fields are ignored, as DRF does.
+
+use serde::de::{DeserializeOwned, Deserializer};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use validator::{Validate, ValidationError, ValidationErrors};
+
+use crate::enums::{Framework, InputFormat};
+
+/// Deserializes `value` into `T` and validates it; the error is a readable one-line message
+/// (`name: ensure this field has no more than 30 characters`).
+pub fn parse<T: DeserializeOwned + Validate>(value: Value) -> Result<T, String> {
+    let parsed: T = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        if path == "." || path.is_empty() {
+            inner
+        } else {
+            format!("{path}: {inner}")
+        }
+    })?;
+    parsed.validate().map_err(|e| describe(&e))?;
+    Ok(parsed)
+}
+
+/// Renders validation errors as `field: message; field: message`, fields sorted.
+pub fn describe(errors: &ValidationErrors) -> String {
+    let mut parts: Vec<String> = errors
+        .field_errors()
+        .iter()
+        .flat_map(|(field, errs)| {
+            errs.iter().map(move |e| {
+                let msg = e.message.as_ref().map(|m| m.to_string()).unwrap_or_else(|| e.code.to_string());
+                format!("{field}: {msg}")
+            })
+        })
+        .collect();
+    parts.sort();
+    parts.join("; ")
+}
+
+/// Accepts a field that is present (possibly `null`) as `Some(value)`; absent stays `None` via
+/// `#[serde(default)]`.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// An id given as a number, a numeric string, or an object with an `id` (what the web UI sends
+/// for a model's `father`). `null` and `0` mean "none", as in the reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdRef(pub Option<i64>);
+
+impl<'de> Deserialize<'de> for IdRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        id_of(&v).map(IdRef).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Reads an id from a JSON value: number, numeric string, `{"id": …}` or null.
+pub fn id_of(v: &Value) -> Result<Option<i64>, String> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Number(n) => n
+            .as_i64()
+            .filter(|n| *n >= 0)
+            .map(|n| if n == 0 { None } else { Some(n) })
+            .ok_or_else(|| format!("{n} is not a valid id")),
+        Value::String(s) if s.trim().is_empty() => Ok(None),
+        Value::String(s) => s
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .map(|n| if n == 0 { None } else { Some(n) })
+            .ok_or_else(|| format!("\"{s}\" is not a valid id")),
+        Value::Object(o) => o.get("id").map(id_of).unwrap_or(Ok(None)),
+        other => Err(format!("{other} is not a valid id")),
+    }
+}
+
+fn not_blank(s: &str) -> Result<(), ValidationError> {
+    if s.trim().is_empty() {
+        return Err(ValidationError::new("blank").with_message("This field may not be blank.".into()));
+    }
+    Ok(())
+}
+
+/// Body of `POST /models/` and `PUT /models/<id>` (contract §3.2, §4.1).
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+pub struct ModelInput {
+    /// Unique name, at most 30 characters.
+    #[validate(length(max = 30, message = "Ensure this field has no more than 30 characters."), custom(function = "not_blank"))]
+    pub name: String,
+    /// Model source code; must define `model`.
+    #[validate(custom(function = "not_blank"))]
+    pub code: String,
+    /// `tf` or `pth`.
+    pub framework: Framework,
+    /// At most 100 characters.
+    #[serde(default)]
+    #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
+    pub description: String,
+    /// Import lines run before `code`.
+    #[serde(default)]
+    pub imports: String,
+    /// Part of a distributed chain.
+    #[serde(default, deserialize_with = "null_false")]
+    pub distributed: bool,
+    /// The upper model of a distributed model: an id, `{"id": …}` or null.
+    #[serde(default = "no_id")]
+    #[schema(value_type = Option<i64>)]
+    pub father: IdRef,
+}
+
+fn no_id() -> IdRef {
+    IdRef(None)
+}
+
+fn null_false<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
+}
+
+/// Body of `PATCH /models/<id>`: every field optional; no executor check (as the reference).
+#[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
+pub struct ModelPatch {
+    #[validate(length(max = 30, message = "Ensure this field has no more than 30 characters."), custom(function = "not_blank"))]
+    pub name: Option<String>,
+    #[validate(custom(function = "not_blank"))]
+    pub code: Option<String>,
+    pub framework: Option<Framework>,
+    #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
+    pub description: Option<String>,
+    pub imports: Option<String>,
+    pub distributed: Option<bool>,
+    #[schema(value_type = Option<i64>)]
+    pub father: Option<IdRef>,
+}
+
+/// Body of `POST /configurations/` and `PUT /configurations/<id>` (contract §4.2).
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+pub struct ConfigurationInput {
+    #[validate(length(max = 30, message = "Ensure this field has no more than 30 characters."), custom(function = "not_blank"))]
+    pub name: String,
+    #[serde(default)]
+    #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
+    pub description: String,
+    /// Model ids; a distributed root pulls in its whole chain.
+    pub ml_models: Vec<i64>,
+}
+
+/// Body of `PATCH /configurations/<id>`: an absent `ml_models` keeps the models (design §3 item 21).
+#[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
+pub struct ConfigurationPatch {
+    #[validate(length(max = 30, message = "Ensure this field has no more than 30 characters."), custom(function = "not_blank"))]
+    pub name: Option<String>,
+    #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
+    pub description: Option<String>,
+    pub ml_models: Option<Vec<i64>>,
+}
+
+fn check_training_time(v: &Value) -> Result<(), ValidationError> {
+    match number_of(v) {
+        Ok(_) => Ok(()),
+        Err(m) => Err(ValidationError::new("decimal").with_message(m.into())),
+    }
+}
+
+/// Reads a decimal given as a number, a numeric string or null (DRF `DecimalField`).
+pub fn number_of(v: &Value) -> Result<Option<f64>, String> {
+    let n = match v {
+        Value::Null => return Ok(None),
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    let n = n.filter(|n| n.is_finite()).ok_or_else(|| "A valid number is required.".to_owned())?;
+    crate::decimal::check(n, 14, 4)?;
+    Ok(Some(n))
+}
+
+/// The JSON document in the `data` field of `POST /results/<id>` (contract §3.9). A key that is
+/// present replaces the stored value (also with `null`); an absent key keeps it.
+#[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
+pub struct ResultUpload {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Object)]
+    pub train_metrics: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Object)]
+    pub val_metrics: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Object)]
+    pub test_metrics: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Object)]
+    pub confusion_matrix: Option<Value>,
+    /// Seconds, at most 4 decimal places; a number or a numeric string.
+    #[serde(default, deserialize_with = "present")]
+    #[validate(custom(function = "check_training_time"))]
+    #[schema(value_type = Option<f64>)]
+    pub training_time: Option<Value>,
+    /// When true the upload creates a new result (indefinite incremental training).
+    #[serde(default, deserialize_with = "truthy")]
+    pub indefinite: bool,
+}
+
+fn truthy<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let v = Value::deserialize(d)?;
+    Ok(match v {
+        Value::Null => false,
+        Value::Bool(b) => b,
+        Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
+        Value::String(s) => !s.is_empty() && s != "false" && s != "False" && s != "0",
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    })
+}
+
+/// The JSON document in the `data` field of `POST /results_metrics/<id>` (contract §3.10).
+#[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
+pub struct MetricsUpdate {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Object)]
+    pub train_metrics: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Object)]
+    pub val_metrics: Option<Value>,
+}
+
+fn rate(v: f64) -> Result<(), ValidationError> {
+    crate::decimal::check(v, 7, 6).map_err(|m| ValidationError::new("decimal").with_message(m.into()))
+}
+
+fn datetime_text(s: &str) -> Result<(), ValidationError> {
+    match crate::datetime::parse(s) {
+        Some(_) => Ok(()),
+        None => Err(ValidationError::new("datetime").with_message(
+            "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].".into(),
+        )),
+    }
+}
+
+fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        other => Err(serde::de::Error::custom(format!("invalid type: {other}, expected a string"))),
+    }
+}
+
+/// A datasource announcement: body of `POST /datasources/` (the control logger) and
+/// `POST /datasources/kafka` (contract §3.12).
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+pub struct DatasourceInput {
+    #[serde(default)]
+    pub input_format: InputFormat,
+    /// The deployment id, as a string.
+    #[serde(deserialize_with = "string_or_number")]
+    #[validate(custom(function = "not_blank"))]
+    pub deployment: String,
+    /// A JSON document, as text.
+    #[serde(default)]
+    pub input_config: String,
+    #[serde(default)]
+    pub description: String,
+    /// `topic:partition:offset[:length][,…]`.
+    #[validate(custom(function = "not_blank"))]
+    pub topic: String,
+    #[serde(default)]
+    #[validate(custom(function = "rate"))]
+    pub validation_rate: Option<f64>,
+    #[serde(default)]
+    #[validate(custom(function = "rate"))]
+    pub test_rate: Option<f64>,
+    #[serde(default)]
+    pub total_msg: Option<i64>,
+    /// ISO 8601; naive values are UTC.
+    #[validate(custom(function = "datetime_text"))]
+    pub time: String,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn model_input_rules() {
+        let m: ModelInput = parse(json!({"name": "a", "code": "model=1", "framework": "tf", "extra": 1})).unwrap();
+        assert_eq!(m.father, IdRef(None));
+        assert!(!m.distributed);
+        let m: ModelInput =
+            parse(json!({"name": "a", "code": "c", "framework": "tf", "father": {"id": 3, "name": "f"}})).unwrap();
+        assert_eq!(m.father, IdRef(Some(3)));
+        let e = parse::<ModelInput>(json!({"name": "a", "code": "c", "framework": "keras"})).unwrap_err();
+        assert!(e.starts_with("framework: unknown variant `keras`"), "{e}");
+        let e = parse::<ModelInput>(json!({"name": "a", "framework": "tf"})).unwrap_err();
+        assert_eq!(e, "missing field `code`");
+        let e = parse::<ModelInput>(json!({"name": "x".repeat(31), "code": "c", "framework": "tf"})).unwrap_err();
+        assert_eq!(e, "name: Ensure this field has no more than 30 characters.");
+        let e = parse::<ModelInput>(json!({"name": "a", "code": "c", "framework": "tf", "description": null})).unwrap_err();
+        assert!(e.starts_with("description: invalid type: null"), "{e}");
+    }
+
+    #[test]
+    fn result_upload_distinguishes_null_from_absent() {
+        let u: ResultUpload = parse(json!({"test_metrics": null, "training_time": "3.5"})).unwrap();
+        assert_eq!(u.test_metrics, Some(Value::Null));
+        assert_eq!(u.train_metrics, None);
+        assert_eq!(number_of(u.training_time.as_ref().unwrap()).unwrap(), Some(3.5));
+        assert!(parse::<ResultUpload>(json!({"training_time": 1.23456})).is_err());
+        assert!(parse::<ResultUpload>(json!({"training_time": "abc"})).is_err());
+    }
+
+    #[test]
+    fn datasource_rules() {
+        let d: DatasourceInput =
+            parse(json!({"deployment": 7, "topic": "t:0:0:10", "time": "2024-05-01T10:00:00"})).unwrap();
+        assert_eq!(d.deployment, "7");
+        assert_eq!(d.input_format, InputFormat::Raw);
+        let e = parse::<DatasourceInput>(json!({"deployment": "1", "topic": "t", "time": "x"})).unwrap_err();
+        assert!(e.starts_with("time: Datetime has wrong format"), "{e}");
+        let e = parse::<DatasourceInput>(
+            json!({"deployment": "1", "topic": "t", "time": "2024-05-01T10:00:00", "validation_rate": 0.33333333}),
+        )
+        .unwrap_err();
+        assert_eq!(e, "validation_rate: Ensure that there are no more than 7 digits in total.");
+    }
+}

@@ -1,0 +1,175 @@
+//! Response bodies, field for field and in the order of the reference's serializers (contract §3).
+//! Secrets (an inference's `token`, a device's `mqtt_password`) are never part of them.
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::datetime::drf;
+use crate::enums::Framework;
+
+/// A nested model reference `{"id", "name"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ModelRef {
+    pub id: i32,
+    pub name: String,
+}
+
+/// A nested configuration reference `{"id", "name"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ConfigurationRef {
+    pub id: i32,
+    pub name: String,
+}
+
+/// A nested deployment reference `{"id", "time"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct DeploymentRef {
+    pub id: i32,
+    #[serde(with = "drf")]
+    #[schema(value_type = String, format = DateTime)]
+    pub time: NaiveDateTime,
+}
+
+/// A model definition (contract §3.2).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct MlModel {
+    pub id: i32,
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    pub imports: String,
+    pub distributed: bool,
+    pub father: Option<ModelRef>,
+    pub framework: Framework,
+}
+
+/// A configuration with its models and deployments (contract §3.4).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Configuration {
+    pub id: i32,
+    pub name: String,
+    pub description: String,
+    pub ml_models: Vec<ModelRef>,
+    pub deployments: Vec<DeploymentRef>,
+}
+
+/// A training result as nested in a deployment (contract §3.6).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ResultSummary {
+    pub id: i32,
+    pub status: String,
+    pub model: ModelRef,
+    #[serde(with = "drf")]
+    #[schema(value_type = String, format = DateTime)]
+    pub status_changed: NaiveDateTime,
+}
+
+/// A deployment (contract §3.8).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Deployment {
+    pub id: i32,
+    pub configuration: ConfigurationRef,
+    pub results: Vec<ResultSummary>,
+    pub optimizer: String,
+    pub learning_rate: f64,
+    pub loss: String,
+    pub metrics: String,
+    pub incremental: bool,
+    pub indefinite: bool,
+    pub stream_timeout: Option<i32>,
+    pub monitoring_metric: Option<String>,
+    pub change: Option<String>,
+    pub improvement: Option<f64>,
+    pub unsupervised: bool,
+    pub unsupervised_rounds: Option<i32>,
+    pub confidence: Option<f64>,
+    pub batch: i32,
+    pub tf_kwargs_fit: String,
+    pub tf_kwargs_val: String,
+    pub pth_kwargs_fit: String,
+    pub pth_kwargs_val: String,
+    pub conf_mat_settings: Option<bool>,
+    #[serde(with = "drf")]
+    #[schema(value_type = String, format = DateTime)]
+    pub time: NaiveDateTime,
+    pub federated: bool,
+    pub agg_rounds: Option<i32>,
+    pub min_data: Option<i32>,
+    pub agg_strategy: String,
+    #[schema(value_type = Object)]
+    pub data_restriction: Option<Value>,
+    pub blockchain: bool,
+}
+
+/// A training result (contract §3.11). `status_reason` says why a result `failed`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct TrainingResult {
+    pub id: i32,
+    pub status: String,
+    #[serde(with = "drf")]
+    #[schema(value_type = String, format = DateTime)]
+    pub status_changed: NaiveDateTime,
+    pub deployment: DeploymentRef,
+    pub model: ModelRef,
+    #[schema(value_type = Object)]
+    pub train_metrics: Option<Value>,
+    #[schema(value_type = Object)]
+    pub val_metrics: Option<Value>,
+    #[schema(value_type = Object)]
+    pub test_metrics: Option<Value>,
+    #[schema(value_type = Object)]
+    pub confusion_matrix: Option<Value>,
+    pub training_time: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+}
+
+/// A datasource announcement (contract §3.12; no `id`, as in the reference).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Datasource {
+    pub input_format: String,
+    pub deployment: String,
+    pub input_config: String,
+    pub description: String,
+    pub topic: String,
+    pub validation_rate: Option<f64>,
+    pub test_rate: Option<f64>,
+    pub total_msg: Option<i64>,
+    #[serde(with = "drf")]
+    #[schema(value_type = String, format = DateTime)]
+    pub time: NaiveDateTime,
+}
+
+/// An inference (contract §3.14, without the write-only `token`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Inference {
+    pub id: i32,
+    pub model_result: Option<i32>,
+    pub replicas: i32,
+    pub input_format: String,
+    pub input_config: String,
+    pub input_topic: String,
+    pub output_topic: String,
+    #[serde(with = "drf")]
+    #[schema(value_type = String, format = DateTime)]
+    pub time: NaiveDateTime,
+    pub status: String,
+    #[serde(with = "drf")]
+    #[schema(value_type = String, format = DateTime)]
+    pub status_changed: NaiveDateTime,
+    pub limit: Option<f64>,
+    pub output_upper: String,
+    pub external_host: Option<String>,
+    pub input_kafka_broker: Option<String>,
+    pub output_kafka_broker: Option<String>,
+    pub upper_kafka_broker: Option<String>,
+}
+
+/// Suggested input settings for deploying an inference of a result (contract §4.6).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct InferenceInfo {
+    pub input_format: String,
+    pub input_config: String,
+}

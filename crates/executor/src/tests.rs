@@ -1,0 +1,368 @@
+//! [`HttpExecutor`] against the stub executor and a few misbehaving peers.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::stub::{StubExecutor, StubResponse};
+use crate::{CheckOutcome, Executor, ExecutorConfig, ExecutorError, ExecutorKind, HttpExecutor, ModelCode};
+
+fn executor_for(url: &str, request_timeout: Duration) -> HttpExecutor {
+    HttpExecutor::new(ExecutorConfig {
+        tf_url: url.to_owned(),
+        pth_url: url.to_owned(),
+        connect_timeout: Duration::from_secs(2),
+        request_timeout,
+    })
+    .unwrap()
+}
+
+fn executor(stub: &StubExecutor) -> HttpExecutor {
+    executor_for(&stub.url(), Duration::from_secs(10))
+}
+
+/// A port nothing listens on: bound, then released.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn check_posts_the_reference_body_to_exec_tf() {
+    let stub = StubExecutor::start().await;
+    let code = ModelCode::new("import tensorflow as tf", "model = tf.keras.Sequential()", false);
+
+    let outcome = executor(&stub).check(ExecutorKind::TensorFlow, &code).await.unwrap();
+
+    assert_eq!(outcome, CheckOutcome::Valid);
+    let requests = stub.raw_requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].method, "POST");
+    assert_eq!(requests[0].path, "/exec_tf/");
+    assert_eq!(
+        requests[0].text(),
+        r#"{"imports_code":"import tensorflow as tf","model_code":"model = tf.keras.Sequential()","distributed":false,"request_type":"check"}"#
+    );
+    assert_eq!(requests[0].header("content-type"), Some("application/json"));
+}
+
+#[tokio::test]
+async fn check_goes_to_exec_pth_for_pytorch_and_maps_400_to_invalid() {
+    let stub = StubExecutor::start().await;
+    let executor = executor(&stub);
+
+    let good = ModelCode::new("", "model = Net()", true);
+    let bad = ModelCode::new("import torch", "fail_code", false);
+    assert_eq!(executor.check(ExecutorKind::PyTorch, &good).await.unwrap(), CheckOutcome::Valid);
+    let outcome = executor.check(ExecutorKind::PyTorch, &bad).await.unwrap();
+    assert_eq!(outcome, CheckOutcome::Invalid);
+    assert!(!outcome.is_valid());
+
+    let requests = stub.raw_requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].path, "/exec_pth/");
+    assert_eq!(
+        requests[0].text(),
+        r#"{"imports_code":"","model_code":"model = Net()","distributed":true,"request_type":"check"}"#
+    );
+    assert_eq!(requests[1].path, "/exec_pth/");
+    assert_eq!(
+        stub.requests()[1],
+        (
+            "/exec_pth/".to_owned(),
+            json!({"imports_code": "import torch", "model_code": "fail_code", "distributed": false, "request_type": "check"})
+        )
+    );
+}
+
+#[tokio::test]
+async fn check_maps_any_non_200_status_to_invalid() {
+    for status in [201, 400, 404, 422, 500, 503] {
+        let stub = StubExecutor::start_with(move |_| StubResponse::text(status, "nope")).await;
+        let outcome = executor(&stub).check(ExecutorKind::TensorFlow, &ModelCode::default()).await.unwrap();
+        let expected = CheckOutcome::Invalid;
+        assert_eq!(outcome, expected, "status {status}");
+    }
+}
+
+#[tokio::test]
+async fn load_model_passes_the_bytes_through() {
+    let stub = StubExecutor::start().await;
+    let code = ModelCode::new("import tensorflow as tf", "model = build()", false);
+
+    let bytes = executor(&stub).load_model(&code).await.unwrap();
+
+    assert_eq!(&bytes[..], b"HDF5-STUB:model = build()");
+    assert_eq!(
+        stub.raw_requests()[0].text(),
+        r#"{"imports_code":"import tensorflow as tf","model_code":"model = build()","distributed":false,"request_type":"load_model"}"#
+    );
+    assert_eq!(stub.requests()[0].0, "/exec_tf/");
+
+    // Binary content comes back untouched.
+    let binary: Vec<u8> = (0..=255_u8).cycle().take(300_000).collect();
+    let expected = binary.clone();
+    let stub = StubExecutor::start_with(move |_| StubResponse::bytes(200, binary.clone())).await;
+    let bytes = executor(&stub).load_model(&code).await.unwrap();
+    assert_eq!(bytes.len(), expected.len());
+    assert!(bytes[..] == expected[..]);
+}
+
+#[tokio::test]
+async fn load_model_non_200_is_rejected_with_the_executor_message() {
+    let stub = StubExecutor::start().await;
+    let error = executor(&stub).load_model(&ModelCode::new("", "fail_code", false)).await.unwrap_err();
+
+    match &error {
+        ExecutorError::Rejected { executor, status, body } => {
+            assert_eq!(*executor, ExecutorKind::TensorFlow);
+            assert_eq!(*status, 400);
+            assert_eq!(body, "name 'fail_code' is not defined");
+        }
+        other => panic!("expected Rejected, got {other:?}"),
+    }
+    assert!(!error.is_unavailable());
+    assert_eq!(error.to_string(), "TensorFlow executor answered HTTP 400: name 'fail_code' is not defined");
+    assert_eq!(error.executor(), Some(ExecutorKind::TensorFlow));
+
+    let stub = StubExecutor::start_with(|_| StubResponse::text(500, "")).await;
+    let error = executor(&stub).load_model(&ModelCode::default()).await.unwrap_err();
+    assert!(matches!(
+        error,
+        ExecutorError::Rejected { status: 500, ref body, .. } if body.is_empty()
+    ));
+}
+
+#[tokio::test]
+async fn input_shape_returns_the_text() {
+    let stub = StubExecutor::start().await;
+    let executor = executor(&stub);
+    let code = ModelCode::new("import tensorflow as tf", "model = m", true);
+
+    assert_eq!(executor.input_shape(&code).await.unwrap(), "(None, 28, 28)");
+    assert_eq!(
+        stub.raw_requests()[0].text(),
+        r#"{"imports_code":"import tensorflow as tf","model_code":"model = m","distributed":true,"request_type":"input_shape"}"#
+    );
+    assert_eq!(stub.raw_requests()[0].path, "/exec_tf/");
+
+    stub.set_input_shape("(None,)");
+    assert_eq!(executor.input_shape(&code).await.unwrap(), "(None,)");
+
+    let error = executor.input_shape(&ModelCode::new("", "fail_code", false)).await.unwrap_err();
+    assert!(matches!(error, ExecutorError::Rejected { status: 400, .. }));
+}
+
+#[tokio::test]
+async fn check_deploy_config_posts_batch_and_kwargs_texts() {
+    let stub = StubExecutor::start().await;
+    let executor = executor(&stub);
+
+    let outcome = executor
+        .check_deploy_config(ExecutorKind::TensorFlow, &json!(10), r#"{"epochs": 5, "shuffle": true}"#, "{}")
+        .await
+        .unwrap();
+    assert_eq!(outcome, CheckOutcome::Valid);
+    let request = &stub.raw_requests()[0];
+    assert_eq!(request.path, "/check_deploy_config/");
+    assert_eq!(request.text(), r#"{"batch":10,"kwargs_fit":"{\"epochs\": 5, \"shuffle\": true}","kwargs_val":"{}"}"#);
+    assert_eq!(request.header("content-type"), Some("application/json"));
+
+    // No positive epochs → 400 → invalid.
+    for kwargs_fit in [r#"{"shuffle": true}"#, r#"{"epochs": 0}"#, r#"{"epochs": -1}"#] {
+        let outcome =
+            executor.check_deploy_config(ExecutorKind::TensorFlow, &json!(10), kwargs_fit, "{}").await.unwrap();
+        assert_eq!(outcome, CheckOutcome::Invalid, "{kwargs_fit}");
+    }
+
+    // PyTorch uses max_epochs; the batch goes as the client sent it (here a string).
+    let outcome = executor
+        .check_deploy_config(ExecutorKind::PyTorch, &json!("32"), r#"{"max_epochs": 3}"#, r#"{"steps": 1}"#)
+        .await
+        .unwrap();
+    assert_eq!(outcome, CheckOutcome::Valid);
+    assert_eq!(
+        stub.requests().last().unwrap(),
+        &(
+            "/check_deploy_config/".to_owned(),
+            json!({"batch": "32", "kwargs_fit": "{\"max_epochs\": 3}", "kwargs_val": "{\"steps\": 1}"})
+        )
+    );
+}
+
+#[tokio::test]
+async fn base_urls_without_trailing_slash_and_with_a_prefix_work() {
+    let stub = StubExecutor::start_with(|_| StubResponse::text(200, "")).await;
+    let base = stub.url();
+    let executor = HttpExecutor::new(ExecutorConfig {
+        tf_url: base.trim_end_matches('/').to_owned(),
+        pth_url: format!("{base}executors/pth"),
+        ..ExecutorConfig::default()
+    })
+    .unwrap();
+
+    executor.check(ExecutorKind::TensorFlow, &ModelCode::default()).await.unwrap();
+    executor.check(ExecutorKind::PyTorch, &ModelCode::default()).await.unwrap();
+    executor.check_deploy_config(ExecutorKind::PyTorch, &json!(1), "{}", "{}").await.unwrap();
+
+    let paths: Vec<String> = stub.requests().into_iter().map(|(p, _)| p).collect();
+    assert_eq!(paths, ["/exec_tf/", "/executors/pth/exec_pth/", "/executors/pth/check_deploy_config/"]);
+}
+
+#[tokio::test]
+async fn an_unreachable_executor_fails_fast_as_unavailable() {
+    let port = closed_port();
+    let executor = executor_for(&format!("http://127.0.0.1:{port}"), Duration::from_secs(30));
+
+    let started = Instant::now();
+    let error = executor.check(ExecutorKind::TensorFlow, &ModelCode::default()).await.unwrap_err();
+
+    assert!(started.elapsed() < Duration::from_secs(2), "{error}");
+    assert!(matches!(error, ExecutorError::Unreachable { .. }), "{error:?}");
+    assert!(error.is_unavailable());
+    assert_eq!(
+        error.to_string(),
+        format!("TensorFlow executor at http://127.0.0.1:{port}/ is unreachable: connection refused")
+    );
+
+    let error = executor.check_deploy_config(ExecutorKind::PyTorch, &json!(1), "{}", "{}").await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!("PyTorch executor at http://127.0.0.1:{port}/ is unreachable: connection refused")
+    );
+    assert!(error.is_unavailable());
+}
+
+#[tokio::test]
+async fn a_slow_executor_times_out_as_unavailable() {
+    let stub = StubExecutor::start().await;
+    stub.set_response_delay(Some(Duration::from_secs(5)));
+    let executor = executor_for(&stub.url(), Duration::from_millis(300));
+
+    let started = Instant::now();
+    let error = executor.load_model(&ModelCode::default()).await.unwrap_err();
+
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert!(matches!(error, ExecutorError::Timeout { .. }), "{error:?}");
+    assert!(error.is_unavailable());
+    assert_eq!(error.to_string(), format!("TensorFlow executor at {} did not answer within 300 ms", stub.url()));
+
+    // A per-answer delay works too.
+    let stub = StubExecutor::start_with(|_| StubResponse::text(200, "").delayed(Duration::from_secs(5))).await;
+    let error = executor_for(&stub.url(), Duration::from_millis(200))
+        .check(ExecutorKind::PyTorch, &ModelCode::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ExecutorError::Timeout { executor: ExecutorKind::PyTorch, .. }));
+}
+
+#[tokio::test]
+async fn a_connection_closed_without_answer_is_a_bad_gateway() {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        // Read the request, then hang up without a word.
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buffer = [0_u8; 1024];
+        let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut buffer).await;
+        drop(stream);
+    });
+
+    let error = executor_for(&format!("http://{addr}/"), Duration::from_secs(5))
+        .check(ExecutorKind::TensorFlow, &ModelCode::default())
+        .await
+        .unwrap_err();
+
+    assert!(matches!(error, ExecutorError::Transport { .. }), "{error:?}");
+    assert!(!error.is_unavailable());
+    assert!(
+        error.to_string().starts_with(&format!("TensorFlow executor at http://{addr}/ sent no usable answer: ")),
+        "{error}"
+    );
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn works_as_a_shared_trait_object() {
+    let stub = StubExecutor::start().await;
+    let shared: Arc<dyn Executor> = Arc::new(executor(&stub));
+
+    let calls = (0..8).map(|i| {
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let code = ModelCode::new("", format!("model = m{i}"), false);
+            shared.load_model(&code).await.unwrap()
+        })
+    });
+    for (i, call) in calls.collect::<Vec<_>>().into_iter().enumerate() {
+        assert_eq!(call.await.unwrap(), format!("HDF5-STUB:model = m{i}"));
+    }
+    assert_eq!(stub.request_count(), 8);
+}
+
+#[actix_web::test]
+async fn the_stub_serves_tests_running_on_actix_rt() {
+    let stub = StubExecutor::start().await;
+    let executor = executor(&stub);
+    assert!(executor
+        .check(ExecutorKind::TensorFlow, &ModelCode::new("", "model = 1", false))
+        .await
+        .unwrap()
+        .is_valid());
+    assert_eq!(stub.request_count(), 1);
+}
+
+#[tokio::test]
+async fn the_stub_answers_unknown_requests_like_a_web_server() {
+    let stub = StubExecutor::start().await;
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = stub.url();
+
+    let status = |response: reqwest::Response| response.status().as_u16();
+    let get = client.get(format!("{url}exec_tf/")).send().await.unwrap();
+    assert_eq!(status(get), 405);
+    let unknown = client.post(format!("{url}nowhere/")).body("{}").send().await.unwrap();
+    assert_eq!(status(unknown), 404);
+    let not_json = client.post(format!("{url}exec_tf/")).body("imports_code=x").send().await.unwrap();
+    assert_eq!(status(not_json), 400);
+    let pth_load = client
+        .post(format!("{url}exec_pth/"))
+        .body(r#"{"imports_code":"","model_code":"m","distributed":false,"request_type":"load_model"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(pth_load), 400);
+
+    assert_eq!(stub.requests()[2], ("/exec_tf/".to_owned(), json!("imports_code=x")));
+    assert_eq!(stub.request_count(), 4);
+    stub.clear_requests();
+    assert!(stub.requests().is_empty());
+}
+
+#[tokio::test]
+async fn dropping_the_stub_stops_it() {
+    let stub = StubExecutor::start().await;
+    let url = stub.url();
+    drop(stub);
+    // The thread notices the shutdown promptly; the port then refuses connections.
+    let executor = executor_for(&url, Duration::from_secs(2));
+    let mut last = None;
+    for _ in 0..50 {
+        match executor.check(ExecutorKind::TensorFlow, &ModelCode::default()).await {
+            Err(error @ ExecutorError::Unreachable { .. }) => {
+                last = Some(error);
+                break;
+            }
+            other => {
+                last = other.err();
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+    assert!(matches!(last, Some(ExecutorError::Unreachable { .. })), "{last:?}");
+}

@@ -1,0 +1,129 @@
+//! `automl_inference`: inference deployments of trained results.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use kafkaml_domain::outputs::Inference;
+use kafkaml_domain::InferenceStatus;
+
+use crate::db::DbConnection;
+use crate::error::{DbError, DbResult};
+use crate::schema::automl_inference as inf;
+use crate::with_conn;
+
+/// A row of `automl_inference`. `token` is write-only: it never leaves through the API.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = inf)]
+pub struct InferenceRow {
+    pub id: i32,
+    pub status: String,
+    pub status_changed: NaiveDateTime,
+    pub model_result_id: Option<i32>,
+    pub replicas: i32,
+    pub input_format: String,
+    pub input_config: String,
+    pub input_topic: String,
+    pub output_topic: String,
+    pub time: NaiveDateTime,
+    pub limit_: Option<f64>,
+    pub output_upper: String,
+    pub token: Option<String>,
+    pub external_host: Option<String>,
+    pub input_kafka_broker: Option<String>,
+    pub output_kafka_broker: Option<String>,
+    pub upper_kafka_broker: Option<String>,
+}
+
+/// An inference to store (its id is assigned by the database).
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = inf)]
+pub struct NewInference {
+    pub status: String,
+    pub status_changed: NaiveDateTime,
+    pub model_result_id: Option<i32>,
+    pub replicas: i32,
+    pub input_format: String,
+    pub input_config: String,
+    pub input_topic: String,
+    pub output_topic: String,
+    pub time: NaiveDateTime,
+    pub limit_: Option<f64>,
+    pub output_upper: String,
+    pub token: Option<String>,
+    pub external_host: Option<String>,
+    pub input_kafka_broker: Option<String>,
+    pub output_kafka_broker: Option<String>,
+    pub upper_kafka_broker: Option<String>,
+}
+
+impl From<InferenceRow> for Inference {
+    fn from(r: InferenceRow) -> Self {
+        Inference {
+            id: r.id,
+            model_result: r.model_result_id,
+            replicas: r.replicas,
+            input_format: r.input_format,
+            input_config: r.input_config,
+            input_topic: r.input_topic,
+            output_topic: r.output_topic,
+            time: r.time,
+            status: r.status,
+            status_changed: r.status_changed,
+            limit: r.limit_,
+            output_upper: r.output_upper,
+            external_host: r.external_host,
+            input_kafka_broker: r.input_kafka_broker,
+            output_kafka_broker: r.output_kafka_broker,
+            upper_kafka_broker: r.upper_kafka_broker,
+        }
+    }
+}
+
+/// Stores an inference and returns its id.
+pub fn create(conn: &mut DbConnection, new: &NewInference) -> DbResult<i32> {
+    Ok(with_conn!(conn, |c| diesel::insert_into(inf::table).values(new).returning(inf::id).get_result(c))?)
+}
+
+/// Lists inferences newest first (one statement).
+pub fn list(conn: &mut DbConnection) -> DbResult<Vec<Inference>> {
+    let rows: Vec<InferenceRow> = with_conn!(conn, |c| inf::table
+        .select(InferenceRow::as_select())
+        .order((inf::time.desc(), inf::id.desc()))
+        .load(c))?;
+    Ok(rows.into_iter().map(Inference::from).collect())
+}
+
+/// One inference row (with its token, for cluster access).
+pub fn find_row(conn: &mut DbConnection, id: i32) -> DbResult<Option<InferenceRow>> {
+    Ok(with_conn!(conn, |c| inf::table.find(id).select(InferenceRow::as_select()).first(c).optional())?)
+}
+
+/// The newest inference of a result, if any.
+pub fn latest_for_result(conn: &mut DbConnection, result_id: i32) -> DbResult<Option<InferenceRow>> {
+    Ok(with_conn!(conn, |c| inf::table
+        .filter(inf::model_result_id.eq(result_id))
+        .select(InferenceRow::as_select())
+        .order((inf::time.desc(), inf::id.desc()))
+        .first(c)
+        .optional())?)
+}
+
+/// Sets an inference's status (and `status_changed` when it changes).
+pub fn set_status(conn: &mut DbConnection, id: i32, status: InferenceStatus) -> DbResult<()> {
+    let now = kafkaml_domain::datetime::now();
+    with_conn!(conn, |c| diesel::update(inf::table.find(id).filter(inf::status.ne(status.as_str())))
+        .set((inf::status.eq(status.as_str()), inf::status_changed.eq(now)))
+        .execute(c))?;
+    Ok(())
+}
+
+/// Deletes a stopped inference (the row only).
+pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
+    conn.transaction(|conn| {
+        let row = find_row(conn, id)?.ok_or(DbError::NotFound)?;
+        if row.status != InferenceStatus::Stopped.as_str() {
+            return Err(DbError::Rule("Inference in use, please stop it before delete.".to_owned()));
+        }
+        with_conn!(conn, |c| diesel::delete(inf::table.find(id)).execute(c))?;
+        Ok(())
+    })
+}

@@ -1,0 +1,223 @@
+//! `automl_mlmodel`: model definitions and their distributed chains.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use kafkaml_domain::outputs::{MlModel, ModelRef};
+use kafkaml_domain::Framework;
+
+use crate::db::DbConnection;
+use crate::error::{DbError, DbResult};
+use crate::schema::{automl_configuration_ml_models as links, automl_mlmodel as m};
+use crate::with_conn;
+
+/// A row of `automl_mlmodel`.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = m)]
+pub struct ModelRow {
+    pub id: i32,
+    pub name: String,
+    pub description: String,
+    pub imports: String,
+    pub code: String,
+    pub distributed: bool,
+    pub father_id: Option<i32>,
+    pub framework: String,
+}
+
+impl ModelRow {
+    /// The framework; rows always hold `tf` or `pth`, anything else reads as TensorFlow.
+    pub fn framework(&self) -> Framework {
+        Framework::parse(&self.framework).unwrap_or(Framework::Tf)
+    }
+
+    fn into_output(self, father: Option<ModelRef>) -> MlModel {
+        let framework = self.framework();
+        MlModel {
+            id: self.id,
+            code: self.code,
+            name: self.name,
+            description: self.description,
+            imports: self.imports,
+            distributed: self.distributed,
+            father,
+            framework,
+        }
+    }
+}
+
+/// The writable fields of a model.
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = m)]
+pub struct ModelFields {
+    pub name: String,
+    pub description: String,
+    pub imports: String,
+    pub code: String,
+    pub distributed: bool,
+    pub framework: String,
+}
+
+/// What to do with a model's father on create or update (contract §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FatherChange {
+    /// Leave it as it is.
+    Keep,
+    /// Remove it.
+    Clear,
+    /// Set it to this model.
+    Set(i64),
+}
+
+/// Which models a list returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelFilter {
+    /// Every model.
+    All,
+    /// Models with `distributed = true`.
+    Distributed,
+    /// Models without a father (non-distributed models and chain roots).
+    Fathers,
+}
+
+fn refs_by_id(conn: &mut DbConnection, ids: Vec<i32>) -> DbResult<HashMap<i32, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i32, String)> =
+        with_conn!(conn, |c| m::table.filter(m::id.eq_any(&ids)).select((m::id, m::name)).load(c))?;
+    Ok(rows.into_iter().collect())
+}
+
+fn with_fathers(conn: &mut DbConnection, rows: Vec<ModelRow>) -> DbResult<Vec<MlModel>> {
+    let names = refs_by_id(conn, rows.iter().filter_map(|r| r.father_id).collect())?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let father = r.father_id.and_then(|id| names.get(&id).map(|name| ModelRef { id, name: name.clone() }));
+            r.into_output(father)
+        })
+        .collect())
+}
+
+/// Lists models in id order (two statements).
+pub fn list(conn: &mut DbConnection, filter: ModelFilter) -> DbResult<Vec<MlModel>> {
+    let rows: Vec<ModelRow> = with_conn!(conn, |c| {
+        let q = m::table.select(ModelRow::as_select()).order(m::id.asc()).into_boxed();
+        let q = match filter {
+            ModelFilter::All => q,
+            ModelFilter::Distributed => q.filter(m::distributed.eq(true)),
+            ModelFilter::Fathers => q.filter(m::father_id.is_null()),
+        };
+        q.load(c)
+    })?;
+    with_fathers(conn, rows)
+}
+
+/// One model row.
+pub fn find_row(conn: &mut DbConnection, id: i32) -> DbResult<Option<ModelRow>> {
+    Ok(with_conn!(conn, |c| m::table.find(id).select(ModelRow::as_select()).first(c).optional())?)
+}
+
+/// One model with its father reference.
+pub fn get(conn: &mut DbConnection, id: i32) -> DbResult<Option<MlModel>> {
+    match find_row(conn, id)? {
+        None => Ok(None),
+        Some(row) => Ok(with_fathers(conn, vec![row])?.pop()),
+    }
+}
+
+/// The child of every model that has one (`father id → child id`), in one statement.
+pub fn child_map(conn: &mut DbConnection) -> DbResult<HashMap<i32, i32>> {
+    let rows: Vec<(i32, Option<i32>)> =
+        with_conn!(conn, |c| m::table.filter(m::father_id.is_not_null()).select((m::id, m::father_id)).load(c))?;
+    Ok(rows.into_iter().filter_map(|(child, father)| father.map(|f| (f, child))).collect())
+}
+
+fn check_name_free(conn: &mut DbConnection, name: &str, except: Option<i32>) -> DbResult<()> {
+    let taken: Option<i32> =
+        with_conn!(conn, |c| m::table.filter(m::name.eq(name)).select(m::id).first(c).optional())?;
+    match taken {
+        Some(id) if Some(id) != except => Err(DbError::Rule(format!("A model named '{name}' already exists."))),
+        _ => Ok(()),
+    }
+}
+
+fn resolve_father(conn: &mut DbConnection, model_id: Option<i32>, father: i64) -> DbResult<i32> {
+    let father = crate::repo::narrow_id(father)
+        .ok_or_else(|| DbError::Rule(format!("Father model {father} does not exist.")))?;
+    if Some(father) == model_id {
+        return Err(DbError::Rule("A model can not be its own father.".to_owned()));
+    }
+    if find_row(conn, father)?.is_none() {
+        return Err(DbError::Rule(format!("Father model {father} does not exist.")));
+    }
+    let child: Option<i32> =
+        with_conn!(conn, |c| m::table.filter(m::father_id.eq(father)).select(m::id).first(c).optional())?;
+    match child {
+        Some(child) if Some(child) != model_id => {
+            Err(DbError::Rule(format!("Model {father} is already the father of model {child}.")))
+        }
+        _ => Ok(father),
+    }
+}
+
+fn apply_father(conn: &mut DbConnection, id: i32, distributed: bool, father: FatherChange) -> DbResult<()> {
+    let new_father = match (distributed, father) {
+        (false, _) | (true, FatherChange::Clear) => Some(None),
+        (true, FatherChange::Keep) => None,
+        (true, FatherChange::Set(f)) => Some(Some(resolve_father(conn, Some(id), f)?)),
+    };
+    if let Some(father) = new_father {
+        with_conn!(conn, |c| diesel::update(m::table.find(id)).set(m::father_id.eq(father)).execute(c))?;
+    }
+    Ok(())
+}
+
+/// Creates a model; the father rules of contract §3.2 apply, all in one transaction.
+pub fn create(conn: &mut DbConnection, fields: &ModelFields, father: FatherChange) -> DbResult<i32> {
+    conn.transaction(|conn| {
+        check_name_free(conn, &fields.name, None)?;
+        if let (true, FatherChange::Set(f)) = (fields.distributed, father) {
+            resolve_father(conn, None, f)?;
+        }
+        let id: i32 =
+            with_conn!(conn, |c| diesel::insert_into(m::table).values(fields).returning(m::id).get_result(c))?;
+        apply_father(conn, id, fields.distributed, father)?;
+        Ok(id)
+    })
+}
+
+/// Replaces the writable fields of model `id`; the father rules of contract §3.2 apply.
+pub fn update(conn: &mut DbConnection, id: i32, fields: &ModelFields, father: FatherChange) -> DbResult<()> {
+    conn.transaction(|conn| {
+        if find_row(conn, id)?.is_none() {
+            return Err(DbError::NotFound);
+        }
+        check_name_free(conn, &fields.name, Some(id))?;
+        with_conn!(conn, |c| diesel::update(m::table.find(id)).set(fields).execute(c))?;
+        apply_father(conn, id, fields.distributed, father)
+    })
+}
+
+/// Deletes model `id` unless a configuration uses it. Its children lose their father and its
+/// results are deleted with it.
+pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
+    conn.transaction(|conn| {
+        if find_row(conn, id)?.is_none() {
+            return Err(DbError::NotFound);
+        }
+        let used: i64 = with_conn!(conn, |c| links::table.filter(links::mlmodel_id.eq(id)).count().get_result(c))?;
+        if used > 0 {
+            return Err(DbError::Rule(
+                "Model cannot be deleted since it is used in a configuration. Consider to delete the configuration."
+                    .to_owned(),
+            ));
+        }
+        with_conn!(conn, |c| diesel::update(m::table.filter(m::father_id.eq(id)))
+            .set(m::father_id.eq(None::<i32>))
+            .execute(c))?;
+        with_conn!(conn, |c| diesel::delete(m::table.find(id)).execute(c))?;
+        Ok(())
+    })
+}

@@ -1,0 +1,273 @@
+//! `automl_trainingresult`: one model's training within a deployment.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use kafkaml_domain::inputs::{number_of, MetricsUpdate, ResultUpload};
+use kafkaml_domain::outputs::{DeploymentRef, ModelRef, TrainingResult};
+use kafkaml_domain::ResultStatus;
+use serde_json::Value;
+
+use crate::db::DbConnection;
+use crate::error::{DbError, DbResult};
+use crate::repo::deployments::DeploymentRow;
+use crate::repo::models::ModelRow;
+use crate::repo::{json_to_text, text_to_json};
+use crate::schema::{automl_deployment as dep, automl_mlmodel as m, automl_trainingresult as r};
+use crate::with_conn;
+
+/// A row of `automl_trainingresult`.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = r)]
+pub struct ResultRow {
+    pub id: i32,
+    pub status: String,
+    pub status_changed: NaiveDateTime,
+    pub deployment_id: i32,
+    pub model_id: i32,
+    pub train_metrics: Option<String>,
+    pub val_metrics: Option<String>,
+    pub test_metrics: Option<String>,
+    pub confusion_matrix: Option<String>,
+    pub training_time: Option<f64>,
+    pub trained_model: String,
+    pub confusion_mat_img: Option<String>,
+    pub status_reason: Option<String>,
+}
+
+impl ResultRow {
+    /// The status as an enum (`None` for a value this version does not know).
+    pub fn status(&self) -> Option<ResultStatus> {
+        ResultStatus::parse(&self.status)
+    }
+}
+
+/// A result with its model and deployment, read in one statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultContext {
+    pub result: ResultRow,
+    pub model: ModelRow,
+    pub deployment: DeploymentRow,
+}
+
+type ListRow = (ResultRow, NaiveDateTime, i32, String);
+
+fn into_output((row, dep_time, model_id, model_name): ListRow) -> TrainingResult {
+    TrainingResult {
+        id: row.id,
+        status: row.status,
+        status_changed: row.status_changed,
+        deployment: DeploymentRef { id: row.deployment_id, time: dep_time },
+        model: ModelRef { id: model_id, name: model_name },
+        train_metrics: text_to_json(row.train_metrics),
+        val_metrics: text_to_json(row.val_metrics),
+        test_metrics: text_to_json(row.test_metrics),
+        confusion_matrix: text_to_json(row.confusion_matrix),
+        training_time: row.training_time,
+        status_reason: row.status_reason,
+    }
+}
+
+/// Lists results (all, or one deployment's, or one), most recently changed first, in one statement.
+pub fn list(conn: &mut DbConnection, deployment: Option<i32>, only: Option<i32>) -> DbResult<Vec<TrainingResult>> {
+    let rows: Vec<ListRow> = with_conn!(conn, |c| {
+        let mut q = r::table
+            .inner_join(dep::table)
+            .inner_join(m::table)
+            .select((ResultRow::as_select(), dep::time, m::id, m::name))
+            .order((r::status_changed.desc(), r::id.desc()))
+            .into_boxed();
+        if let Some(d) = deployment {
+            q = q.filter(r::deployment_id.eq(d));
+        }
+        if let Some(id) = only {
+            q = q.filter(r::id.eq(id));
+        }
+        q.load(c)
+    })?;
+    Ok(rows.into_iter().map(into_output).collect())
+}
+
+/// One result as the API renders it.
+pub fn get(conn: &mut DbConnection, id: i32) -> DbResult<Option<TrainingResult>> {
+    Ok(list(conn, None, Some(id))?.pop())
+}
+
+/// A result with its model and deployment.
+pub fn find_context(conn: &mut DbConnection, id: i32) -> DbResult<Option<ResultContext>> {
+    let row: Option<(ResultRow, ModelRow, DeploymentRow)> = with_conn!(conn, |c| r::table
+        .inner_join(m::table)
+        .inner_join(dep::table)
+        .filter(r::id.eq(id))
+        .select((ResultRow::as_select(), ModelRow::as_select(), DeploymentRow::as_select()))
+        .first(c)
+        .optional())?;
+    Ok(row.map(|(result, model, deployment)| ResultContext { result, model, deployment }))
+}
+
+/// Sets a result's status (and `status_changed` when it changes) with an optional reason.
+pub fn set_status(conn: &mut DbConnection, id: i32, status: ResultStatus, reason: Option<&str>) -> DbResult<()> {
+    let now = kafkaml_domain::datetime::now();
+    let changed = with_conn!(conn, |c| diesel::update(r::table.find(id).filter(r::status.ne(status.as_str())))
+        .set((r::status.eq(status.as_str()), r::status_changed.eq(now), r::status_reason.eq(reason)))
+        .execute(c))?;
+    if changed == 0 {
+        let exists: i64 = with_conn!(conn, |c| r::table.filter(r::id.eq(id)).count().get_result(c))?;
+        if exists == 0 {
+            return Err(DbError::NotFound);
+        }
+    }
+    Ok(())
+}
+
+/// Records that a training pod fetched its model: status `deployed` unless `finished`.
+pub fn mark_fetched(conn: &mut DbConnection, id: i32) -> DbResult<()> {
+    let now = kafkaml_domain::datetime::now();
+    with_conn!(conn, |c| diesel::update(
+        r::table.find(id).filter(r::status.ne(ResultStatus::Finished.as_str())).filter(r::status.ne("deployed"))
+    )
+    .set((r::status.eq(ResultStatus::Deployed.as_str()), r::status_changed.eq(now), r::status_reason.eq(None::<String>)))
+    .execute(c))?;
+    Ok(())
+}
+
+/// Replaces the per-epoch metrics that are present in `update`.
+pub fn update_metrics(conn: &mut DbConnection, id: i32, update: &MetricsUpdate) -> DbResult<()> {
+    conn.transaction(|conn| {
+        let exists: i64 = with_conn!(conn, |c| r::table.filter(r::id.eq(id)).count().get_result(c))?;
+        if exists == 0 {
+            return Err(DbError::NotFound);
+        }
+        if let Some(v) = &update.train_metrics {
+            with_conn!(conn, |c| diesel::update(r::table.find(id)).set(r::train_metrics.eq(json_to_text(v))).execute(c))?;
+        }
+        if let Some(v) = &update.val_metrics {
+            with_conn!(conn, |c| diesel::update(r::table.find(id)).set(r::val_metrics.eq(json_to_text(v))).execute(c))?;
+        }
+        Ok(())
+    })
+}
+
+fn has_test_metrics(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) => false,
+        Some(Value::Object(o)) => !o.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(_) => true,
+    }
+}
+
+/// The stored file names a committed upload produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFiles {
+    /// `trained/<id>.h5|.pth`.
+    pub trained_model: String,
+    /// `trained/<id>.png` when an image was uploaded.
+    pub confusion_mat_img: Option<String>,
+}
+
+/// Applies a final training upload (contract §4.4 `POST /results/<id>`) in one transaction:
+/// with `indefinite` a new result of the same deployment and model receives it; the metrics are
+/// saved; the confusion-matrix image is required when the deployment asks for one, the model is
+/// not distributed and test metrics are not empty (design §3 item 22); `commit_files` moves the
+/// streamed files into place under the target id; the status becomes `finished`. Returns the
+/// target result's id. Nothing is written when any step fails.
+pub fn finish_upload<F>(
+    conn: &mut DbConnection,
+    id: i32,
+    upload: &ResultUpload,
+    has_confusion_image: bool,
+    commit_files: F,
+) -> DbResult<i32>
+where
+    F: FnOnce(i32, &ModelRow) -> DbResult<StoredFiles>,
+{
+    conn.transaction(|conn| {
+        let ctx = find_context(conn, id)?.ok_or(DbError::NotFound)?;
+        let now = kafkaml_domain::datetime::now();
+        let target = if upload.indefinite {
+            with_conn!(conn, |c| diesel::insert_into(r::table)
+                .values((
+                    r::status.eq(ResultStatus::Created.as_str()),
+                    r::status_changed.eq(now),
+                    r::deployment_id.eq(ctx.result.deployment_id),
+                    r::model_id.eq(ctx.result.model_id),
+                    r::trained_model.eq(""),
+                ))
+                .returning(r::id)
+                .get_result::<i32>(c))?
+        } else {
+            id
+        };
+        let stored_test = if upload.indefinite { None } else { text_to_json(ctx.result.test_metrics.clone()) };
+        let test_metrics = upload.test_metrics.as_ref().or(stored_test.as_ref());
+        let image_required = ctx.deployment.conf_mat_settings == Some(true)
+            && !ctx.model.distributed
+            && has_test_metrics(test_metrics);
+        if image_required && !has_confusion_image {
+            return Err(DbError::Rule(
+                "The confusion matrix image (file field 'confussion_matrix') is required: the deployment generates \
+                 confusion matrices and test metrics were sent."
+                    .to_owned(),
+            ));
+        }
+        let training_time = match &upload.training_time {
+            Some(v) => Some(number_of(v).map_err(DbError::Rule)?),
+            None => None,
+        };
+        for (value, column) in [
+            (&upload.train_metrics, 0),
+            (&upload.val_metrics, 1),
+            (&upload.test_metrics, 2),
+            (&upload.confusion_matrix, 3),
+        ] {
+            let Some(v) = value else { continue };
+            let text = json_to_text(v);
+            with_conn!(conn, |c| {
+                let q = diesel::update(r::table.find(target));
+                match column {
+                    0 => q.set(r::train_metrics.eq(text)).execute(c),
+                    1 => q.set(r::val_metrics.eq(text)).execute(c),
+                    2 => q.set(r::test_metrics.eq(text)).execute(c),
+                    _ => q.set(r::confusion_matrix.eq(text)).execute(c),
+                }
+            })?;
+        }
+        if let Some(t) = training_time {
+            with_conn!(conn, |c| diesel::update(r::table.find(target)).set(r::training_time.eq(t)).execute(c))?;
+        }
+        let files = commit_files(target, &ctx.model)?;
+        with_conn!(conn, |c| diesel::update(r::table.find(target))
+            .set((
+                r::trained_model.eq(&files.trained_model),
+                r::status.eq(ResultStatus::Finished.as_str()),
+                r::status_changed.eq(now),
+                r::status_reason.eq(None::<String>),
+            ))
+            .execute(c))?;
+        if let Some(img) = &files.confusion_mat_img {
+            with_conn!(conn, |c| diesel::update(r::table.find(target))
+                .set(r::confusion_mat_img.eq(Some(img)))
+                .execute(c))?;
+        }
+        Ok(target)
+    })
+}
+
+/// Deletes a result that is not running (`finished`, `stopped` or `failed`). Inferences of it keep
+/// their row with `model_result = null`. The caller deletes its files afterwards.
+pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
+    conn.transaction(|conn| {
+        let status: Option<String> =
+            with_conn!(conn, |c| r::table.find(id).select(r::status).first(c).optional())?;
+        let status = status.ok_or(DbError::NotFound)?;
+        if !matches!(ResultStatus::parse(&status), Some(ResultStatus::Finished | ResultStatus::Stopped | ResultStatus::Failed)) {
+            return Err(DbError::Rule("Training result in use, please stop it before delete.".to_owned()));
+        }
+        use crate::schema::automl_inference as inf;
+        with_conn!(conn, |c| diesel::update(inf::table.filter(inf::model_result_id.eq(id)))
+            .set(inf::model_result_id.eq(None::<i32>))
+            .execute(c))?;
+        with_conn!(conn, |c| diesel::delete(r::table.find(id)).execute(c))?;
+        Ok(())
+    })
+}
