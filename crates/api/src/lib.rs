@@ -1,1 +1,14 @@
+//! Kafka-ML back-end HTTP API: an actix-web application serving the reference's routes (at `/` and
+//! under `/api`, with or without a trailing slash), the OpenAPI document and Swagger UI.
 
+pub mod app;
+pub mod error;
+pub mod fallback;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+pub mod settings;
+pub mod state;
+
+pub use app::Application;
+pub use settings::Settings;

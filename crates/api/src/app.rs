@@ -1,0 +1,129 @@
+//! The application factory used by `main` and by the tests: it opens the database (running the
+//! migrations), binds the listener (port 0 in tests) and reports the port.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::middleware::{from_fn, DefaultHeaders};
+use actix_web::{web, App, HttpRequest, HttpServer};
+use anyhow::Context;
+use kafkaml_executor::{Executor, ExecutorConfig, HttpExecutor};
+use kafkaml_persistence::{build_pool, run_migrations, ArtifactStore, Backend, Pool};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::fallback::{fallback, RouteTable};
+use crate::middleware::normalize;
+use crate::openapi::ApiDoc;
+use crate::settings::Settings;
+use crate::state::AppState;
+
+/// Largest JSON body accepted (model code can be long).
+const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+/// Opens the pool for the settings' database and runs the pending migrations.
+pub fn open_database(settings: &Settings) -> anyhow::Result<Pool> {
+    let url = settings.database_url();
+    if Backend::of(&url) == Backend::Sqlite {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("creating the data directory {}", settings.data_dir.display()))?;
+    }
+    let pool = build_pool(&url, settings.db_pool_size.max(1), Duration::from_secs(5)).context("opening the database")?;
+    let mut conn = pool.get().context("connecting to the database")?;
+    run_migrations(&mut conn).context("running the database migrations")?;
+    Ok(pool)
+}
+
+impl Application {
+    /// Builds the server from settings, with the HTTP executor client.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let executor = HttpExecutor::new(ExecutorConfig {
+            tf_url: settings.tfexecutor_url.clone(),
+            pth_url: settings.pthexecutor_url.clone(),
+            request_timeout: Duration::from_secs(settings.executor_timeout.max(1)),
+            ..ExecutorConfig::default()
+        })
+        .context("configuring the executor client")?;
+        Self::build_with(settings, Arc::new(executor)).await
+    }
+
+    /// Builds the server from settings and a given executor (embedders and tests may bring theirs).
+    pub async fn build_with(settings: Settings, executor: Arc<dyn Executor>) -> anyhow::Result<Self> {
+        let pool = {
+            let settings = settings.clone();
+            tokio::task::spawn_blocking(move || open_database(&settings)).await.context("database start-up task")??
+        };
+        let store = ArtifactStore::open(&settings.data_dir).context("opening the file store")?;
+        let listener =
+            TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+        let port = listener.local_addr().context("reading the bound address")?.port();
+        let state = web::Data::new(AppState { pool, store, executor, settings: settings.clone() });
+        let routes = RouteTable::from_openapi(&crate::openapi::document());
+        let whitelist = settings.host_whitelist();
+        let frontend = settings.frontend_url.trim_end_matches('/').to_owned();
+
+        let server = HttpServer::new(move || {
+            let cors = Cors::default()
+                .allowed_origin("http://localhost:4200")
+                .allowed_origin(&frontend)
+                .allowed_methods(["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"])
+                .allowed_headers([
+                    "accept",
+                    "accept-encoding",
+                    "authorization",
+                    "content-type",
+                    "dnt",
+                    "origin",
+                    "user-agent",
+                    "x-csrftoken",
+                    "x-requested-with",
+                ])
+                .expose_headers(["ML-Framework"])
+                .max_age(86400);
+            let security = DefaultHeaders::new()
+                .add((header::X_FRAME_OPTIONS, "DENY"))
+                .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .add((header::REFERRER_POLICY, "same-origin"));
+            let whitelist = whitelist.clone();
+            let table = routes.clone();
+            let (app, api) = App::new()
+                .into_utoipa_app()
+                .openapi(ApiDoc::openapi())
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(MAX_JSON_BODY))
+                .configure(crate::routes::configure)
+                .split_for_parts();
+            app.service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api))
+                .default_service(web::to(move |req: HttpRequest| fallback(req, table.clone())))
+                .wrap(security)
+                .wrap(cors)
+                .wrap(from_fn(move |req, next| normalize(whitelist.clone(), req, next)))
+        })
+        .listen(listener)
+        .context("starting the HTTP server")?
+        .shutdown_timeout(5)
+        .run();
+        Ok(Application { port, server })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until the server is stopped.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

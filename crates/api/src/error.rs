@@ -1,0 +1,130 @@
+//! The API's one error type. Its `ResponseError` impl decides status and body in one place:
+//! plain-text messages where the reference sends text (the web UI shows them verbatim), DRF-style
+//! `{"detail": …}` where it sends DRF errors. Causes are logged, never sent.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use kafkaml_executor::ExecutorError;
+use kafkaml_persistence::DbError;
+
+/// An error answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A plain-text message with a 4xx status.
+    #[error("{1}")]
+    Text(StatusCode, String),
+    /// A DRF-style `{"detail": "…"}` body.
+    #[error("{1}")]
+    Detail(StatusCode, String),
+    /// A required outside service is unreachable or slow (503).
+    #[error("{0}")]
+    Unavailable(String),
+    /// An outside service answered wrongly (502).
+    #[error("{0}")]
+    BadGateway(String),
+    /// A fault of ours: logged with its cause; the client sees a fixed message (500).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// 400 with a text message.
+    pub fn bad_request(msg: impl Into<String>) -> Self {
+        ApiError::Text(StatusCode::BAD_REQUEST, msg.into())
+    }
+
+    /// 404 with a text message (design §3 item 9).
+    pub fn not_found(msg: impl Into<String>) -> Self {
+        ApiError::Text(StatusCode::NOT_FOUND, msg.into())
+    }
+
+    /// DRF's `404 {"detail":"Not found."}` of the generic views.
+    pub fn not_found_detail() -> Self {
+        ApiError::Detail(StatusCode::NOT_FOUND, "Not found.".to_owned())
+    }
+
+    /// Maps a repository error: `NotFound` becomes `not_found`, rules become 400 with their text.
+    pub fn from_db(e: DbError, not_found: &str) -> Self {
+        match e {
+            DbError::NotFound => ApiError::not_found(not_found),
+            other => other.into(),
+        }
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::NotFound => ApiError::not_found_detail(),
+            DbError::Rule(msg) => ApiError::bad_request(msg),
+            DbError::Unique(what) => ApiError::bad_request(format!("Information not valid: {what} already exists.")),
+            DbError::ForeignKey(_) => ApiError::bad_request("Information not valid: a referenced object does not exist."),
+            DbError::Pool(e) => {
+                tracing::error!(error = %e, "database pool exhausted or unreachable");
+                ApiError::Unavailable("The database is unavailable, try again later.".to_owned())
+            }
+            DbError::Connection(e) => {
+                tracing::error!(error = %e, "database connection failed");
+                ApiError::Unavailable("The database is unavailable, try again later.".to_owned())
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<ExecutorError> for ApiError {
+    fn from(e: ExecutorError) -> Self {
+        tracing::warn!(error = %e, "executor call failed");
+        if e.is_unavailable() {
+            ApiError::Unavailable(e.to_string())
+        } else {
+            ApiError::BadGateway(e.to_string())
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for ApiError {
+    fn from(e: std::io::Error) -> Self {
+        ApiError::Internal(format!("file store: {e}"))
+    }
+}
+
+fn text(status: StatusCode, msg: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8")))
+        .body(msg.to_owned())
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Text(s, _) | ApiError::Detail(s, _) => *s,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ApiError::Text(s, m) => text(*s, m),
+            ApiError::Detail(s, m) => HttpResponse::build(*s).json(serde_json::json!({ "detail": m })),
+            ApiError::Unavailable(m) => text(StatusCode::SERVICE_UNAVAILABLE, m),
+            ApiError::BadGateway(m) => text(StatusCode::BAD_GATEWAY, m),
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "request failed");
+                text(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error.")
+            }
+        }
+    }
+}
+
+/// Result alias of the handlers.
+pub type ApiResult<T> = Result<T, ApiError>;

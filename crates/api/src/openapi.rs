@@ -1,0 +1,39 @@
+//! The OpenAPI document: generated from the handlers' annotations as they are registered.
+
+use actix_web::App;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+
+/// Top-level information of the document; paths and schemas come from the registered handlers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Kafka-ML back-end",
+        description = "Control plane of Kafka-ML: models, configurations, deployments, training results, \
+            datasources and inferences. Every path is also served under `/api` and with a trailing slash.",
+        license(name = "Apache-2.0")
+    ),
+    tags(
+        (name = "models", description = "Model definitions (source code), checked by the executors"),
+        (name = "configurations", description = "Named sets of models"),
+        (name = "deployments", description = "Training launches of a configuration"),
+        (name = "results", description = "Training results: model download for training pods, uploads, metrics, charts"),
+        (name = "inferences", description = "Inference deployments of trained results"),
+        (name = "datasources", description = "Data streams announced on the control topic"),
+        (name = "health", description = "Liveness and readiness")
+    )
+)]
+pub struct ApiDoc;
+
+/// The complete document, as served at `/api-docs/openapi.json`.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, api) = App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(crate::routes::configure).split_for_parts();
+    api
+}
+
+/// The document as pretty-printed JSON (what `openapi/openapi.json` holds), with a final newline.
+pub fn document_json() -> String {
+    let mut text = document().to_pretty_json().unwrap_or_default();
+    text.push('\n');
+    text
+}

@@ -1,0 +1,128 @@
+//! `/configurations/…`, `/frameworksInConfiguration/<id>`, `/distributedConfiguration/<id>`.
+
+use actix_web::{delete, get, patch, post, put, web, HttpResponse};
+use kafkaml_domain::inputs::{ConfigurationInput, ConfigurationPatch};
+use kafkaml_domain::outputs::Configuration;
+use kafkaml_domain::rules::expand_chains;
+use kafkaml_persistence::repo::{configurations, models, narrow_id};
+use kafkaml_persistence::DbConnection;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::{json_body, typed, Id, State};
+
+const TAG: &str = "configurations";
+const NOT_FOUND: &str = "Configuration does not exist";
+
+/// Resolves the requested model ids and pulls in every distributed chain below them.
+fn expanded(c: &mut DbConnection, ids: &[i64]) -> ApiResult<Vec<i32>> {
+    let mut narrowed = Vec::with_capacity(ids.len());
+    for id in ids {
+        narrowed.push(narrow_id(*id).ok_or_else(|| ApiError::bad_request(format!("Model {id} does not exist.")))?);
+    }
+    let children = models::child_map(c)?;
+    Ok(expand_chains(&narrowed, |id| children.get(&id).copied()))
+}
+
+/// Lists configurations, newest first, with their models and deployments.
+#[utoipa::path(tag = TAG, operation_id = "list_configurations", responses((status = 200, body = Vec<Configuration>)))]
+#[get("/configurations")]
+pub async fn list_configurations(state: State) -> ApiResult<HttpResponse> {
+    let list = state.db(|c| Ok(configurations::load(c, None)?)).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// Creates a configuration; selecting a distributed root adds its whole chain. 201 empty.
+#[utoipa::path(tag = TAG, operation_id = "create_configuration", request_body = ConfigurationInput,
+    responses((status = 201, description = "Created"), (status = 400, body = String)))]
+#[post("/configurations")]
+pub async fn create_configuration(state: State, body: web::Bytes) -> ApiResult<HttpResponse> {
+    let input: ConfigurationInput = typed(json_body(&body, "Configuration not valid")?, "Configuration not valid")?;
+    state
+        .db(move |c| {
+            let ids = expanded(c, &input.ml_models)?;
+            Ok(configurations::create(c, input.name.trim(), &input.description, &ids)?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().finish())
+}
+
+/// One configuration.
+#[utoipa::path(tag = TAG, operation_id = "get_configuration", params(("id" = i32, Path)),
+    responses((status = 200, body = Configuration), (status = 404, description = "Not found")))]
+#[get("/configurations/{id}")]
+pub async fn get_configuration(state: State, id: Id) -> ApiResult<HttpResponse> {
+    let cfg = state.db(move |c| Ok(configurations::get(c, id.0)?)).await?.ok_or_else(ApiError::not_found_detail)?;
+    Ok(HttpResponse::Ok().json(cfg))
+}
+
+/// Replaces a configuration's name, description and models (chains expanded). 200 empty.
+#[utoipa::path(tag = TAG, operation_id = "update_configuration", params(("id" = i32, Path)), request_body = ConfigurationInput,
+    responses((status = 200, description = "Updated"), (status = 400, body = String), (status = 404, body = String)))]
+#[put("/configurations/{id}")]
+pub async fn update_configuration(state: State, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
+    if !state.db(move |c| Ok(configurations::exists(c, id.0)?)).await? {
+        return Err(ApiError::not_found(NOT_FOUND));
+    }
+    let input: ConfigurationInput = typed(json_body(&body, "Information not valid")?, "Information not valid")?;
+    state
+        .db(move |c| {
+            let ids = expanded(c, &input.ml_models)?;
+            configurations::update(c, id.0, Some(input.name.trim()), Some(&input.description), Some(&ids))
+                .map_err(|e| ApiError::from_db(e, NOT_FOUND))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// Changes some fields of a configuration; models are kept unless `ml_models` is given.
+#[utoipa::path(tag = TAG, operation_id = "patch_configuration", params(("id" = i32, Path)), request_body = ConfigurationPatch,
+    responses((status = 200, body = Configuration), (status = 400, body = String), (status = 404, description = "Not found")))]
+#[patch("/configurations/{id}")]
+pub async fn patch_configuration(state: State, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
+    if !state.db(move |c| Ok(configurations::exists(c, id.0)?)).await? {
+        return Err(ApiError::not_found_detail());
+    }
+    let patch: ConfigurationPatch = typed(json_body(&body, "Information not valid")?, "Information not valid")?;
+    let cfg = state
+        .db(move |c| {
+            let ids = match &patch.ml_models {
+                Some(ids) => Some(expanded(c, ids)?),
+                None => None,
+            };
+            let name = patch.name.as_deref().map(str::trim);
+            configurations::update(c, id.0, name, patch.description.as_deref(), ids.as_deref())?;
+            Ok(configurations::get(c, id.0)?)
+        })
+        .await?
+        .ok_or_else(ApiError::not_found_detail)?;
+    Ok(HttpResponse::Ok().json(cfg))
+}
+
+/// Deletes a configuration without deployments. 200 empty.
+#[utoipa::path(tag = TAG, operation_id = "delete_configuration", params(("id" = i32, Path)),
+    responses((status = 200, description = "Deleted"), (status = 400, body = String), (status = 404, body = String)))]
+#[delete("/configurations/{id}")]
+pub async fn delete_configuration(state: State, id: Id) -> ApiResult<HttpResponse> {
+    state.db(move |c| configurations::delete(c, id.0).map_err(|e| ApiError::from_db(e, NOT_FOUND))).await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// The distinct frameworks (`tf`, `pth`) of a configuration's models, sorted.
+#[utoipa::path(tag = TAG, operation_id = "frameworks_in_configuration", params(("id" = i32, Path)),
+    responses((status = 200, body = Vec<String>), (status = 404, body = String)))]
+#[get("/frameworksInConfiguration/{id}")]
+pub async fn frameworks_in_configuration(state: State, id: Id) -> ApiResult<HttpResponse> {
+    let traits = state.db(move |c| Ok(configurations::model_traits(c, id.0)?)).await?;
+    let (frameworks, _) = traits.ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
+    Ok(HttpResponse::Ok().json(frameworks))
+}
+
+/// Whether any model of the configuration is distributed (`true`/`false`).
+#[utoipa::path(tag = TAG, operation_id = "distributed_configuration", params(("id" = i32, Path)),
+    responses((status = 200, body = bool), (status = 404, body = String)))]
+#[get("/distributedConfiguration/{id}")]
+pub async fn distributed_configuration(state: State, id: Id) -> ApiResult<HttpResponse> {
+    let traits = state.db(move |c| Ok(configurations::model_traits(c, id.0)?)).await?;
+    let (_, distributed) = traits.ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
+    Ok(HttpResponse::Ok().json(distributed))
+}

@@ -1,0 +1,59 @@
+//! One module per resource; [`configure`] registers every route (documented through utoipa).
+
+pub mod configurations;
+pub mod datasources;
+pub mod deployments;
+pub mod health;
+pub mod inferences;
+pub mod models;
+pub mod results;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Registers every route at its canonical path (no `/api` prefix, no trailing slash: the
+/// normalising middleware maps the other spellings onto these). Fixed paths come before `{id}`.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        // models
+        .service(models::list_models)
+        .service(models::create_model)
+        .service(models::list_distributed)
+        .service(models::list_fathers)
+        .service(models::model_of_result)
+        .service(models::get_model)
+        .service(models::update_model)
+        .service(models::patch_model)
+        .service(models::delete_model)
+        // configurations
+        .service(configurations::list_configurations)
+        .service(configurations::create_configuration)
+        .service(configurations::get_configuration)
+        .service(configurations::update_configuration)
+        .service(configurations::patch_configuration)
+        .service(configurations::delete_configuration)
+        .service(configurations::frameworks_in_configuration)
+        .service(configurations::distributed_configuration)
+        // deployments
+        .service(deployments::list_deployments)
+        .service(deployments::results_of_deployment)
+        .service(deployments::deployments_of_configuration)
+        .service(deployments::delete_deployment)
+        // results
+        .service(results::list_results)
+        .service(results::download_model)
+        .service(results::download_confusion_matrix)
+        .service(results::chart)
+        .service(inferences::inference_info)
+        .service(results::model_for_training)
+        .service(results::upload_result)
+        .service(results::delete_result)
+        .service(results::update_metrics)
+        // inferences
+        .service(inferences::list_inferences)
+        .service(inferences::get_inference)
+        .service(inferences::delete_inference)
+        // datasources
+        .service(datasources::list_datasources)
+        .service(datasources::create_datasource);
+}

@@ -1,0 +1,160 @@
+//! `/models/…`: model definitions, checked by the executors before they are stored.
+
+use actix_web::{delete, get, patch, post, put, web, HttpResponse};
+use kafkaml_domain::inputs::{ModelInput, ModelPatch};
+use kafkaml_domain::outputs::MlModel;
+use kafkaml_executor::{CheckOutcome, ExecutorKind, ModelCode};
+use kafkaml_persistence::repo::models::{self, FatherChange, ModelFields, ModelFilter};
+use kafkaml_persistence::repo::results;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::{json_body, typed, Id, State};
+
+const TAG: &str = "models";
+
+/// Asks the executor of the model's framework whether its code defines a model.
+async fn check_code(state: &State, fields: &ModelFields) -> ApiResult<()> {
+    let kind = ExecutorKind::from_framework(&fields.framework).unwrap_or(ExecutorKind::TensorFlow);
+    let code = ModelCode::new(fields.imports.clone(), fields.code.clone(), fields.distributed);
+    match state.executor.check(kind, &code).await? {
+        CheckOutcome::Valid => Ok(()),
+        CheckOutcome::Invalid => {
+            Err(ApiError::bad_request(format!("Model not valid: the {kind} executor could not build a model from its code.")))
+        }
+    }
+}
+
+fn fields_of(input: &ModelInput) -> ModelFields {
+    ModelFields {
+        name: input.name.trim().to_owned(),
+        description: input.description.clone(),
+        imports: input.imports.clone(),
+        code: input.code.clone(),
+        distributed: input.distributed,
+        framework: input.framework.as_str().to_owned(),
+    }
+}
+
+fn father_of(f: Option<i64>, on_missing: FatherChange) -> FatherChange {
+    match f {
+        Some(id) => FatherChange::Set(id),
+        None => on_missing,
+    }
+}
+
+/// Lists every model.
+#[utoipa::path(tag = TAG, operation_id = "list_models", responses((status = 200, body = Vec<MlModel>)))]
+#[get("/models")]
+pub async fn list_models(state: State) -> ApiResult<HttpResponse> {
+    let list = state.db(|c| Ok(models::list(c, ModelFilter::All)?)).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// Creates a model after the executor of its framework validated its code. 201 with an empty body.
+#[utoipa::path(tag = TAG, operation_id = "create_model", request_body = ModelInput,
+    responses((status = 201, description = "Created"), (status = 400, description = "Invalid model", body = String),
+        (status = 502, description = "Executor failed"), (status = 503, description = "Executor unreachable")))]
+#[post("/models")]
+pub async fn create_model(state: State, body: web::Bytes) -> ApiResult<HttpResponse> {
+    let input: ModelInput = typed(json_body(&body, "Information not valid")?, "Information not valid")?;
+    let fields = fields_of(&input);
+    check_code(&state, &fields).await?;
+    let father = father_of(input.father.0, FatherChange::Clear);
+    state.db(move |c| Ok(models::create(c, &fields, father)?)).await?;
+    Ok(HttpResponse::Created().finish())
+}
+
+/// Lists the models that are part of a distributed chain.
+#[utoipa::path(tag = TAG, operation_id = "list_distributed_models", responses((status = 200, body = Vec<MlModel>)))]
+#[get("/models/distributed")]
+pub async fn list_distributed(state: State) -> ApiResult<HttpResponse> {
+    let list = state.db(|c| Ok(models::list(c, ModelFilter::Distributed)?)).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// Lists the models without a father (non-distributed models and chain roots).
+#[utoipa::path(tag = TAG, operation_id = "list_father_models", responses((status = 200, body = Vec<MlModel>)))]
+#[get("/models/fathers")]
+pub async fn list_fathers(state: State) -> ApiResult<HttpResponse> {
+    let list = state.db(|c| Ok(models::list(c, ModelFilter::Fathers)?)).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// One model.
+#[utoipa::path(tag = TAG, operation_id = "get_model", params(("id" = i32, Path)),
+    responses((status = 200, body = MlModel), (status = 404, description = "Not found")))]
+#[get("/models/{id}")]
+pub async fn get_model(state: State, id: Id) -> ApiResult<HttpResponse> {
+    let model = state.db(move |c| Ok(models::get(c, id.0)?)).await?.ok_or_else(ApiError::not_found_detail)?;
+    Ok(HttpResponse::Ok().json(model))
+}
+
+/// Replaces a model; its code is checked again when code or framework changed. 200 empty.
+#[utoipa::path(tag = TAG, operation_id = "update_model", params(("id" = i32, Path)), request_body = ModelInput,
+    responses((status = 200, description = "Updated"), (status = 400, body = String), (status = 404, body = String)))]
+#[put("/models/{id}")]
+pub async fn update_model(state: State, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
+    let current = state.db(move |c| Ok(models::find_row(c, id.0)?)).await?;
+    let current = current.ok_or_else(|| ApiError::not_found("Model does not exist"))?;
+    let input: ModelInput = typed(json_body(&body, "Information not valid")?, "Information not valid")?;
+    let fields = fields_of(&input);
+    if fields.code != current.code || fields.framework != current.framework {
+        check_code(&state, &fields).await?;
+    }
+    let father = father_of(input.father.0, FatherChange::Keep);
+    state.db(move |c| models::update(c, id.0, &fields, father).map_err(|e| ApiError::from_db(e, "Model does not exist"))).await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// Changes some fields of a model and answers the updated model. A changed code or framework is
+/// checked by the executor, as with `PUT`.
+#[utoipa::path(tag = TAG, operation_id = "patch_model", params(("id" = i32, Path)), request_body = ModelPatch,
+    responses((status = 200, body = MlModel), (status = 400, body = String), (status = 404, description = "Not found")))]
+#[patch("/models/{id}")]
+pub async fn patch_model(state: State, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
+    let current = state.db(move |c| Ok(models::find_row(c, id.0)?)).await?.ok_or_else(ApiError::not_found_detail)?;
+    let patch: ModelPatch = typed(json_body(&body, "Information not valid")?, "Information not valid")?;
+    let fields = ModelFields {
+        name: patch.name.map(|n| n.trim().to_owned()).unwrap_or(current.name.clone()),
+        description: patch.description.unwrap_or(current.description.clone()),
+        imports: patch.imports.unwrap_or(current.imports.clone()),
+        code: patch.code.unwrap_or(current.code.clone()),
+        distributed: patch.distributed.unwrap_or(current.distributed),
+        framework: patch.framework.map(|f| f.as_str().to_owned()).unwrap_or(current.framework.clone()),
+    };
+    if fields.code != current.code || fields.framework != current.framework {
+        check_code(&state, &fields).await?;
+    }
+    let father = father_of(patch.father.and_then(|f| f.0), FatherChange::Keep);
+    let model = state
+        .db(move |c| {
+            models::update(c, id.0, &fields, father)?;
+            Ok(models::get(c, id.0)?)
+        })
+        .await?
+        .ok_or_else(ApiError::not_found_detail)?;
+    Ok(HttpResponse::Ok().json(model))
+}
+
+/// Deletes a model that no configuration uses. 200 empty.
+#[utoipa::path(tag = TAG, operation_id = "delete_model", params(("id" = i32, Path)),
+    responses((status = 200, description = "Deleted"), (status = 400, body = String), (status = 404, body = String)))]
+#[delete("/models/{id}")]
+pub async fn delete_model(state: State, id: Id) -> ApiResult<HttpResponse> {
+    state.db(move |c| models::delete(c, id.0).map_err(|e| ApiError::from_db(e, "Model does not exist"))).await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// The model of training result `id` (what the inference and IoT forms read).
+#[utoipa::path(tag = TAG, operation_id = "get_model_of_result", params(("id" = i32, Path, description = "Training result id")),
+    responses((status = 200, body = MlModel), (status = 404, body = String)))]
+#[get("/models/result/{id}")]
+pub async fn model_of_result(state: State, id: Id) -> ApiResult<HttpResponse> {
+    let model = state
+        .db(move |c| {
+            let ctx = results::find_context(c, id.0)?.ok_or_else(|| ApiError::not_found("Training result does not exist"))?;
+            models::get(c, ctx.model.id)?.ok_or_else(|| ApiError::not_found("Training result does not exist"))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(model))
+}

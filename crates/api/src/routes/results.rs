@@ -1,0 +1,347 @@
+//! `/results/…` and `/results_metrics/<id>`: what training pods download and upload, and what the
+//! web UI shows of a training.
+
+use actix_files::NamedFile;
+use actix_multipart::Multipart;
+use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType, HeaderValue};
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use kafkaml_domain::inputs::{MetricsUpdate, ResultUpload};
+use kafkaml_domain::outputs::TrainingResult;
+use kafkaml_domain::rules::{build_chart, Chart};
+use kafkaml_domain::Framework;
+use kafkaml_executor::ModelCode;
+use kafkaml_persistence::files::Artifact;
+use kafkaml_persistence::repo::results::{self, StoredFiles};
+use kafkaml_persistence::{ArtifactStore, DbError};
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::{is_head, typed, Id, State};
+
+const TAG: &str = "results";
+const NOT_FOUND: &str = "Training result does not exist";
+/// Largest non-file form field or metrics body accepted.
+const MAX_FIELD: usize = 16 * 1024 * 1024;
+
+/// Lists training results, most recently changed first.
+#[utoipa::path(tag = TAG, operation_id = "list_results", responses((status = 200, body = Vec<TrainingResult>)))]
+#[get("/results")]
+pub async fn list_results(state: State) -> ApiResult<HttpResponse> {
+    let list = state.db(|c| Ok(results::list(c, None, None)?)).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+fn attachment(name: &str) -> ContentDisposition {
+    ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters: vec![DispositionParam::Filename(name.to_owned())],
+    }
+}
+
+/// The untrained model for the training pod: the HDF5 file built by the TensorFlow executor, or
+/// the PyTorch code as text. The result becomes `deployed` unless it is `finished` (not on `HEAD`).
+#[utoipa::path(tag = TAG, operation_id = "get_result_model_for_training", params(("id" = i32, Path)),
+    responses((status = 200, description = "HDF5 bytes (tf) or model code (pth)"), (status = 404, body = String),
+        (status = 502, body = String), (status = 503, body = String)))]
+#[get("/results/{id}")]
+pub async fn model_for_training(state: State, id: Id, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let ctx = state.db(move |c| Ok(results::find_context(c, id.0)?)).await?.ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
+    let head = is_head(&req);
+    let response = match ctx.model.framework() {
+        Framework::Tf => {
+            let mut res = HttpResponse::Ok();
+            res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/model")))
+                .insert_header(attachment("model.h5"));
+            if head {
+                res.finish()
+            } else {
+                let code = ModelCode::new(ctx.model.imports.clone(), ctx.model.code.clone(), ctx.model.distributed);
+                res.body(state.executor.load_model(&code).await?)
+            }
+        }
+        Framework::Pth => HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(ctx.model.code.clone()),
+    };
+    if !head {
+        state.db(move |c| Ok(results::mark_fetched(c, id.0)?)).await?;
+    }
+    Ok(response)
+}
+
+/// Streams one multipart file field into a temporary file of the store.
+async fn stream_to_temp(field: &mut actix_multipart::Field, path: &std::path::Path) -> ApiResult<()> {
+    let mut file = tokio::fs::File::create(path).await?;
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("The upload was interrupted: {e}")))?;
+        file.write_all(&chunk).await?;
+    }
+    file.flush().await?;
+    Ok(())
+}
+
+async fn read_field(field: &mut actix_multipart::Field) -> ApiResult<Vec<u8>> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("The upload was interrupted: {e}")))?;
+        if buf.len() + chunk.len() > MAX_FIELD {
+            return Err(ApiError::bad_request("A form field is larger than 16 MiB."));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
+}
+
+/// Temporary upload files, removed when dropped unless committed.
+struct TempFiles(Vec<std::path::PathBuf>);
+
+impl Drop for TempFiles {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+struct Upload {
+    model: Option<std::path::PathBuf>,
+    image: Option<std::path::PathBuf>,
+    data: Option<Vec<u8>>,
+}
+
+async fn receive_upload(store: &ArtifactStore, req: &HttpRequest, payload: web::Payload, temps: &mut TempFiles) -> ApiResult<Upload> {
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !is_multipart {
+        return Err(ApiError::bad_request(
+            "Send the result as multipart/form-data with the file 'trained_model' and the field 'data'.",
+        ));
+    }
+    let mut form = Multipart::new(req.headers(), payload);
+    let mut upload = Upload { model: None, image: None, data: None };
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(|e| ApiError::bad_request(format!("Malformed multipart body: {e}")))?;
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "trained_model" | "confussion_matrix" => {
+                let path = store.temp_path(&uuid::Uuid::new_v4().simple().to_string());
+                temps.0.push(path.clone());
+                stream_to_temp(&mut field, &path).await?;
+                if name == "trained_model" {
+                    upload.model = Some(path);
+                } else {
+                    upload.image = Some(path);
+                }
+            }
+            "data" => upload.data = Some(read_field(&mut field).await?),
+            _ => while field.next().await.is_some() {},
+        }
+    }
+    Ok(upload)
+}
+
+/// The final upload of a training pod (multipart: file `trained_model`, optional file
+/// `confussion_matrix`, field `data` with the metrics JSON). Stores metrics and files and marks the
+/// result `finished`; with `"indefinite": true` a new result receives the upload. 200 empty.
+#[utoipa::path(tag = TAG, operation_id = "upload_result", params(("id" = i32, Path)),
+    request_body(content_type = "multipart/form-data", description = "trained_model (file), confussion_matrix (file, optional), data (JSON text)"),
+    responses((status = 200, description = "Stored"), (status = 400, body = String), (status = 404, body = String)))]
+#[post("/results/{id}")]
+pub async fn upload_result(state: State, id: Id, req: HttpRequest, payload: web::Payload) -> ApiResult<HttpResponse> {
+    let exists = state.db(move |c| Ok(results::find_context(c, id.0)?.is_some())).await?;
+    if !exists {
+        return Err(ApiError::not_found(NOT_FOUND));
+    }
+    let mut temps = TempFiles(Vec::new());
+    let upload = receive_upload(&state.store, &req, payload, &mut temps).await?;
+    let model_tmp = upload
+        .model
+        .ok_or_else(|| ApiError::bad_request("The trained model file (field 'trained_model') is required."))?;
+    let data = upload.data.ok_or_else(|| ApiError::bad_request("The field 'data' (metrics as JSON) is required."))?;
+    let data: Value = serde_json::from_slice(&data)
+        .map_err(|e| ApiError::bad_request(format!("Information not valid: 'data' is not valid JSON ({e}).")))?;
+    if !data.is_object() {
+        return Err(ApiError::bad_request("Information not valid: 'data' must be a JSON object."));
+    }
+    let metrics: ResultUpload = typed(data, "Information not valid")?;
+    let image_tmp = upload.image;
+    let store = state.store.clone();
+    let target = state
+        .db(move |c| {
+            results::finish_upload(c, id.0, &metrics, image_tmp.is_some(), |target, model| {
+                let framework = model.framework();
+                store.commit(&model_tmp, target, Artifact::Model(framework))?;
+                let image = match &image_tmp {
+                    Some(tmp) => {
+                        store.commit(tmp, target, Artifact::ConfusionMatrix)?;
+                        Some(ArtifactStore::relative_name(target, Artifact::ConfusionMatrix))
+                    }
+                    None => None,
+                };
+                Ok(StoredFiles {
+                    trained_model: ArtifactStore::relative_name(target, Artifact::Model(framework)),
+                    confusion_mat_img: image,
+                })
+            })
+            .map_err(|e| match e {
+                DbError::Io(e) => ApiError::Internal(format!("storing the upload failed: {e}")),
+                other => ApiError::from_db(other, NOT_FOUND),
+            })
+        })
+        .await?;
+    tracing::info!(result.id = id.0, target.id = target, "training result uploaded");
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// Deletes a training result that is not running, with all its files. 200 empty.
+#[utoipa::path(tag = TAG, operation_id = "delete_result", params(("id" = i32, Path)),
+    responses((status = 200, description = "Deleted"), (status = 400, body = String), (status = 404, body = String)))]
+#[delete("/results/{id}")]
+pub async fn delete_result(state: State, id: Id) -> ApiResult<HttpResponse> {
+    state.db(move |c| results::delete(c, id.0).map_err(|e| ApiError::from_db(e, "Result does not exist"))).await?;
+    if let Err(e) = state.store.delete_all(id.0) {
+        tracing::warn!(result.id = id.0, error = %e, "could not delete the result's files");
+    }
+    Ok(HttpResponse::Ok().finish())
+}
+
+async fn download(
+    state: &State,
+    req: &HttpRequest,
+    id: i32,
+    pick: fn(&results::ResultContext) -> Option<(Artifact, &'static str)>,
+    missing: &'static str,
+) -> ApiResult<(HttpResponse, Framework)> {
+    let ctx = state.db(move |c| Ok(results::find_context(c, id)?)).await?.ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
+    let framework = ctx.model.framework();
+    let (artifact, _) = pick(&ctx).ok_or_else(|| ApiError::not_found(missing))?;
+    let path = state.store.path(id, artifact);
+    let file = NamedFile::open_async(&path).await.map_err(|_| ApiError::not_found(missing))?;
+    Ok((file.use_etag(false).use_last_modified(false).into_response(req), framework))
+}
+
+/// Downloads the trained model (`model.h5` or `model.pth`), with the `ML-Framework` header.
+#[utoipa::path(tag = TAG, operation_id = "download_trained_model", params(("id" = i32, Path)),
+    responses((status = 200, description = "The trained model file"), (status = 404, body = String)))]
+#[get("/results/model/{id}")]
+pub async fn download_model(state: State, id: Id, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let (mut res, framework) = download(
+        &state,
+        &req,
+        id.0,
+        |ctx| (!ctx.result.trained_model.is_empty()).then_some((Artifact::Model(ctx.model.framework()), "")),
+        "The trained model of this result has not been uploaded yet.",
+    )
+    .await?;
+    let name = match framework {
+        Framework::Tf => "attachment; filename=\"model.h5\"",
+        Framework::Pth => "attachment; filename=\"model.pth\"",
+    };
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/force-download"));
+    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static(name));
+    h.insert(header::HeaderName::from_static("ml-framework"), HeaderValue::from_static(framework.as_str()));
+    h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("ML-Framework"));
+    Ok(res)
+}
+
+/// Downloads the confusion-matrix image.
+#[utoipa::path(tag = TAG, operation_id = "download_confusion_matrix", params(("id" = i32, Path)),
+    responses((status = 200, description = "PNG image"), (status = 404, body = String)))]
+#[get("/results/confusion_matrix/{id}")]
+pub async fn download_confusion_matrix(state: State, id: Id, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let (mut res, _) = download(
+        &state,
+        &req,
+        id.0,
+        |ctx| ctx.result.confusion_mat_img.as_ref().filter(|p| !p.is_empty()).map(|_| (Artifact::ConfusionMatrix, "")),
+        "This result has no confusion matrix image.",
+    )
+    .await?;
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/image"));
+    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"confusion_mat.png\""));
+    Ok(res)
+}
+
+/// The metrics reshaped for the web UI's charts.
+#[utoipa::path(tag = TAG, operation_id = "result_chart", params(("id" = i32, Path)),
+    responses((status = 200, body = Chart), (status = 404, body = String)))]
+#[get("/results/chart/{id}")]
+pub async fn chart(state: State, id: Id) -> ApiResult<HttpResponse> {
+    let result = state.db(move |c| Ok(results::get(c, id.0)?)).await?.ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
+    let chart = build_chart(result.train_metrics.as_ref(), result.val_metrics.as_ref(), result.confusion_matrix.as_ref());
+    Ok(HttpResponse::Ok().json(chart))
+}
+
+fn data_from_json(body: &[u8]) -> ApiResult<Option<Value>> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("Information not valid: the body is not valid JSON ({e}).")))?;
+    Ok(v.get("data").cloned())
+}
+
+fn data_from_form(body: &[u8]) -> ApiResult<Option<Value>> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|e| ApiError::bad_request(format!("Information not valid: malformed form body ({e}).")))?;
+    Ok(pairs.into_iter().find(|(k, _)| k == "data").map(|(_, v)| Value::String(v)))
+}
+
+async fn read_metrics_data(req: &HttpRequest, mut payload: web::Payload) -> ApiResult<Option<Value>> {
+    let ctype =
+        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
+    if ctype.starts_with("multipart/form-data") {
+        let mut form = Multipart::new(req.headers(), payload);
+        let mut data = None;
+        while let Some(field) = form.next().await {
+            let mut field = field.map_err(|e| ApiError::bad_request(format!("Malformed multipart body: {e}")))?;
+            if field.name() == Some("data") {
+                let bytes = read_field(&mut field).await?;
+                data = Some(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+            } else {
+                while field.next().await.is_some() {}
+            }
+        }
+        return Ok(data);
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("The request body could not be read: {e}")))?;
+        if body.len() + chunk.len() > MAX_FIELD {
+            return Err(ApiError::bad_request("The request body is larger than 16 MiB."));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if ctype.starts_with("application/json") {
+        data_from_json(&body)
+    } else if ctype.starts_with("application/x-www-form-urlencoded") {
+        data_from_form(&body)
+    } else {
+        data_from_json(&body).or_else(|_| data_from_form(&body))
+    }
+}
+
+/// Per-epoch metrics from a training pod: field `data` = `{"train_metrics": …, "val_metrics": …}`
+/// as JSON text, sent form-encoded (as the pods do), as multipart, or in a JSON body. 200 empty.
+#[utoipa::path(tag = TAG, operation_id = "update_result_metrics", params(("id" = i32, Path)),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "data=<JSON text of MetricsUpdate>"),
+    responses((status = 200, description = "Stored"), (status = 400, body = String), (status = 404, body = String)))]
+#[post("/results_metrics/{id}")]
+pub async fn update_metrics(state: State, id: Id, req: HttpRequest, payload: web::Payload) -> ApiResult<HttpResponse> {
+    let data = read_metrics_data(&req, payload)
+        .await?
+        .ok_or_else(|| ApiError::bad_request("The field 'data' (metrics as JSON) is required."))?;
+    let data = match data {
+        Value::String(text) => serde_json::from_str::<Value>(&text)
+            .map_err(|e| ApiError::bad_request(format!("Information not valid: 'data' is not valid JSON ({e}).")))?,
+        other => other,
+    };
+    if !data.is_object() {
+        return Err(ApiError::bad_request("Information not valid: 'data' must be a JSON object."));
+    }
+    let update: MetricsUpdate = typed(data, "Information not valid")?;
+    state.db(move |c| results::update_metrics(c, id.0, &update).map_err(|e| ApiError::from_db(e, NOT_FOUND))).await?;
+    Ok(HttpResponse::Ok().finish())
+}

@@ -1,0 +1,141 @@
+//! Settings, read once at start from the environment (the reference's variable names, contract §7)
+//! and from command-line flags of `kafkaml-backend`.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// A value that must not appear in logs: `Debug` prints `***`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret text.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+/// Every setting of the back-end. Each field is a flag and an environment variable.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "kafkaml-backend", version, about = "Kafka-ML control-plane back-end")]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "KAFKAML_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: String,
+
+    /// Directory for the SQLite database (when DATABASE_URL is unset) and the trained models.
+    #[arg(long, env = "KAFKAML_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// `postgres://…` or `sqlite://PATH`; default: `sqlite://<data dir>/kafkaml.sqlite3`.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Maximum number of pooled database connections.
+    #[arg(long, env = "KAFKAML_DB_POOL_SIZE", default_value_t = 8)]
+    pub db_pool_size: u32,
+
+    /// The web UI's address: allowed CORS origin (besides `http://localhost:4200`).
+    #[arg(long, env = "FRONTEND_URL", default_value = "http://localhost")]
+    pub frontend_url: String,
+
+    /// Comma-separated `Host` header values accepted (`*` accepts any).
+    #[arg(long, env = "ALLOWED_HOSTS", default_value = "backend,frontend,127.0.0.1,localhost,[::1]")]
+    pub allowed_hosts: String,
+
+    /// Base URL of the TensorFlow executor.
+    #[arg(long, env = "TFEXECUTOR_URL", default_value = "http://localhost:8001/")]
+    pub tfexecutor_url: String,
+
+    /// Base URL of the PyTorch executor.
+    #[arg(long, env = "PTHEXECUTOR_URL", default_value = "http://localhost:8002/")]
+    pub pthexecutor_url: String,
+
+    /// Seconds an executor call may take (model checks build the model).
+    #[arg(long, env = "KAFKAML_EXECUTOR_TIMEOUT", default_value_t = 60)]
+    pub executor_timeout: u64,
+
+    /// Kafka bootstrap servers (control topic, predictions, Job environment).
+    #[arg(long, env = "BOOTSTRAP_SERVERS")]
+    pub bootstrap_servers: Option<String>,
+
+    /// The Kafka-ML control topic.
+    #[arg(long, env = "CONTROL_TOPIC")]
+    pub control_topic: Option<String>,
+
+    /// The back-end's own URL as training and inference pods reach it (e.g. `http://backend:8000`).
+    #[arg(long, env = "BACKEND_URL")]
+    pub backend_url: Option<String>,
+
+    /// Training image for TensorFlow models.
+    #[arg(long, env = "TENSORFLOW_TRAINING_MODEL_IMAGE")]
+    pub tensorflow_training_model_image: Option<String>,
+
+    /// Inference image for TensorFlow and distributed models.
+    #[arg(long, env = "TENSORFLOW_INFERENCE_MODEL_IMAGE")]
+    pub tensorflow_inference_model_image: Option<String>,
+
+    /// Training image for PyTorch models.
+    #[arg(long, env = "PYTORCH_TRAINING_MODEL_IMAGE")]
+    pub pytorch_training_model_image: Option<String>,
+
+    /// Inference image for PyTorch models.
+    #[arg(long, env = "PYTORCH_INFERENCE_MODEL_IMAGE")]
+    pub pytorch_inference_model_image: Option<String>,
+
+    /// Topic of the federated model logger.
+    #[arg(long, env = "MODEL_LOGGER_TOPIC", default_value = "FEDERATED_MODEL_CONTROL_TOPIC")]
+    pub model_logger_topic: String,
+
+    /// Namespace of the training Jobs and inference ReplicationControllers.
+    #[arg(long, env = "KUBE_NAMESPACE", default_value = "kafkaml")]
+    pub kube_namespace: String,
+
+    /// Kubernetes API server URL (with KUBE_TOKEN), instead of the in-cluster account.
+    #[arg(long, env = "KUBE_HOST")]
+    pub kube_host: Option<String>,
+
+    /// Bearer token for KUBE_HOST.
+    #[arg(long, env = "KUBE_TOKEN", hide_env_values = true)]
+    pub kube_token: Option<Secret>,
+}
+
+impl Settings {
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => url.clone(),
+            _ => format!("sqlite://{}", self.data_dir.join("kafkaml.sqlite3").display()),
+        }
+    }
+
+    /// Settings with every default, as if no variable and no flag were given.
+    pub fn defaults() -> Self {
+        <Settings as clap::Parser>::parse_from(["kafkaml-backend"])
+    }
+
+    /// The accepted `Host` names; `None` accepts any.
+    pub fn host_whitelist(&self) -> Option<Vec<String>> {
+        let hosts: Vec<String> =
+            self.allowed_hosts.split(',').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect();
+        if hosts.is_empty() || hosts.iter().any(|h| h == "*") {
+            None
+        } else {
+            Some(hosts)
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Shared application state and the small helpers every handler uses.
+
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+use kafkaml_executor::Executor;
+use kafkaml_persistence::{ArtifactStore, DbConnection, Pool};
+use serde_json::Value;
+
+use crate::error::{ApiError, ApiResult};
+use crate::settings::Settings;
+
+/// What the handlers share, behind `web::Data`.
+pub struct AppState {
+    /// The database pool.
+    pub pool: Pool,
+    /// Trained models and confusion matrices.
+    pub store: ArtifactStore,
+    /// The TensorFlow / PyTorch executor services.
+    pub executor: Arc<dyn Executor>,
+    /// The settings in effect.
+    pub settings: Settings,
+}
+
+/// The state as handlers receive it.
+pub type State = web::Data<AppState>;
+
+impl AppState {
+    /// Runs `f` with a pooled connection on the blocking thread pool.
+    pub async fn db<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get().map_err(kafkaml_persistence::DbError::from)?;
+            f(&mut conn)
+        })
+        .await?
+    }
+}
+
+/// A numeric path id (`<int:pk>` in the reference): anything that is not a non-negative decimal
+/// number in range matches nothing, so it is a 404.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Id(pub i32);
+
+impl FromRequest for Id {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let raw = req.match_info().get("id").unwrap_or_default();
+        let id = if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) { raw.parse::<i32>().ok() } else { None };
+        std::future::ready(id.map(Id).ok_or_else(ApiError::not_found_detail))
+    }
+}
+
+/// Marks a request that arrived as `HEAD`: handlers with side effects skip them.
+#[derive(Debug, Clone, Copy)]
+pub struct IsHead;
+
+/// Whether the request arrived as `HEAD`.
+pub fn is_head(req: &HttpRequest) -> bool {
+    req.extensions().get::<IsHead>().is_some()
+}
+
+use actix_web::HttpMessage;
+
+/// Parses a raw JSON body into a JSON value; `prefix` starts the 400 message.
+pub fn json_body(body: &[u8], prefix: &str) -> ApiResult<Value> {
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ApiError::bad_request(format!("{prefix}: the request body is empty; send a JSON object.")));
+    }
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("{prefix}: the body is not valid JSON ({e}).")))?;
+    if !v.is_object() {
+        return Err(ApiError::bad_request(format!("{prefix}: the body must be a JSON object.")));
+    }
+    Ok(v)
+}
+
+/// Parses and validates a typed body from a JSON value; `prefix` starts the 400 message.
+pub fn typed<T: serde::de::DeserializeOwned + validator::Validate>(v: Value, prefix: &str) -> ApiResult<T> {
+    kafkaml_domain::inputs::parse(v).map_err(|m| ApiError::bad_request(format!("{prefix}: {m}")))
+}
