@@ -1,1 +1,218 @@
+//! Test kit of the Kafka-ML back-end: spawns the real application on port 0 against a fresh
+//! SQLite file or a fresh PostgreSQL schema, with a stub executor, and offers an HTTP client.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::path::PathBuf;
+
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use kafkaml_api::{Application, Settings};
+use kafkaml_executor::stub::StubExecutor;
+use kafkaml_persistence::db::ConnectionManager;
+use kafkaml_persistence::DbConnection;
+use serde_json::Value;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    /// A fresh SQLite file in the test's data directory.
+    Sqlite,
+    /// A fresh schema in the PostgreSQL database `test` (see [`postgres_base_url`]).
+    Postgres,
+}
+
+/// The PostgreSQL database the tests use: `KAFKAML_TEST_POSTGRES_URL`, default
+/// `postgres://postgres@127.0.0.1:5432/test`.
+pub fn postgres_base_url() -> String {
+    std::env::var("KAFKAML_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A disposable database: a SQLite file, or a PostgreSQL schema dropped when the value is dropped.
+pub struct TestDb {
+    /// The URL the application uses.
+    pub url: String,
+    schema: Option<String>,
+}
+
+impl TestDb {
+    /// Creates a fresh database of `kind`; SQLite files go into `dir`.
+    pub fn create(kind: DbKind, dir: &std::path::Path) -> TestDb {
+        match kind {
+            DbKind::Sqlite => TestDb { url: format!("sqlite://{}", dir.join("test.sqlite3").display()), schema: None },
+            DbKind::Postgres => {
+                let base = postgres_base_url();
+                let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = diesel::PgConnection::establish(&base)
+                    .unwrap_or_else(|e| panic!("PostgreSQL at {base} is required for the tests: {e}"));
+                conn.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+                TestDb { url, schema: Some(schema) }
+            }
+        }
+    }
+
+    /// A new connection to this database (for seeding and for checking rows).
+    pub fn connect(&self) -> DbConnection {
+        ConnectionManager::new(&self.url).connect().unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(schema) = &self.schema {
+            if let Ok(mut conn) = diesel::PgConnection::establish(&postgres_base_url()) {
+                let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+/// A running application with its database, data directory and stub executor.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// The data directory (trained models live in `trained/`).
+    pub data_dir: PathBuf,
+    /// The database.
+    pub db: TestDb,
+    /// The stub executor the application talks to.
+    pub executor: StubExecutor,
+    /// An HTTP client.
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// Spawns the application on `kind` with default settings plus the test's data directory,
+    /// database and stub executor.
+    pub async fn spawn(kind: DbKind) -> TestApp {
+        Self::spawn_with(kind, |_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`], letting the test adjust the settings first.
+    pub async fn spawn_with(kind: DbKind, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::create(kind, dir.path());
+        let executor = StubExecutor::start().await;
+        let mut settings = Settings::defaults();
+        settings.bind = "127.0.0.1:0".to_owned();
+        settings.data_dir = dir.path().join("data");
+        settings.database_url = Some(db.url.clone());
+        settings.db_pool_size = 4;
+        settings.tfexecutor_url = executor.url();
+        settings.pthexecutor_url = executor.url();
+        settings.executor_timeout = 10;
+        adjust(&mut settings);
+        let app = Application::build(settings).await.expect("the application starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        TestApp { address, data_dir: dir.path().join("data"), db, executor, client, _dir: dir }
+    }
+
+    /// `address + path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// GET, expecting 200 and a JSON body.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let res = self.get(path).await;
+        assert_eq!(res.status(), 200, "GET {path}");
+        res.json().await.unwrap()
+    }
+
+    /// POST a JSON body.
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client.post(self.url(path)).json(body).send().await.unwrap()
+    }
+
+    /// PUT a JSON body.
+    pub async fn put_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client.put(self.url(path)).json(body).send().await.unwrap()
+    }
+
+    /// PATCH a JSON body.
+    pub async fn patch_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client.patch(self.url(path)).json(body).send().await.unwrap()
+    }
+
+    /// DELETE.
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.client.delete(self.url(path)).send().await.unwrap()
+    }
+
+    /// POST with a raw body and content type.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.client.post(self.url(path)).header("content-type", content_type).body(body).send().await.unwrap()
+    }
+
+    /// Creates a model through the API and returns its id.
+    pub async fn create_model(&self, name: &str, framework: &str, distributed: bool, father: Option<i64>) -> i64 {
+        let body = serde_json::json!({
+            "name": name, "code": format!("model = build_{name}()"), "framework": framework,
+            "distributed": distributed, "father": father, "imports": "import x", "description": format!("{name} model"),
+        });
+        let res = self.post_json("/models/", &body).await;
+        assert_eq!(res.status(), 201, "create model {name}: {}", res.text().await.unwrap());
+        self.id_by_name("/models/", name).await
+    }
+
+    /// Creates a configuration through the API and returns its id.
+    pub async fn create_configuration(&self, name: &str, models: &[i64]) -> i64 {
+        let res = self.post_json("/configurations/", &serde_json::json!({"name": name, "ml_models": models})).await;
+        assert_eq!(res.status(), 201, "create configuration {name}: {}", res.text().await.unwrap());
+        self.id_by_name("/configurations/", name).await
+    }
+
+    async fn id_by_name(&self, list: &str, name: &str) -> i64 {
+        let all = self.get_json(list).await;
+        all.as_array().unwrap().iter().find(|m| m["name"] == name).unwrap()["id"].as_i64().unwrap()
+    }
+
+    /// Stores a deployment of `configuration` (with one `created` result per model) directly in the
+    /// database, as `POST /deployments/` would; returns `(deployment id, result ids in model-link order)`.
+    pub fn seed_deployment(
+        &self,
+        configuration: i64,
+        adjust: impl FnOnce(&mut kafkaml_persistence::repo::deployments::NewDeployment),
+    ) -> (i64, Vec<i64>) {
+        let mut new = kafkaml_persistence::repo::deployments::NewDeployment::with_defaults(configuration as i32);
+        adjust(&mut new);
+        let mut conn = self.db.connect();
+        let created = kafkaml_persistence::repo::deployments::create(&mut conn, &new).unwrap();
+        (created.id as i64, created.results.iter().map(|(r, _)| *r as i64).collect())
+    }
+}
+
+/// Generates one test per database for an async test body: `db_test!(name, |app| async move { … });`
+/// becomes `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! db_test {
+    ($name:ident, |$app:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($app: $crate::TestApp) {
+                $body.await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run($crate::TestApp::spawn($crate::DbKind::Sqlite).await).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run($crate::TestApp::spawn($crate::DbKind::Postgres).await).await
+            }
+        }
+    };
+}

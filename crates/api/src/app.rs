@@ -39,7 +39,8 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<Pool> {
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("creating the data directory {}", settings.data_dir.display()))?;
     }
-    let pool = build_pool(&url, settings.db_pool_size.max(1), Duration::from_secs(5)).context("opening the database")?;
+    let pool =
+        build_pool(&url, settings.db_pool_size.max(1), Duration::from_secs(5)).context("opening the database")?;
     let mut conn = pool.get().context("connecting to the database")?;
     run_migrations(&mut conn).context("running the database migrations")?;
     Ok(pool)
@@ -65,8 +66,7 @@ impl Application {
             tokio::task::spawn_blocking(move || open_database(&settings)).await.context("database start-up task")??
         };
         let store = ArtifactStore::open(&settings.data_dir).context("opening the file store")?;
-        let listener =
-            TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+        let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr().context("reading the bound address")?.port();
         let state = web::Data::new(AppState { pool, store, executor, settings: settings.clone() });
         let routes = RouteTable::from_openapi(&crate::openapi::document());

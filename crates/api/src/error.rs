@@ -59,7 +59,9 @@ impl From<DbError> for ApiError {
             DbError::NotFound => ApiError::not_found_detail(),
             DbError::Rule(msg) => ApiError::bad_request(msg),
             DbError::Unique(what) => ApiError::bad_request(format!("Information not valid: {what} already exists.")),
-            DbError::ForeignKey(_) => ApiError::bad_request("Information not valid: a referenced object does not exist."),
+            DbError::ForeignKey(_) => {
+                ApiError::bad_request("Information not valid: a referenced object does not exist.")
+            }
             DbError::Pool(e) => {
                 tracing::error!(error = %e, "database pool exhausted or unreachable");
                 ApiError::Unavailable("The database is unavailable, try again later.".to_owned())

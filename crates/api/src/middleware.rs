@@ -53,7 +53,9 @@ pub async fn normalize(
     let canonical = canonical_path(&original).to_owned();
     if let Some(list) = &whitelist {
         if canonical != "/healthz" && canonical != "/readyz" && !host_allowed(&req, list) {
-            let res = HttpResponse::BadRequest().content_type("text/plain; charset=utf-8").body("Bad Request: invalid Host header.");
+            let res = HttpResponse::BadRequest()
+                .content_type("text/plain; charset=utf-8")
+                .body("Bad Request: invalid Host header.");
             return Ok(req.into_response(res));
         }
     }

@@ -53,7 +53,8 @@ impl FromRequest for Id {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let raw = req.match_info().get("id").unwrap_or_default();
-        let id = if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) { raw.parse::<i32>().ok() } else { None };
+        let id =
+            if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) { raw.parse::<i32>().ok() } else { None };
         std::future::ready(id.map(Id).ok_or_else(ApiError::not_found_detail))
     }
 }

@@ -105,7 +105,6 @@ wire_enum! {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -93,7 +93,10 @@ fn not_blank(s: &str) -> Result<(), ValidationError> {
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 pub struct ModelInput {
     /// Unique name, at most 30 characters.
-    #[validate(length(max = 30, message = "Ensure this field has no more than 30 characters."), custom(function = "not_blank"))]
+    #[validate(
+        length(max = 30, message = "Ensure this field has no more than 30 characters."),
+        custom(function = "not_blank")
+    )]
     pub name: String,
     /// Model source code; must define `model`.
     #[validate(custom(function = "not_blank"))]
@@ -127,7 +130,10 @@ fn null_false<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
 /// Body of `PATCH /models/<id>`: every field optional; no executor check (as the reference).
 #[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
 pub struct ModelPatch {
-    #[validate(length(max = 30, message = "Ensure this field has no more than 30 characters."), custom(function = "not_blank"))]
+    #[validate(
+        length(max = 30, message = "Ensure this field has no more than 30 characters."),
+        custom(function = "not_blank")
+    )]
     pub name: Option<String>,
     #[validate(custom(function = "not_blank"))]
     pub code: Option<String>,
@@ -143,7 +149,10 @@ pub struct ModelPatch {
 /// Body of `POST /configurations/` and `PUT /configurations/<id>` (contract §4.2).
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 pub struct ConfigurationInput {
-    #[validate(length(max = 30, message = "Ensure this field has no more than 30 characters."), custom(function = "not_blank"))]
+    #[validate(
+        length(max = 30, message = "Ensure this field has no more than 30 characters."),
+        custom(function = "not_blank")
+    )]
     pub name: String,
     #[serde(default)]
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
@@ -155,7 +164,10 @@ pub struct ConfigurationInput {
 /// Body of `PATCH /configurations/<id>`: an absent `ml_models` keeps the models (design §3 item 21).
 #[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
 pub struct ConfigurationPatch {
-    #[validate(length(max = 30, message = "Ensure this field has no more than 30 characters."), custom(function = "not_blank"))]
+    #[validate(
+        length(max = 30, message = "Ensure this field has no more than 30 characters."),
+        custom(function = "not_blank")
+    )]
     pub name: Option<String>,
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
     pub description: Option<String>,
@@ -303,7 +315,8 @@ mod tests {
         assert_eq!(e, "missing field `code`");
         let e = parse::<ModelInput>(json!({"name": "x".repeat(31), "code": "c", "framework": "tf"})).unwrap_err();
         assert_eq!(e, "name: Ensure this field has no more than 30 characters.");
-        let e = parse::<ModelInput>(json!({"name": "a", "code": "c", "framework": "tf", "description": null})).unwrap_err();
+        let e =
+            parse::<ModelInput>(json!({"name": "a", "code": "c", "framework": "tf", "description": null})).unwrap_err();
         assert!(e.starts_with("description: invalid type: null"), "{e}");
     }
 

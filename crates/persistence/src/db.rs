@@ -71,11 +71,9 @@ impl ConnectionManager {
     pub fn new(url: &str) -> Self {
         let backend = Backend::of(url);
         let url = match backend {
-            Backend::Sqlite => url
-                .strip_prefix("sqlite://")
-                .or_else(|| url.strip_prefix("sqlite:"))
-                .unwrap_or(url)
-                .to_owned(),
+            Backend::Sqlite => {
+                url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url).to_owned()
+            }
             Backend::Postgres => url.to_owned(),
         };
         ConnectionManager { url, backend }

@@ -38,7 +38,9 @@ pub async fn deployments_of_configuration(state: State, id: Id) -> ApiResult<Htt
     responses((status = 200, description = "Deleted"), (status = 400, body = String), (status = 404, body = String)))]
 #[delete("/deployments/{id}")]
 pub async fn delete_deployment(state: State, id: Id) -> ApiResult<HttpResponse> {
-    state.db(move |c| deployments::delete(c, id.0).map_err(|e| ApiError::from_db(e, "Deployment does not exist"))).await?;
+    state
+        .db(move |c| deployments::delete(c, id.0).map_err(|e| ApiError::from_db(e, "Deployment does not exist")))
+        .await?;
     Ok(HttpResponse::Ok().finish())
 }
 

@@ -34,7 +34,9 @@ pub async fn get_inference(state: State, id: Id) -> ApiResult<HttpResponse> {
     responses((status = 200, description = "Deleted"), (status = 400, body = String), (status = 404, body = String)))]
 #[delete("/inferences/{id}")]
 pub async fn delete_inference(state: State, id: Id) -> ApiResult<HttpResponse> {
-    state.db(move |c| inferences::delete(c, id.0).map_err(|e| ApiError::from_db(e, "Inference does not exist"))).await?;
+    state
+        .db(move |c| inferences::delete(c, id.0).map_err(|e| ApiError::from_db(e, "Inference does not exist")))
+        .await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -61,17 +63,27 @@ enum Suggestion {
 pub async fn inference_info(state: State, id: Id) -> ApiResult<HttpResponse> {
     let suggestion = state
         .db(move |c| {
-            let ctx = results::find_context(c, id.0)?.ok_or_else(|| ApiError::not_found("Training result does not exist"))?;
+            let ctx =
+                results::find_context(c, id.0)?.ok_or_else(|| ApiError::not_found("Training result does not exist"))?;
             if let Some(inf) = inferences::latest_for_result(c, id.0)? {
-                return Ok(Suggestion::Ready(InferenceInfo { input_format: inf.input_format, input_config: inf.input_config }));
+                return Ok(Suggestion::Ready(InferenceInfo {
+                    input_format: inf.input_format,
+                    input_config: inf.input_config,
+                }));
             }
             let deployment = ctx.result.deployment_id.to_string();
             let Some(ds) = datasources::list(c, Some(&deployment))?.into_iter().next() else {
-                return Ok(Suggestion::Ready(InferenceInfo { input_format: String::new(), input_config: String::new() }));
+                return Ok(Suggestion::Ready(InferenceInfo {
+                    input_format: String::new(),
+                    input_config: String::new(),
+                }));
             };
             let has_child = models::child_map(c)?.contains_key(&ctx.model.id);
             if !has_child {
-                return Ok(Suggestion::Ready(InferenceInfo { input_format: ds.input_format, input_config: ds.input_config }));
+                return Ok(Suggestion::Ready(InferenceInfo {
+                    input_format: ds.input_format,
+                    input_config: ds.input_config,
+                }));
             }
             let code = ModelCode::new(ctx.model.imports, ctx.model.code, ctx.model.distributed);
             Ok(Suggestion::NeedsShape { format: ds.input_format, config: ds.input_config, code })
@@ -82,7 +94,9 @@ pub async fn inference_info(state: State, id: Id) -> ApiResult<HttpResponse> {
         Suggestion::NeedsShape { format, config, code } => {
             let shape = state.executor.input_shape(&code).await?;
             let reshape = data_reshape_of(&shape).ok_or_else(|| {
-                ApiError::BadGateway(format!("The model's input shape {shape} has no dimensions to reshape the data to."))
+                ApiError::BadGateway(format!(
+                    "The model's input shape {shape} has no dimensions to reshape the data to."
+                ))
             })?;
             let mut cfg: serde_json::Map<String, Value> = serde_json::from_str(&config).unwrap_or_default();
             cfg.insert("data_reshape".to_owned(), Value::String(reshape));

@@ -18,9 +18,9 @@ async fn check_code(state: &State, fields: &ModelFields) -> ApiResult<()> {
     let code = ModelCode::new(fields.imports.clone(), fields.code.clone(), fields.distributed);
     match state.executor.check(kind, &code).await? {
         CheckOutcome::Valid => Ok(()),
-        CheckOutcome::Invalid => {
-            Err(ApiError::bad_request(format!("Model not valid: the {kind} executor could not build a model from its code.")))
-        }
+        CheckOutcome::Invalid => Err(ApiError::bad_request(format!(
+            "Model not valid: the {kind} executor could not build a model from its code."
+        ))),
     }
 }
 
@@ -102,7 +102,9 @@ pub async fn update_model(state: State, id: Id, body: web::Bytes) -> ApiResult<H
         check_code(&state, &fields).await?;
     }
     let father = father_of(input.father.0, FatherChange::Keep);
-    state.db(move |c| models::update(c, id.0, &fields, father).map_err(|e| ApiError::from_db(e, "Model does not exist"))).await?;
+    state
+        .db(move |c| models::update(c, id.0, &fields, father).map_err(|e| ApiError::from_db(e, "Model does not exist")))
+        .await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -152,7 +154,8 @@ pub async fn delete_model(state: State, id: Id) -> ApiResult<HttpResponse> {
 pub async fn model_of_result(state: State, id: Id) -> ApiResult<HttpResponse> {
     let model = state
         .db(move |c| {
-            let ctx = results::find_context(c, id.0)?.ok_or_else(|| ApiError::not_found("Training result does not exist"))?;
+            let ctx =
+                results::find_context(c, id.0)?.ok_or_else(|| ApiError::not_found("Training result does not exist"))?;
             models::get(c, ctx.model.id)?.ok_or_else(|| ApiError::not_found("Training result does not exist"))
         })
         .await?;

@@ -47,7 +47,8 @@ fn attachment(name: &str) -> ContentDisposition {
         (status = 502, body = String), (status = 503, body = String)))]
 #[get("/results/{id}")]
 pub async fn model_for_training(state: State, id: Id, req: HttpRequest) -> ApiResult<HttpResponse> {
-    let ctx = state.db(move |c| Ok(results::find_context(c, id.0)?)).await?.ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
+    let ctx =
+        state.db(move |c| Ok(results::find_context(c, id.0)?)).await?.ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
     let head = is_head(&req);
     let response = match ctx.model.framework() {
         Framework::Tf => {
@@ -109,7 +110,12 @@ struct Upload {
     data: Option<Vec<u8>>,
 }
 
-async fn receive_upload(store: &ArtifactStore, req: &HttpRequest, payload: web::Payload, temps: &mut TempFiles) -> ApiResult<Upload> {
+async fn receive_upload(
+    store: &ArtifactStore,
+    req: &HttpRequest,
+    payload: web::Payload,
+    temps: &mut TempFiles,
+) -> ApiResult<Upload> {
     let is_multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -215,7 +221,8 @@ async fn download(
     pick: fn(&results::ResultContext) -> Option<(Artifact, &'static str)>,
     missing: &'static str,
 ) -> ApiResult<(HttpResponse, Framework)> {
-    let ctx = state.db(move |c| Ok(results::find_context(c, id)?)).await?.ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
+    let ctx =
+        state.db(move |c| Ok(results::find_context(c, id)?)).await?.ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
     let framework = ctx.model.framework();
     let (artifact, _) = pick(&ctx).ok_or_else(|| ApiError::not_found(missing))?;
     let path = state.store.path(id, artifact);
@@ -273,7 +280,8 @@ pub async fn download_confusion_matrix(state: State, id: Id, req: HttpRequest) -
 #[get("/results/chart/{id}")]
 pub async fn chart(state: State, id: Id) -> ApiResult<HttpResponse> {
     let result = state.db(move |c| Ok(results::get(c, id.0)?)).await?.ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
-    let chart = build_chart(result.train_metrics.as_ref(), result.val_metrics.as_ref(), result.confusion_matrix.as_ref());
+    let chart =
+        build_chart(result.train_metrics.as_ref(), result.val_metrics.as_ref(), result.confusion_matrix.as_ref());
     Ok(HttpResponse::Ok().json(chart))
 }
 

@@ -61,28 +61,17 @@ pub fn build_chart(
     val_metrics: Option<&Value>,
     confusion_matrix: Option<&Value>,
 ) -> Chart {
-    let val = val_metrics
-        .and_then(Value::as_object)
-        .filter(|map| !map.is_empty());
+    let val = val_metrics.and_then(Value::as_object).filter(|map| !map.is_empty());
     let mut metrics = Vec::new();
     if let Some(train) = train_metrics.and_then(Value::as_object) {
         for (key, values) in train {
-            metrics.push(ChartSeries {
-                name: key.clone(),
-                series: points(Some(values)),
-            });
+            metrics.push(ChartSeries { name: key.clone(), series: points(Some(values)) });
             if let Some(val) = val {
-                metrics.push(ChartSeries {
-                    name: format!("{key}_val"),
-                    series: points(val.get(key)),
-                });
+                metrics.push(ChartSeries { name: format!("{key}_val"), series: points(val.get(key)) });
             }
         }
     }
-    Chart {
-        metrics,
-        conf_mat: confusion_matrix.cloned().unwrap_or(Value::Null),
-    }
+    Chart { metrics, conf_mat: confusion_matrix.cloned().unwrap_or(Value::Null) }
 }
 
 /// The points of one metric: list elements numbered from 1; `null`/missing → none; any other
@@ -90,17 +79,10 @@ pub fn build_chart(
 fn points(values: Option<&Value>) -> Vec<ChartPoint> {
     match values {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => (1..=u32::MAX)
-            .zip(items)
-            .map(|(name, value)| ChartPoint {
-                value: value.clone(),
-                name,
-            })
-            .collect(),
-        Some(other) => vec![ChartPoint {
-            value: other.clone(),
-            name: 1,
-        }],
+        Some(Value::Array(items)) => {
+            (1..=u32::MAX).zip(items).map(|(name, value)| ChartPoint { value: value.clone(), name }).collect()
+        }
+        Some(other) => vec![ChartPoint { value: other.clone(), name: 1 }],
     }
 }
 
@@ -139,30 +121,15 @@ mod tests {
             Some(json!({"accuracy": [0.4, 0.6], "loss": [2.0]})),
             None,
         );
-        let names: Vec<&str> = v["metrics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["name"].as_str().unwrap())
-            .collect();
+        let names: Vec<&str> = v["metrics"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["loss", "loss_val", "accuracy", "accuracy_val"]);
-        assert_eq!(
-            v["metrics"][3]["series"],
-            json!([{"value": 0.4, "name": 1}, {"value": 0.6, "name": 2}])
-        );
+        assert_eq!(v["metrics"][3]["series"], json!([{"value": 0.4, "name": 1}, {"value": 0.6, "name": 2}]));
         assert_eq!(v["conf_mat"], Value::Null);
     }
 
     #[test]
     fn no_val_series_when_val_is_empty_null_missing_or_not_an_object() {
-        for val in [
-            None,
-            Some(json!(null)),
-            Some(json!({})),
-            Some(json!([])),
-            Some(json!([0.1])),
-            Some(json!(3)),
-        ] {
+        for val in [None, Some(json!(null)), Some(json!({})), Some(json!([])), Some(json!([0.1])), Some(json!(3))] {
             let v = chart_json(Some(json!({"loss": [0.5]})), val.clone(), None);
             assert_eq!(
                 v,
@@ -174,11 +141,7 @@ mod tests {
 
     #[test]
     fn val_missing_a_key_gives_an_empty_series() {
-        let v = chart_json(
-            Some(json!({"loss": [0.5], "acc": [0.9]})),
-            Some(json!({"loss": [0.6]})),
-            None,
-        );
+        let v = chart_json(Some(json!({"loss": [0.5], "acc": [0.9]})), Some(json!({"loss": [0.6]})), None);
         assert_eq!(
             v["metrics"],
             json!([
@@ -192,11 +155,7 @@ mod tests {
 
     #[test]
     fn null_val_value_gives_an_empty_series() {
-        let v = chart_json(
-            Some(json!({"loss": [0.5]})),
-            Some(json!({"loss": null})),
-            None,
-        );
+        let v = chart_json(Some(json!({"loss": [0.5]})), Some(json!({"loss": null})), None);
         assert_eq!(v["metrics"][1], json!({"name": "loss_val", "series": []}));
     }
 
@@ -211,26 +170,14 @@ mod tests {
             Some(json!("loss")),
             Some(json!({})),
         ] {
-            let v = chart_json(
-                train.clone(),
-                Some(json!({"loss": [0.6]})),
-                Some(json!([[1]])),
-            );
-            assert_eq!(
-                v,
-                json!({"metrics": [], "conf_mat": [[1]]}),
-                "train = {train:?}"
-            );
+            let v = chart_json(train.clone(), Some(json!({"loss": [0.6]})), Some(json!([[1]])));
+            assert_eq!(v, json!({"metrics": [], "conf_mat": [[1]]}), "train = {train:?}");
         }
     }
 
     #[test]
     fn scalar_metric_values_give_one_point() {
-        let v = chart_json(
-            Some(json!({"loss": 0.3, "acc": null})),
-            Some(json!({"loss": 0.4, "acc": [0.1]})),
-            None,
-        );
+        let v = chart_json(Some(json!({"loss": 0.3, "acc": null})), Some(json!({"loss": 0.4, "acc": [0.1]})), None);
         assert_eq!(
             v["metrics"],
             json!([
@@ -254,14 +201,8 @@ mod tests {
     #[test]
     fn confusion_matrix_is_passed_through() {
         assert_eq!(chart_json(None, None, None)["conf_mat"], Value::Null);
-        assert_eq!(
-            chart_json(None, None, Some(json!(null)))["conf_mat"],
-            Value::Null
-        );
-        assert_eq!(
-            chart_json(None, None, Some(json!([[5, 0], [1, 4]])))["conf_mat"],
-            json!([[5, 0], [1, 4]])
-        );
+        assert_eq!(chart_json(None, None, Some(json!(null)))["conf_mat"], Value::Null);
+        assert_eq!(chart_json(None, None, Some(json!([[5, 0], [1, 4]])))["conf_mat"], json!([[5, 0], [1, 4]]));
     }
 
     #[test]

@@ -154,34 +154,22 @@ pub fn parse_kwargs(s: &str) -> Result<Map<String, Value>, KwargsError> {
     for raw_part in split_outside_quotes(s, ',') {
         let part = raw_part.trim();
         let Some((name, value)) = split_once_outside_quotes(part, '=') else {
-            return Err(KwargsError::MissingEquals {
-                part: part.to_owned(),
-            });
+            return Err(KwargsError::MissingEquals { part: part.to_owned() });
         };
         let name = name.trim();
         let value = value.trim();
         if name.is_empty() {
-            return Err(KwargsError::EmptyName {
-                part: part.to_owned(),
-            });
+            return Err(KwargsError::EmptyName { part: part.to_owned() });
         }
         if !is_identifier(name) {
-            return Err(KwargsError::InvalidName {
-                part: part.to_owned(),
-                name: name.to_owned(),
-            });
+            return Err(KwargsError::InvalidName { part: part.to_owned(), name: name.to_owned() });
         }
         if value.is_empty() {
-            return Err(KwargsError::EmptyValue {
-                part: part.to_owned(),
-            });
+            return Err(KwargsError::EmptyValue { part: part.to_owned() });
         }
         let literal = parse_literal(part, value)?;
         if map.contains_key(name) {
-            return Err(KwargsError::DuplicateName {
-                part: part.to_owned(),
-                name: name.to_owned(),
-            });
+            return Err(KwargsError::DuplicateName { part: part.to_owned(), name: name.to_owned() });
         }
         map.insert(name.to_owned(), literal);
     }
@@ -257,14 +245,10 @@ fn parse_literal(part: &str, value: &str) -> Result<Value, KwargsError> {
         _ => {}
     }
     if let Some(quote) = value.chars().next().filter(|c| *c == '\'' || *c == '"') {
-        let inner = value
-            .strip_prefix(quote)
-            .and_then(|rest| rest.strip_suffix(quote))
-            .filter(|inner| !inner.contains(quote));
+        let inner =
+            value.strip_prefix(quote).and_then(|rest| rest.strip_suffix(quote)).filter(|inner| !inner.contains(quote));
         return match inner {
-            Some(inner) if inner.contains('\\') => Err(KwargsError::BackslashInString {
-                part: part.to_owned(),
-            }),
+            Some(inner) if inner.contains('\\') => Err(KwargsError::BackslashInString { part: part.to_owned() }),
             Some(inner) => Ok(Value::String(inner.to_owned())),
             None => Err(invalid_value(part, value)),
         };
@@ -275,30 +259,21 @@ fn parse_literal(part: &str, value: &str) -> Result<Value, KwargsError> {
             digits
                 .parse::<i64>()
                 .map(Value::from)
-                .map_err(|_| KwargsError::IntegerOutOfRange {
-                    part: part.to_owned(),
-                    value: value.to_owned(),
-                })
+                .map_err(|_| KwargsError::IntegerOutOfRange { part: part.to_owned(), value: value.to_owned() })
         }
         Some(NumberKind::Float) => {
             let digits: String = value.chars().filter(|c| *c != '_').collect();
             let x: f64 = digits.parse().map_err(|_| invalid_value(part, value))?;
             Number::from_f64(x)
                 .map(Value::Number)
-                .ok_or_else(|| KwargsError::FloatOutOfRange {
-                    part: part.to_owned(),
-                    value: value.to_owned(),
-                })
+                .ok_or_else(|| KwargsError::FloatOutOfRange { part: part.to_owned(), value: value.to_owned() })
         }
         None => Err(invalid_value(part, value)),
     }
 }
 
 fn invalid_value(part: &str, value: &str) -> KwargsError {
-    KwargsError::InvalidValue {
-        part: part.to_owned(),
-        value: value.to_owned(),
-    }
+    KwargsError::InvalidValue { part: part.to_owned(), value: value.to_owned() }
 }
 
 /// What kind of Python numeric literal a text is.
@@ -414,10 +389,7 @@ mod tests {
 
     #[test]
     fn whitespace_around_separators_is_ignored() {
-        assert_eq!(
-            parsed("  epochs =  5 ,steps_per_epoch= 1000  "),
-            json!({"epochs": 5, "steps_per_epoch": 1000})
-        );
+        assert_eq!(parsed("  epochs =  5 ,steps_per_epoch= 1000  "), json!({"epochs": 5, "steps_per_epoch": 1000}));
         assert_eq!(parsed("a\t=\t1"), json!({"a": 1}));
     }
 
@@ -428,10 +400,7 @@ mod tests {
         assert_eq!(parsed("a=-7"), json!({"a": -7}));
         assert_eq!(parsed("a=+7"), json!({"a": 7}));
         assert_eq!(parsed("a=1_000"), json!({"a": 1000}));
-        assert_eq!(
-            parsed("a=9223372036854775807"),
-            json!({"a": 9_223_372_036_854_775_807_i64})
-        );
+        assert_eq!(parsed("a=9223372036854775807"), json!({"a": 9_223_372_036_854_775_807_i64}));
         assert_eq!(parsed("a=-9223372036854775808"), json!({"a": i64::MIN}));
         assert!(parsed("a=5")["a"].is_i64());
     }
@@ -444,21 +413,13 @@ mod tests {
             e.to_string(),
             "invalid kwargs \"a=9223372036854775808\": integer 9223372036854775808 is out of range"
         );
-        assert!(matches!(
-            refused("a=-9223372036854775809"),
-            KwargsError::IntegerOutOfRange { .. }
-        ));
+        assert!(matches!(refused("a=-9223372036854775809"), KwargsError::IntegerOutOfRange { .. }));
     }
 
     #[test]
     fn malformed_integers_are_refused() {
-        for s in [
-            "a=007", "a=1__0", "a=1_", "a=_1", "a=--1", "a=- 1", "a=0x10", "a=1j", "a=1 0",
-        ] {
-            assert!(
-                matches!(refused(s), KwargsError::InvalidValue { .. }),
-                "{s:?}"
-            );
+        for s in ["a=007", "a=1__0", "a=1_", "a=_1", "a=--1", "a=- 1", "a=0x10", "a=1j", "a=1 0"] {
+            assert!(matches!(refused(s), KwargsError::InvalidValue { .. }), "{s:?}");
         }
     }
 
@@ -481,35 +442,18 @@ mod tests {
 
     #[test]
     fn malformed_or_infinite_floats_are_refused() {
-        for s in [
-            "a=.", "a=1e", "a=1e+", "a=e5", "a=1.2.3", "a=inf", "a=nan", "a=._5",
-        ] {
-            assert!(
-                matches!(refused(s), KwargsError::InvalidValue { .. }),
-                "{s:?}"
-            );
+        for s in ["a=.", "a=1e", "a=1e+", "a=e5", "a=1.2.3", "a=inf", "a=nan", "a=._5"] {
+            assert!(matches!(refused(s), KwargsError::InvalidValue { .. }), "{s:?}");
         }
-        assert!(matches!(
-            refused("a=1e999"),
-            KwargsError::FloatOutOfRange { .. }
-        ));
+        assert!(matches!(refused("a=1e999"), KwargsError::FloatOutOfRange { .. }));
     }
 
     #[test]
     fn booleans_and_none() {
-        assert_eq!(
-            parsed("a=True, b=False, c=None"),
-            json!({"a": true, "b": false, "c": null})
-        );
-        assert_eq!(
-            kwargs_to_json("a=True,b=False,c=None").unwrap(),
-            r#"{"a": true, "b": false, "c": null}"#
-        );
+        assert_eq!(parsed("a=True, b=False, c=None"), json!({"a": true, "b": false, "c": null}));
+        assert_eq!(kwargs_to_json("a=True,b=False,c=None").unwrap(), r#"{"a": true, "b": false, "c": null}"#);
         for s in ["a=true", "a=false", "a=none", "a=null", "a=TRUE"] {
-            assert!(
-                matches!(refused(s), KwargsError::InvalidValue { .. }),
-                "{s:?}"
-            );
+            assert!(matches!(refused(s), KwargsError::InvalidValue { .. }), "{s:?}");
         }
     }
 
@@ -521,10 +465,7 @@ mod tests {
         assert_eq!(parsed("x='it\"s'"), json!({"x": "it\"s"}));
         assert_eq!(parsed("x=\"it's\""), json!({"x": "it's"}));
         // Spaces, commas and '=' inside quotes are kept.
-        assert_eq!(
-            parsed("x = ' a, b=c ' , y=1"),
-            json!({"x": " a, b=c ", "y": 1})
-        );
+        assert_eq!(parsed("x = ' a, b=c ' , y=1"), json!({"x": " a, b=c ", "y": 1}));
         assert_eq!(kwargs_to_json("x='café'").unwrap(), r#"{"x": "caf\u00e9"}"#);
     }
 
@@ -542,17 +483,9 @@ mod tests {
             "x=f'{1+1}'",
             "x='a'.upper()",
         ] {
-            assert!(
-                matches!(refused(s), KwargsError::InvalidValue { .. }),
-                "{s:?}"
-            );
+            assert!(matches!(refused(s), KwargsError::InvalidValue { .. }), "{s:?}");
         }
-        assert_eq!(
-            refused("x='a\\nb'"),
-            KwargsError::BackslashInString {
-                part: "x='a\\nb'".into()
-            }
-        );
+        assert_eq!(refused("x='a\\nb'"), KwargsError::BackslashInString { part: "x='a\\nb'".into() });
     }
 
     #[test]
@@ -591,87 +524,33 @@ mod tests {
 
     #[test]
     fn structural_errors() {
-        assert_eq!(
-            refused("epochs"),
-            KwargsError::MissingEquals {
-                part: "epochs".into()
-            }
-        );
-        assert_eq!(
-            refused("epochs").to_string(),
-            "invalid kwargs \"epochs\": expected name=value"
-        );
-        assert_eq!(
-            refused("epochs=5,"),
-            KwargsError::MissingEquals { part: "".into() }
-        );
-        assert_eq!(
-            refused(",epochs=5"),
-            KwargsError::MissingEquals { part: "".into() }
-        );
-        assert_eq!(
-            refused("a=1,,b=2"),
-            KwargsError::MissingEquals { part: "".into() }
-        );
+        assert_eq!(refused("epochs"), KwargsError::MissingEquals { part: "epochs".into() });
+        assert_eq!(refused("epochs").to_string(), "invalid kwargs \"epochs\": expected name=value");
+        assert_eq!(refused("epochs=5,"), KwargsError::MissingEquals { part: "".into() });
+        assert_eq!(refused(",epochs=5"), KwargsError::MissingEquals { part: "".into() });
+        assert_eq!(refused("a=1,,b=2"), KwargsError::MissingEquals { part: "".into() });
         assert_eq!(refused("=5"), KwargsError::EmptyName { part: "=5".into() });
-        assert_eq!(
-            refused("epochs="),
-            KwargsError::EmptyValue {
-                part: "epochs=".into()
-            }
-        );
-        assert_eq!(
-            refused("epochs= , b=1").to_string(),
-            "invalid kwargs \"epochs=\": missing value after '='"
-        );
-        assert_eq!(
-            refused("a=1=2"),
-            KwargsError::InvalidValue {
-                part: "a=1=2".into(),
-                value: "1=2".into()
-            }
-        );
+        assert_eq!(refused("epochs="), KwargsError::EmptyValue { part: "epochs=".into() });
+        assert_eq!(refused("epochs= , b=1").to_string(), "invalid kwargs \"epochs=\": missing value after '='");
+        assert_eq!(refused("a=1=2"), KwargsError::InvalidValue { part: "a=1=2".into(), value: "1=2".into() });
     }
 
     #[test]
     fn names_must_be_identifiers() {
-        for (s, name) in [
-            ("1a=1", "1a"),
-            ("a-b=1", "a-b"),
-            ("a b=1", "a b"),
-            ("a.b=1", "a.b"),
-            ("'a'=1", "'a'"),
-            ("é=1", "é"),
-        ] {
-            assert_eq!(
-                refused(s),
-                KwargsError::InvalidName {
-                    part: s.into(),
-                    name: name.into()
-                }
-            );
+        for (s, name) in
+            [("1a=1", "1a"), ("a-b=1", "a-b"), ("a b=1", "a b"), ("a.b=1", "a.b"), ("'a'=1", "'a'"), ("é=1", "é")]
+        {
+            assert_eq!(refused(s), KwargsError::InvalidName { part: s.into(), name: name.into() });
         }
         assert_eq!(parsed("_a1=1, B_2=2"), json!({"_a1": 1, "B_2": 2}));
-        assert_eq!(
-            refused("a-b=1").to_string(),
-            "invalid kwargs \"a-b=1\": \"a-b\" is not a valid argument name"
-        );
+        assert_eq!(refused("a-b=1").to_string(), "invalid kwargs \"a-b=1\": \"a-b\" is not a valid argument name");
     }
 
     #[test]
     fn duplicate_names_are_refused() {
         let e = refused("epochs=1, epochs=2");
-        assert_eq!(
-            e,
-            KwargsError::DuplicateName {
-                part: "epochs=2".into(),
-                name: "epochs".into()
-            }
-        );
-        assert_eq!(
-            e.to_string(),
-            "invalid kwargs \"epochs=2\": argument \"epochs\" is given more than once"
-        );
+        assert_eq!(e, KwargsError::DuplicateName { part: "epochs=2".into(), name: "epochs".into() });
+        assert_eq!(e.to_string(), "invalid kwargs \"epochs=2\": argument \"epochs\" is given more than once");
         assert_eq!(e.part(), "epochs=2");
     }
 

@@ -202,10 +202,7 @@ mod tests {
         let mut map = serde_json::Map::new();
         map.insert("z".into(), json!(1));
         map.insert("a".into(), json!(2));
-        assert_eq!(
-            python_json_dumps(&Value::Object(map)),
-            r#"{"z": 1, "a": 2}"#
-        );
+        assert_eq!(python_json_dumps(&Value::Object(map)), r#"{"z": 1, "a": 2}"#);
     }
 
     #[test]
@@ -250,14 +247,8 @@ mod tests {
 
     #[test]
     fn strings_are_escaped_like_ensure_ascii() {
-        assert_eq!(
-            python_json_dumps(&json!("q\"b\\n\nr\rt\tb\u{8}f\u{c}")),
-            r#""q\"b\\n\nr\rt\tb\bf\f""#
-        );
-        assert_eq!(
-            python_json_dumps(&json!("\u{1}\u{1f}\u{7f}")),
-            r#""\u0001\u001f\u007f""#
-        );
+        assert_eq!(python_json_dumps(&json!("q\"b\\n\nr\rt\tb\u{8}f\u{c}")), r#""q\"b\\n\nr\rt\tb\bf\f""#);
+        assert_eq!(python_json_dumps(&json!("\u{1}\u{1f}\u{7f}")), r#""\u0001\u001f\u007f""#);
         assert_eq!(python_json_dumps(&json!("café")), r#""caf\u00e9""#);
         assert_eq!(python_json_dumps(&json!("😀")), r#""\ud83d\ude00""#);
         assert_eq!(python_json_dumps(&json!("it's / ok")), r#""it's / ok""#);

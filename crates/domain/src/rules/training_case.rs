@@ -79,9 +79,7 @@ impl TrainingCase {
             Self::SingleFederated => "federated-model-training-controller",
             Self::SingleFederatedIncremental => "federated-incremental-model-training-controller",
             Self::FederatedDistributed => "federated-distributed-model-training-controller",
-            Self::FederatedDistributedIncremental => {
-                "fed-dist-incremental-model-training-controller"
-            }
+            Self::FederatedDistributedIncremental => "fed-dist-incremental-model-training-controller",
             Self::SingleFederatedBlockchain => "federated-blockchain-model-training-controller",
         }
     }
@@ -168,9 +166,7 @@ pub fn select_training_case(
         (ModelRole::DistributedMember, _, _) => return None,
         (ModelRole::NonDistributed, false, false) => TrainingCase::SingleClassic,
         (ModelRole::NonDistributed, true, false) => TrainingCase::SingleIncremental,
-        (ModelRole::NonDistributed, false, true) if blockchain => {
-            TrainingCase::SingleFederatedBlockchain
-        }
+        (ModelRole::NonDistributed, false, true) if blockchain => TrainingCase::SingleFederatedBlockchain,
         (ModelRole::NonDistributed, false, true) => TrainingCase::SingleFederated,
         (ModelRole::NonDistributed, true, true) => TrainingCase::SingleFederatedIncremental,
         (ModelRole::DistributedRoot, false, false) => TrainingCase::DistributedClassic,
@@ -200,9 +196,7 @@ pub fn job_name(case: TrainingCase, result_ids_root_to_leaf: &[i32]) -> String {
     let ids = if case.is_distributed() {
         result_ids_root_to_leaf
     } else {
-        result_ids_root_to_leaf
-            .get(..1)
-            .unwrap_or(result_ids_root_to_leaf)
+        result_ids_root_to_leaf.get(..1).unwrap_or(result_ids_root_to_leaf)
     };
     let mut name = case.job_name_prefix().to_owned();
     for id in ids {
@@ -219,36 +213,25 @@ mod tests {
     use ModelRole::{DistributedMember, DistributedRoot, NonDistributed};
 
     fn select(role: ModelRole, incremental: bool, federated: bool, blockchain: bool) -> u8 {
-        select_training_case(role, incremental, federated, blockchain)
-            .unwrap()
-            .number()
+        select_training_case(role, incremental, federated, blockchain).unwrap().number()
     }
 
     #[test]
     fn case_1_single_classic() {
-        assert_eq!(
-            select_training_case(NonDistributed, false, false, false),
-            Some(TrainingCase::SingleClassic)
-        );
+        assert_eq!(select_training_case(NonDistributed, false, false, false), Some(TrainingCase::SingleClassic));
         // blockchain without federated is ignored.
         assert_eq!(select(NonDistributed, false, false, true), 1);
     }
 
     #[test]
     fn case_2_single_incremental() {
-        assert_eq!(
-            select_training_case(NonDistributed, true, false, false),
-            Some(TrainingCase::SingleIncremental)
-        );
+        assert_eq!(select_training_case(NonDistributed, true, false, false), Some(TrainingCase::SingleIncremental));
         assert_eq!(select(NonDistributed, true, false, true), 2);
     }
 
     #[test]
     fn case_3_distributed_classic() {
-        assert_eq!(
-            select_training_case(DistributedRoot, false, false, false),
-            Some(TrainingCase::DistributedClassic)
-        );
+        assert_eq!(select_training_case(DistributedRoot, false, false, false), Some(TrainingCase::DistributedClassic));
         assert_eq!(select(DistributedRoot, false, false, true), 3);
     }
 
@@ -263,10 +246,7 @@ mod tests {
 
     #[test]
     fn case_5_single_federated() {
-        assert_eq!(
-            select_training_case(NonDistributed, false, true, false),
-            Some(TrainingCase::SingleFederated)
-        );
+        assert_eq!(select_training_case(NonDistributed, false, true, false), Some(TrainingCase::SingleFederated));
     }
 
     #[test]
@@ -281,10 +261,7 @@ mod tests {
 
     #[test]
     fn case_7_federated_distributed() {
-        assert_eq!(
-            select_training_case(DistributedRoot, false, true, false),
-            Some(TrainingCase::FederatedDistributed)
-        );
+        assert_eq!(select_training_case(DistributedRoot, false, true, false), Some(TrainingCase::FederatedDistributed));
         assert_eq!(select(DistributedRoot, false, true, true), 7);
     }
 
@@ -310,10 +287,7 @@ mod tests {
         for incremental in [false, true] {
             for federated in [false, true] {
                 for blockchain in [false, true] {
-                    assert_eq!(
-                        select_training_case(DistributedMember, incremental, federated, blockchain),
-                        None
-                    );
+                    assert_eq!(select_training_case(DistributedMember, incremental, federated, blockchain), None);
                 }
             }
         }
@@ -339,23 +313,14 @@ mod tests {
 
     #[test]
     fn flags_of_each_case() {
-        let distributed: Vec<u8> = TrainingCase::ALL
-            .into_iter()
-            .filter(|c| c.is_distributed())
-            .map(TrainingCase::number)
-            .collect();
+        let distributed: Vec<u8> =
+            TrainingCase::ALL.into_iter().filter(|c| c.is_distributed()).map(TrainingCase::number).collect();
         assert_eq!(distributed, [3, 4, 7, 8]);
-        let federated: Vec<u8> = TrainingCase::ALL
-            .into_iter()
-            .filter(|c| c.is_federated())
-            .map(TrainingCase::number)
-            .collect();
+        let federated: Vec<u8> =
+            TrainingCase::ALL.into_iter().filter(|c| c.is_federated()).map(TrainingCase::number).collect();
         assert_eq!(federated, [5, 6, 7, 8, 9]);
-        let incremental: Vec<u8> = TrainingCase::ALL
-            .into_iter()
-            .filter(|c| c.is_incremental())
-            .map(TrainingCase::number)
-            .collect();
+        let incremental: Vec<u8> =
+            TrainingCase::ALL.into_iter().filter(|c| c.is_incremental()).map(TrainingCase::number).collect();
         assert_eq!(incremental, [2, 4, 6, 8]);
     }
 
@@ -363,22 +328,10 @@ mod tests {
     fn job_names_of_single_cases() {
         let expected = [
             (TrainingCase::SingleClassic, "model-training-7"),
-            (
-                TrainingCase::SingleIncremental,
-                "incremental-model-training-7",
-            ),
-            (
-                TrainingCase::SingleFederated,
-                "federated-model-training-controller-7",
-            ),
-            (
-                TrainingCase::SingleFederatedIncremental,
-                "federated-incremental-model-training-controller-7",
-            ),
-            (
-                TrainingCase::SingleFederatedBlockchain,
-                "federated-blockchain-model-training-controller-7",
-            ),
+            (TrainingCase::SingleIncremental, "incremental-model-training-7"),
+            (TrainingCase::SingleFederated, "federated-model-training-controller-7"),
+            (TrainingCase::SingleFederatedIncremental, "federated-incremental-model-training-controller-7"),
+            (TrainingCase::SingleFederatedBlockchain, "federated-blockchain-model-training-controller-7"),
         ];
         for (case, name) in expected {
             assert_eq!(job_name(case, &[7]), name);
@@ -390,10 +343,7 @@ mod tests {
     #[test]
     fn job_names_of_distributed_cases() {
         let ids = [13, 14, 15];
-        assert_eq!(
-            job_name(TrainingCase::DistributedClassic, &ids),
-            "distributed-model-training-13-14-15"
-        );
+        assert_eq!(job_name(TrainingCase::DistributedClassic, &ids), "distributed-model-training-13-14-15");
         assert_eq!(
             job_name(TrainingCase::DistributedIncremental, &ids),
             "distributed-incremental-model-training-13-14-15"
@@ -406,18 +356,12 @@ mod tests {
             job_name(TrainingCase::FederatedDistributedIncremental, &ids),
             "fed-dist-incremental-model-training-controller-13-14-15"
         );
-        assert_eq!(
-            job_name(TrainingCase::DistributedClassic, &[42]),
-            "distributed-model-training-42"
-        );
+        assert_eq!(job_name(TrainingCase::DistributedClassic, &[42]), "distributed-model-training-42");
     }
 
     #[test]
     fn job_name_without_ids_is_the_prefix() {
         assert_eq!(job_name(TrainingCase::SingleClassic, &[]), "model-training");
-        assert_eq!(
-            job_name(TrainingCase::DistributedClassic, &[]),
-            "distributed-model-training"
-        );
+        assert_eq!(job_name(TrainingCase::DistributedClassic, &[]), "distributed-model-training");
     }
 }

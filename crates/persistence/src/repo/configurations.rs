@@ -9,8 +9,7 @@ use kafkaml_domain::outputs::{Configuration, DeploymentRef, ModelRef};
 use crate::db::DbConnection;
 use crate::error::{DbError, DbResult};
 use crate::schema::{
-    automl_configuration as cfg, automl_configuration_ml_models as links, automl_deployment as dep,
-    automl_mlmodel as m,
+    automl_configuration as cfg, automl_configuration_ml_models as links, automl_deployment as dep, automl_mlmodel as m,
 };
 use crate::with_conn;
 
@@ -86,9 +85,7 @@ fn check_name_free(conn: &mut DbConnection, name: &str, except: Option<i32>) -> 
     let taken: Option<i32> =
         with_conn!(conn, |c| cfg::table.filter(cfg::name.eq(name)).select(cfg::id).first(c).optional())?;
     match taken {
-        Some(id) if Some(id) != except => {
-            Err(DbError::Rule(format!("A configuration named '{name}' already exists.")))
-        }
+        Some(id) if Some(id) != except => Err(DbError::Rule(format!("A configuration named '{name}' already exists."))),
         _ => Ok(()),
     }
 }
@@ -105,8 +102,7 @@ fn replace_models(conn: &mut DbConnection, id: i32, model_ids: &[i32]) -> DbResu
         return Err(DbError::Rule(format!("Model {missing} does not exist.")));
     }
     with_conn!(conn, |c| diesel::delete(links::table.filter(links::configuration_id.eq(id))).execute(c))?;
-    let rows: Vec<_> =
-        unique.iter().map(|m| (links::configuration_id.eq(id), links::mlmodel_id.eq(*m))).collect();
+    let rows: Vec<_> = unique.iter().map(|m| (links::configuration_id.eq(id), links::mlmodel_id.eq(*m))).collect();
     if !rows.is_empty() {
         with_conn!(conn, |c| diesel::insert_into(links::table).values(&rows).execute(c))?;
     }
@@ -144,9 +140,7 @@ pub fn update(
             with_conn!(conn, |c| diesel::update(cfg::table.find(id)).set(cfg::name.eq(name)).execute(c))?;
         }
         if let Some(description) = description {
-            with_conn!(conn, |c| diesel::update(cfg::table.find(id))
-                .set(cfg::description.eq(description))
-                .execute(c))?;
+            with_conn!(conn, |c| diesel::update(cfg::table.find(id)).set(cfg::description.eq(description)).execute(c))?;
         }
         if let Some(models) = model_ids {
             replace_models(conn, id, models)?;

@@ -52,13 +52,22 @@ fn columns() -> (
 
 fn into_output(r: Row) -> Datasource {
     let (input_format, deployment, input_config, description, topic, validation_rate, test_rate, total_msg, time) = r;
-    Datasource { input_format, deployment, input_config, description, topic, validation_rate, test_rate, total_msg, time }
+    Datasource {
+        input_format,
+        deployment,
+        input_config,
+        description,
+        topic,
+        validation_rate,
+        test_rate,
+        total_msg,
+        time,
+    }
 }
 
 /// Stores a datasource and returns it as the API renders it.
 pub fn create(conn: &mut DbConnection, new: &NewDatasource) -> DbResult<Datasource> {
-    let row: Row =
-        with_conn!(conn, |c| diesel::insert_into(ds::table).values(new).returning(columns()).get_result(c))?;
+    let row: Row = with_conn!(conn, |c| diesel::insert_into(ds::table).values(new).returning(columns()).get_result(c))?;
     Ok(into_output(row))
 }
 

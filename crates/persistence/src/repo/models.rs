@@ -135,8 +135,7 @@ pub fn child_map(conn: &mut DbConnection) -> DbResult<HashMap<i32, i32>> {
 }
 
 fn check_name_free(conn: &mut DbConnection, name: &str, except: Option<i32>) -> DbResult<()> {
-    let taken: Option<i32> =
-        with_conn!(conn, |c| m::table.filter(m::name.eq(name)).select(m::id).first(c).optional())?;
+    let taken: Option<i32> = with_conn!(conn, |c| m::table.filter(m::name.eq(name)).select(m::id).first(c).optional())?;
     match taken {
         Some(id) if Some(id) != except => Err(DbError::Rule(format!("A model named '{name}' already exists."))),
         _ => Ok(()),

@@ -125,7 +125,11 @@ pub fn mark_fetched(conn: &mut DbConnection, id: i32) -> DbResult<()> {
     with_conn!(conn, |c| diesel::update(
         r::table.find(id).filter(r::status.ne(ResultStatus::Finished.as_str())).filter(r::status.ne("deployed"))
     )
-    .set((r::status.eq(ResultStatus::Deployed.as_str()), r::status_changed.eq(now), r::status_reason.eq(None::<String>)))
+    .set((
+        r::status.eq(ResultStatus::Deployed.as_str()),
+        r::status_changed.eq(now),
+        r::status_reason.eq(None::<String>)
+    ))
     .execute(c))?;
     Ok(())
 }
@@ -138,7 +142,9 @@ pub fn update_metrics(conn: &mut DbConnection, id: i32, update: &MetricsUpdate) 
             return Err(DbError::NotFound);
         }
         if let Some(v) = &update.train_metrics {
-            with_conn!(conn, |c| diesel::update(r::table.find(id)).set(r::train_metrics.eq(json_to_text(v))).execute(c))?;
+            with_conn!(conn, |c| diesel::update(r::table.find(id))
+                .set(r::train_metrics.eq(json_to_text(v)))
+                .execute(c))?;
         }
         if let Some(v) = &update.val_metrics {
             with_conn!(conn, |c| diesel::update(r::table.find(id)).set(r::val_metrics.eq(json_to_text(v))).execute(c))?;
@@ -200,9 +206,8 @@ where
         };
         let stored_test = if upload.indefinite { None } else { text_to_json(ctx.result.test_metrics.clone()) };
         let test_metrics = upload.test_metrics.as_ref().or(stored_test.as_ref());
-        let image_required = ctx.deployment.conf_mat_settings == Some(true)
-            && !ctx.model.distributed
-            && has_test_metrics(test_metrics);
+        let image_required =
+            ctx.deployment.conf_mat_settings == Some(true) && !ctx.model.distributed && has_test_metrics(test_metrics);
         if image_required && !has_confusion_image {
             return Err(DbError::Rule(
                 "The confusion matrix image (file field 'confussion_matrix') is required: the deployment generates \
@@ -257,10 +262,12 @@ where
 /// their row with `model_result = null`. The caller deletes its files afterwards.
 pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
     conn.transaction(|conn| {
-        let status: Option<String> =
-            with_conn!(conn, |c| r::table.find(id).select(r::status).first(c).optional())?;
+        let status: Option<String> = with_conn!(conn, |c| r::table.find(id).select(r::status).first(c).optional())?;
         let status = status.ok_or(DbError::NotFound)?;
-        if !matches!(ResultStatus::parse(&status), Some(ResultStatus::Finished | ResultStatus::Stopped | ResultStatus::Failed)) {
+        if !matches!(
+            ResultStatus::parse(&status),
+            Some(ResultStatus::Finished | ResultStatus::Stopped | ResultStatus::Failed)
+        ) {
             return Err(DbError::Rule("Training result in use, please stop it before delete.".to_owned()));
         }
         use crate::schema::automl_inference as inf;
