@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Makes sure the services the tests need are running on this machine: PostgreSQL on
+# 127.0.0.1:5432 with a database `test`. Installs PostgreSQL from Debian's packages when absent.
+# Prints the PostgreSQL URL the tests should use on its last line.
+set -euo pipefail
+
+url="${KAFKAML_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+pw_url="postgres://postgres:postgres@127.0.0.1:5432/test"
+
+can_connect() { psql "$1" -Atc 'select 1' >/dev/null 2>&1; }
+
+if command -v psql >/dev/null 2>&1 && can_connect "$url"; then echo "$url"; exit 0; fi
+if command -v psql >/dev/null 2>&1 && can_connect "$pw_url"; then echo "$pw_url"; exit 0; fi
+
+echo "PostgreSQL is not reachable at 127.0.0.1:5432; starting it" >&2
+if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+  echo "installing PostgreSQL from Debian's packages" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq postgresql >&2
+fi
+for version in $(ls /etc/postgresql); do
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start >&2 || true
+done
+for _ in $(seq 1 30); do
+  if su postgres -c "psql -Atc 'select 1'" >/dev/null 2>&1; then break; fi
+  sleep 1
+done
+su postgres -c "psql -Atc \"select 1 from pg_database where datname='test'\"" | grep -q 1 \
+  || su postgres -c "psql -c 'CREATE DATABASE test'" >&2
+if can_connect "$url"; then echo "$url"; exit 0; fi
+su postgres -c "psql -c \"ALTER USER postgres PASSWORD 'postgres'\"" >&2
+if can_connect "$pw_url"; then echo "$pw_url"; exit 0; fi
+echo "PostgreSQL could not be reached at 127.0.0.1:5432" >&2
+exit 1
