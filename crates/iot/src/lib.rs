@@ -1,0 +1,1 @@
+//! Kafka-ML IoT: Tasmota devices over MQTT (backlog text, status probe, model push).

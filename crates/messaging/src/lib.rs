@@ -1,0 +1,1 @@
+//! Kafka-ML messaging: the Kafka control topic publisher and the prediction-stream subscriber.
