@@ -6,6 +6,7 @@
 
 pub mod datetime;
 pub mod decimal;
+pub mod deploy;
 pub mod enums;
 pub mod inputs;
 pub mod outputs;

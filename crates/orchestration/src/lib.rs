@@ -1,1 +1,58 @@
-//! Kafka-ML orchestration: typed Kubernetes manifests for training Jobs and inference ReplicationControllers, cluster access, Job status watching.
+//! Kafka-ML orchestration: the Kubernetes side of the control plane.
+//!
+//! * [`plan`] — which training Jobs a deployment needs: one per non-distributed result and one per
+//!   distributed chain (contract §5.3.2, design §3 item 3);
+//! * [`training`] and [`inference`] — pure builders of typed manifests (k8s-openapi [`Job`] and
+//!   [`ReplicationController`]) with the reference's environment tables, `imagePullPolicy: Always`
+//!   on the container, labels to find them again, and the [`gpu`] patch;
+//! * [`Cluster`] — the calls made to a cluster, behind a trait; [`KubeCluster`] implements it with
+//!   kube (in-cluster account, `KUBECONFIG`, or `KUBE_HOST` + `KUBE_TOKEN`; external clusters
+//!   through [`KubeConnector`]), with a time limit on every call;
+//! * [`watch`] — Job failure tracking: [`Cluster::job_failures`] reports the back-end's training
+//!   Jobs whose `Failed` condition is true.
+//!
+//! ```
+//! use kafkaml_domain::rules::TrainingCase;
+//! use kafkaml_domain::Framework;
+//! use kafkaml_orchestration::plan::PlannedJob;
+//! use kafkaml_orchestration::training::{training_job, TrainingDeployment, TrainingEnvironment, TrainingUnit};
+//! use kafkaml_orchestration::python::PyDecimal;
+//!
+//! let env = TrainingEnvironment { backend_url: "http://backend:8000".into(), ..Default::default() };
+//! let deployment = TrainingDeployment {
+//!     id: 1, batch: 10, conf_mat_settings: Some(false), optimizer: "adam".into(),
+//!     learning_rate: PyDecimal::Float(0.001), loss: "sparse_categorical_crossentropy".into(),
+//!     metrics: "sparse_categorical_accuracy".into(), unsupervised: false, unsupervised_rounds: Some(5),
+//!     confidence: PyDecimal::Float(0.9), indefinite: false, stream_timeout: Some(60000),
+//!     monitoring_metric: None, change: None, improvement: PyDecimal::Float(0.05), agg_rounds: Some(15),
+//!     min_data: Some(1000), agg_strategy: "FedAvg".into(), data_restriction: None, gpumem: 0.0,
+//! };
+//! let unit = TrainingUnit {
+//!     job: PlannedJob { case: TrainingCase::SingleClassic, framework: Framework::Tf, result_ids: vec![7] },
+//!     image: "kafkaml/tensorflow_model_training".into(),
+//!     kwargs_fit: r#"{"epochs": 5}"#.into(),
+//!     kwargs_val: "{}".into(),
+//!     federated_string_id: String::new(),
+//! };
+//! let job = training_job(&env, &deployment, &unit);
+//! assert_eq!(job.metadata.name.as_deref(), Some("model-training-7"));
+//! ```
+//!
+//! [`Job`]: k8s_openapi::api::batch::v1::Job
+//! [`ReplicationController`]: k8s_openapi::api::core::v1::ReplicationController
+
+#![warn(missing_docs)]
+
+mod cluster;
+pub mod gpu;
+pub mod inference;
+mod kube_cluster;
+pub mod labels;
+pub mod plan;
+pub mod python;
+pub mod training;
+pub mod watch;
+
+pub use cluster::{Cluster, ClusterConnector, ClusterError, Deletion};
+pub use kube_cluster::{ClusterSettings, KubeCluster, KubeConnector, DEFAULT_TIMEOUT};
+pub use watch::JobFailure;

@@ -1,0 +1,439 @@
+//! Bodies of the orchestration routes: `POST /deployments/` (contract §3.7, §4.3, and what the web
+//! UI's deployment form sends, §6.1) and `POST /results/inference/<id>` (contract §3.13, §4.6).
+//!
+//! Numbers may come as JSON numbers or numeric strings (the web UI's text inputs, DRF's fields);
+//! unknown fields are ignored. Optional settings distinguish "absent" (the model's default) from
+//! `null` (stored as null) where the column is nullable, as DRF does.
+
+use serde::de::{Deserializer, Error as _};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use validator::{Validate, ValidationError};
+
+use crate::enums::{AggStrategy, InputFormat};
+use crate::inputs::IdRef;
+
+fn number_from(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+    .filter(|n| n.is_finite())
+}
+
+fn int_from(v: &Value) -> Result<i32, String> {
+    let n = match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    let n = n.ok_or_else(|| "A valid integer is required.".to_owned())?;
+    i32::try_from(n).map_err(|_| "Ensure this value is a 32-bit integer.".to_owned())
+}
+
+/// A required number (JSON number or numeric string).
+fn number<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v = Value::deserialize(d)?;
+    number_from(&v).ok_or_else(|| D::Error::custom("A valid number is required."))
+}
+
+/// An integer (JSON number or numeric string); `null` is refused.
+fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    int_from(&Value::deserialize(d)?).map_err(D::Error::custom)
+}
+
+/// A present decimal of a non-nullable column: `null` is refused.
+fn some_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    number(d).map(Some)
+}
+
+/// A decimal of a nullable column: absent → `None`, `null` → `Some(None)`.
+fn nullable_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<f64>>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(Some(None)),
+        v => number_from(&v).map(|n| Some(Some(n))).ok_or_else(|| D::Error::custom("A valid number is required.")),
+    }
+}
+
+/// An integer of a nullable column: absent → `None`, `null` → `Some(None)`.
+fn nullable_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i32>>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(Some(None)),
+        v => int_from(&v).map(|n| Some(Some(n))).map_err(D::Error::custom),
+    }
+}
+
+/// A boolean of a nullable column: absent → `None`, `null` → `Some(None)`.
+fn nullable_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<bool>>, D::Error> {
+    Option::<bool>::deserialize(d).map(Some)
+}
+
+/// A boolean; `null` reads as `false`.
+fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
+}
+
+/// A text; `null` reads as `""`.
+fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A present text of a non-nullable column: `null` is refused.
+fn some_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
+}
+
+/// `data_restriction`: any JSON value, or a JSON document as text (what the web UI sends, design
+/// §3 item 23), which is parsed; absent → `None`, `null` → `Some(None)`.
+fn restriction<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Value>>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(Some(None)),
+        Value::String(s) if s.trim().is_empty() => Ok(Some(Some(Value::Object(serde_json::Map::new())))),
+        Value::String(s) => serde_json::from_str::<Value>(&s)
+            .map(|v| Some(Some(v)))
+            .map_err(|e| D::Error::custom(format!("the text is not a JSON document ({e})"))),
+        other => Ok(Some(Some(other))),
+    }
+}
+
+fn one() -> i32 {
+    1
+}
+
+fn no_id() -> IdRef {
+    IdRef(None)
+}
+
+fn decimal_7_6(v: f64) -> Result<(), ValidationError> {
+    crate::decimal::check(v, 7, 6).map_err(|m| ValidationError::new("decimal").with_message(m.into()))
+}
+
+fn decimal_15_10(v: f64) -> Result<(), ValidationError> {
+    crate::decimal::check(v, 15, 10).map_err(|m| ValidationError::new("decimal").with_message(m.into()))
+}
+
+/// An id that must be given (not null, not 0).
+fn required_id<'de, D: Deserializer<'de>>(d: D) -> Result<IdRef, D::Error> {
+    match IdRef::deserialize(d)? {
+        IdRef(None) => Err(D::Error::custom("This field is required.")),
+        id => Ok(id),
+    }
+}
+
+/// Body of `POST /deployments/`: the deployment settings of contract §3.7 plus `configuration`
+/// and `gpumem`. Absent settings take the reference's defaults.
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+pub struct DeploymentInput {
+    /// The configuration to train (an id, or a numeric string).
+    #[serde(deserialize_with = "required_id")]
+    #[schema(value_type = i64)]
+    pub configuration: IdRef,
+    /// GPU memory per Job (the web UI sends GB); `> 0` asks for a GPU.
+    #[serde(deserialize_with = "number")]
+    pub gpumem: f64,
+    /// Batch size, greater than 0 (default 1).
+    #[serde(default = "one", deserialize_with = "int")]
+    #[validate(range(min = 1, message = "Batch has to be greater than 0"))]
+    pub batch: i32,
+    /// Keyword arguments of `fit` for TensorFlow models (`epochs=5, steps_per_epoch=1000`).
+    #[serde(default, deserialize_with = "text")]
+    #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
+    pub tf_kwargs_fit: String,
+    /// Keyword arguments of `evaluate` for TensorFlow models.
+    #[serde(default, deserialize_with = "text")]
+    #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
+    pub tf_kwargs_val: String,
+    /// Keyword arguments of training for PyTorch models (`max_epochs=5`).
+    #[serde(default, deserialize_with = "text")]
+    #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
+    pub pth_kwargs_fit: String,
+    /// Keyword arguments of validation for PyTorch models.
+    #[serde(default, deserialize_with = "text")]
+    #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
+    pub pth_kwargs_val: String,
+    /// Generate a confusion matrix (default false; may be null).
+    #[serde(default, deserialize_with = "nullable_bool")]
+    #[schema(value_type = Option<bool>)]
+    pub conf_mat_settings: Option<Option<bool>>,
+    /// Optimizer of distributed training (default `adam`).
+    #[serde(default, deserialize_with = "some_text")]
+    pub optimizer: Option<String>,
+    /// Learning rate of distributed training, `decimal(7,6)` (default 0.001).
+    #[serde(default, deserialize_with = "some_number")]
+    #[validate(custom(function = "decimal_7_6"))]
+    #[schema(value_type = Option<f64>)]
+    pub learning_rate: Option<f64>,
+    /// Loss of distributed training (default `sparse_categorical_crossentropy`).
+    #[serde(default, deserialize_with = "some_text")]
+    pub loss: Option<String>,
+    /// Metrics of distributed training, comma-separated (default `sparse_categorical_accuracy`).
+    #[serde(default, deserialize_with = "some_text")]
+    pub metrics: Option<String>,
+    /// Incremental training on a stream.
+    #[serde(default, deserialize_with = "flag")]
+    pub incremental: bool,
+    /// Incremental training without end.
+    #[serde(default, deserialize_with = "flag")]
+    pub indefinite: bool,
+    /// Stream timeout in milliseconds (default 60000; may be null).
+    #[serde(default, deserialize_with = "nullable_int")]
+    #[schema(value_type = Option<i32>)]
+    pub stream_timeout: Option<Option<i32>>,
+    /// Metric watched by incremental training.
+    #[serde(default)]
+    pub monitoring_metric: Option<String>,
+    /// `up` or `down`: the direction of improvement of the monitored metric.
+    #[serde(default)]
+    pub change: Option<String>,
+    /// Minimal improvement, `decimal(7,6)` (default 0.05; may be null).
+    #[serde(default, deserialize_with = "nullable_number")]
+    #[validate(custom(function = "decimal_7_6"))]
+    #[schema(value_type = Option<f64>)]
+    pub improvement: Option<Option<f64>>,
+    /// Semi-supervised training.
+    #[serde(default, deserialize_with = "flag")]
+    pub unsupervised: bool,
+    /// Rounds of semi-supervised training (default 5; may be null).
+    #[serde(default, deserialize_with = "nullable_int")]
+    #[schema(value_type = Option<i32>)]
+    pub unsupervised_rounds: Option<Option<i32>>,
+    /// Confidence threshold, `decimal(7,6)` (default 0.9; may be null).
+    #[serde(default, deserialize_with = "nullable_number")]
+    #[validate(custom(function = "decimal_7_6"))]
+    #[schema(value_type = Option<f64>)]
+    pub confidence: Option<Option<f64>>,
+    /// Federated training.
+    #[serde(default, deserialize_with = "flag")]
+    pub federated: bool,
+    /// Aggregation rounds (default 15; may be null).
+    #[serde(default, deserialize_with = "nullable_int")]
+    #[schema(value_type = Option<i32>)]
+    pub agg_rounds: Option<Option<i32>>,
+    /// Minimal data per federated client (default 1000; may be null).
+    #[serde(default, deserialize_with = "nullable_int")]
+    #[schema(value_type = Option<i32>)]
+    pub min_data: Option<Option<i32>>,
+    /// Aggregation strategy (default `FedAvg`).
+    #[serde(default)]
+    pub agg_strategy: Option<AggStrategy>,
+    /// Alias of `agg_strategy`, the name the web UI's form uses (design §3 item 23);
+    /// `agg_strategy` wins when both are given.
+    #[serde(default)]
+    pub strategy: Option<AggStrategy>,
+    /// Data restriction of federated training: a JSON value or a JSON document as text
+    /// (default `{}`; may be null).
+    #[serde(default, deserialize_with = "restriction")]
+    #[schema(value_type = Option<Object>)]
+    pub data_restriction: Option<Option<Value>>,
+    /// Blockchain-based federated aggregation.
+    #[serde(default, deserialize_with = "flag")]
+    pub blockchain: bool,
+}
+
+impl DeploymentInput {
+    /// The configuration id (present once validated).
+    pub fn configuration_id(&self) -> i64 {
+        self.configuration.0.unwrap_or_default()
+    }
+
+    /// The aggregation strategy in effect: `agg_strategy`, else `strategy`, else `FedAvg`.
+    pub fn aggregation(&self) -> AggStrategy {
+        self.agg_strategy.or(self.strategy).unwrap_or_default()
+    }
+}
+
+/// Body of `POST /results/inference/<id>`: how to run an inference of a trained result.
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+pub struct InferenceInput {
+    /// The result to serve; optional, but when given it must be the result of the URL (design §3
+    /// item 18).
+    #[serde(default = "no_id")]
+    #[schema(value_type = Option<i64>)]
+    pub model_result: IdRef,
+    /// GPU memory per pod (the web UI sends GB); `> 0` asks for a GPU.
+    #[serde(deserialize_with = "number")]
+    pub gpumem: f64,
+    /// Pod replicas, at least 1 (default 1).
+    #[serde(default = "one", deserialize_with = "int")]
+    #[validate(range(min = 1, message = "Ensure this value is greater than or equal to 1."))]
+    pub replicas: i32,
+    /// Encoding of the input records (default `RAW`).
+    #[serde(default)]
+    pub input_format: InputFormat,
+    /// Decoding settings of the input records, a JSON document as text.
+    #[serde(default, deserialize_with = "text")]
+    pub input_config: String,
+    /// Topic the inference reads.
+    #[serde(default, deserialize_with = "text")]
+    pub input_topic: String,
+    /// Topic the inference writes its predictions to.
+    #[serde(default, deserialize_with = "text")]
+    pub output_topic: String,
+    /// Topic towards the upper model (distributed early exit).
+    #[serde(default, deserialize_with = "text")]
+    pub output_upper: String,
+    /// Early-exit confidence threshold of distributed models, `decimal(15,10)`.
+    #[serde(default, deserialize_with = "nullable_number")]
+    #[schema(value_type = Option<f64>)]
+    pub limit: Option<Option<f64>>,
+    /// Bearer token of an external cluster (write-only: never returned).
+    #[serde(default)]
+    #[schema(write_only)]
+    pub token: Option<String>,
+    /// API URL of an external cluster to run the inference in (with `token`).
+    #[serde(default)]
+    pub external_host: Option<String>,
+    /// Brokers of the input topic (default `BOOTSTRAP_SERVERS`).
+    #[serde(default)]
+    pub input_kafka_broker: Option<String>,
+    /// Brokers of the output topic (default `BOOTSTRAP_SERVERS`).
+    #[serde(default)]
+    pub output_kafka_broker: Option<String>,
+    /// Brokers of the upper topic (default `BOOTSTRAP_SERVERS`).
+    #[serde(default)]
+    pub upper_kafka_broker: Option<String>,
+}
+
+impl InferenceInput {
+    /// The `limit` given, if any.
+    pub fn limit_value(&self) -> Option<f64> {
+        self.limit.flatten()
+    }
+
+    /// Checks the parts `validator` cannot express: the limit's precision and that
+    /// `external_host` and `token` come together.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(limit) = self.limit_value() {
+            decimal_15_10(limit).map_err(|e| format!("limit: {}", e.message.unwrap_or_default()))?;
+        }
+        let host = self.external_host.as_deref().is_some_and(|h| !h.trim().is_empty());
+        let token = self.token.as_deref().is_some_and(|t| !t.trim().is_empty());
+        if host != token {
+            return Err("external_host and token: give both to run the inference in an external cluster, or neither."
+                .to_owned());
+        }
+        Ok(())
+    }
+
+    /// The external cluster `(host, token)` when both are given.
+    pub fn external_cluster(&self) -> Option<(&str, &str)> {
+        let host = self.external_host.as_deref().map(str::trim).filter(|h| !h.is_empty())?;
+        let token = self.token.as_deref().map(str::trim).filter(|t| !t.is_empty())?;
+        Some((host, token))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::inputs::parse;
+    use serde_json::json;
+
+    fn web_ui_body() -> Value {
+        // What the web UI's deployment form sends for a TensorFlow configuration.
+        json!({
+            "configuration": 3, "batch": 10, "gpumem": 0, "tf_kwargs_fit": "epochs=5", "tf_kwargs_val": "",
+            "pth_kwargs_fit": "", "pth_kwargs_val": "", "unsupervised": false, "incremental": false,
+            "federated": false, "conf_mat_settings": false, "strategy": "FedAdam", "data_restriction": "{\"x\": [1]}",
+            "agg_rounds": 3, "min_data": 5, "unknown": "ignored"
+        })
+    }
+
+    #[test]
+    fn web_ui_form() {
+        let d: DeploymentInput = parse(web_ui_body()).unwrap();
+        assert_eq!(d.configuration_id(), 3);
+        assert_eq!(d.batch, 10);
+        assert_eq!(d.gpumem, 0.0);
+        assert_eq!(d.aggregation(), AggStrategy::FedAdam);
+        assert_eq!(d.data_restriction, Some(Some(json!({"x": [1]}))));
+        assert_eq!(d.conf_mat_settings, Some(Some(false)));
+        assert_eq!(d.agg_rounds, Some(Some(3)));
+        assert_eq!(d.unsupervised_rounds, None);
+        assert_eq!(d.learning_rate, None);
+    }
+
+    #[test]
+    fn absent_null_and_values_differ() {
+        let d: DeploymentInput = parse(json!({
+            "configuration": "3", "gpumem": "1.5", "improvement": null, "confidence": "0.8", "learning_rate": 0.01,
+            "stream_timeout": null, "data_restriction": {"a": 1}, "agg_strategy": "FedOpt", "strategy": "FedYogi",
+            "batch": "4"
+        }))
+        .unwrap();
+        assert_eq!(d.configuration_id(), 3);
+        assert_eq!(d.gpumem, 1.5);
+        assert_eq!(d.batch, 4);
+        assert_eq!(d.improvement, Some(None));
+        assert_eq!(d.confidence, Some(Some(0.8)));
+        assert_eq!(d.learning_rate, Some(0.01));
+        assert_eq!(d.stream_timeout, Some(None));
+        assert_eq!(d.data_restriction, Some(Some(json!({"a": 1}))));
+        assert_eq!(d.aggregation(), AggStrategy::FedOpt);
+        let d: DeploymentInput = parse(json!({"configuration": 1, "gpumem": 0, "data_restriction": ""})).unwrap();
+        assert_eq!(d.data_restriction, Some(Some(json!({}))));
+        assert_eq!(d.batch, 1);
+        assert_eq!(d.tf_kwargs_fit, "");
+    }
+
+    #[test]
+    fn refusals() {
+        let refuse = |body: Value| parse::<DeploymentInput>(body).unwrap_err();
+        assert_eq!(refuse(json!({"configuration": 1})), "missing field `gpumem`");
+        assert_eq!(refuse(json!({"gpumem": 0})), "missing field `configuration`");
+        assert_eq!(refuse(json!({"configuration": null, "gpumem": 0})), "configuration: This field is required.");
+        assert_eq!(
+            refuse(json!({"configuration": 1, "gpumem": 0, "batch": 0})),
+            "batch: Batch has to be greater than 0"
+        );
+        assert_eq!(
+            refuse(json!({"configuration": 1, "gpumem": 0, "learning_rate": 0.1234567})),
+            "learning_rate: Ensure that there are no more than 6 decimal places."
+        );
+        assert!(refuse(json!({"configuration": 1, "gpumem": "x"})).starts_with("gpumem: A valid number is required."));
+        assert!(refuse(json!({"configuration": 1, "gpumem": 0, "agg_strategy": "Best"}))
+            .starts_with("agg_strategy: unknown variant `Best`"));
+        assert!(refuse(json!({"configuration": 1, "gpumem": 0, "data_restriction": "{x"}))
+            .starts_with("data_restriction: the text is not a JSON document"));
+        assert_eq!(
+            refuse(json!({"configuration": 1, "gpumem": 0, "tf_kwargs_fit": "x".repeat(101)})),
+            "tf_kwargs_fit: Ensure this field has no more than 100 characters."
+        );
+        assert!(refuse(json!({"configuration": 1, "gpumem": 0, "optimizer": null}))
+            .starts_with("optimizer: invalid type: null"));
+    }
+
+    #[test]
+    fn inference_form() {
+        let i: InferenceInput = parse(json!({
+            "model_result": 4, "gpumem": 0, "replicas": 2, "input_format": "RAW", "input_config": "{}",
+            "input_topic": "in", "output_topic": "out", "external_host": "", "token": "", "limit": null
+        }))
+        .unwrap();
+        assert_eq!(i.model_result, IdRef(Some(4)));
+        assert_eq!(i.replicas, 2);
+        assert!(i.check().is_ok());
+        assert_eq!(i.external_cluster(), None);
+        assert_eq!(i.limit_value(), None);
+        let i: InferenceInput =
+            parse(json!({"gpumem": 1, "external_host": "https://k:6443", "token": "t", "limit": "0.5"})).unwrap();
+        assert_eq!(i.external_cluster(), Some(("https://k:6443", "t")));
+        assert_eq!(i.limit_value(), Some(0.5));
+        assert_eq!(i.model_result, IdRef(None));
+        let i: InferenceInput = parse(json!({"gpumem": 0, "external_host": "https://k:6443"})).unwrap();
+        assert!(i.check().unwrap_err().starts_with("external_host and token"));
+        let i: InferenceInput = parse(json!({"gpumem": 0, "limit": 0.12345678901})).unwrap();
+        assert_eq!(i.check().unwrap_err(), "limit: Ensure that there are no more than 10 decimal places.");
+        assert!(parse::<InferenceInput>(json!({"gpumem": 0, "input_format": "XML"}))
+            .unwrap_err()
+            .starts_with("input_format: unknown variant `XML`"));
+        assert_eq!(
+            parse::<InferenceInput>(json!({"gpumem": 0, "replicas": 0})).unwrap_err(),
+            "replicas: Ensure this value is greater than or equal to 1."
+        );
+    }
+}

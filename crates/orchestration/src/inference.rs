@@ -1,0 +1,304 @@
+//! The inference ReplicationController (contract §5.3.5): `model-inference-<inference id>`, the
+//! reference's environment for non-distributed and distributed models, brokers defaulting to
+//! `BOOTSTRAP_SERVERS`, `imagePullPolicy: Always` on the container and the GPU patch (which the
+//! reference broke, design §3 item 5).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Container, EnvVar, PodSpec, PodTemplateSpec, ReplicationController, ReplicationControllerSpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::gpu::apply_gpu;
+use crate::labels::{base_labels, INFERENCE_COMPONENT, INFERENCE_ID_LABEL, RESULT_ID_LABEL};
+use crate::python::PyDecimal;
+
+/// The name of the inference container.
+pub const INFERENCE_CONTAINER: &str = "inference";
+
+/// The name of an inference's ReplicationController: `model-inference-<id>`.
+pub fn inference_name(inference_id: i32) -> String {
+    format!("model-inference-{inference_id}")
+}
+
+/// What every inference receives from the back-end's settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InferenceEnvironment {
+    /// `BOOTSTRAP_SERVERS`: the default brokers of the three broker variables.
+    pub bootstrap_servers: Option<String>,
+    /// `BACKEND_URL`: base of `MODEL_URL` and `MODEL_ARCH_URL`.
+    pub backend_url: String,
+}
+
+/// One inference to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InferenceSpec {
+    /// The inference (names the controller).
+    pub inference_id: i32,
+    /// The trained result it serves.
+    pub result_id: i32,
+    /// Whether the result's model is part of a distributed chain (other environment, TF image).
+    pub distributed: bool,
+    /// The inference image.
+    pub image: String,
+    /// Pod replicas.
+    pub replicas: i32,
+    /// `INPUT_FORMAT`.
+    pub input_format: String,
+    /// `INPUT_CONFIG` (a JSON document as text).
+    pub input_config: String,
+    /// `INPUT_TOPIC`.
+    pub input_topic: String,
+    /// `OUTPUT_TOPIC`.
+    pub output_topic: String,
+    /// `OUTPUT_UPPER` (distributed).
+    pub output_upper: String,
+    /// `LIMIT` (distributed), a `decimal(15,10)`.
+    pub limit: Option<f64>,
+    /// `INPUT_BOOTSTRAP_SERVERS` when not blank.
+    pub input_kafka_broker: Option<String>,
+    /// `OUTPUT_BOOTSTRAP_SERVERS` when not blank.
+    pub output_kafka_broker: Option<String>,
+    /// `UPPER_BOOTSTRAP_SERVERS` (distributed) when not blank.
+    pub upper_kafka_broker: Option<String>,
+    /// GPU memory asked for; `> 0` applies the GPU patch.
+    pub gpumem: f64,
+}
+
+fn var(name: &str, value: impl Into<String>) -> EnvVar {
+    EnvVar { name: name.to_owned(), value: Some(value.into()), value_from: None }
+}
+
+/// A broker given by the inference, or the default brokers when null or blank.
+fn broker(name: &str, given: Option<&str>, default: Option<&str>) -> EnvVar {
+    let value = given.filter(|b| !b.trim().is_empty()).or(default);
+    EnvVar { name: name.to_owned(), value: value.map(str::to_owned), value_from: None }
+}
+
+/// The environment of an inference, in the reference's order.
+pub fn inference_env(env: &InferenceEnvironment, spec: &InferenceSpec) -> Vec<EnvVar> {
+    let base = env.backend_url.trim_end_matches('/');
+    let default = env.bootstrap_servers.as_deref();
+    let model_url = format!("{base}/results/model/{}", spec.result_id);
+    let group = format!("inf{}", spec.result_id);
+    let mut vars = vec![
+        broker("INPUT_BOOTSTRAP_SERVERS", spec.input_kafka_broker.as_deref(), default),
+        broker("OUTPUT_BOOTSTRAP_SERVERS", spec.output_kafka_broker.as_deref(), default),
+    ];
+    if spec.distributed {
+        vars.extend([
+            broker("UPPER_BOOTSTRAP_SERVERS", spec.upper_kafka_broker.as_deref(), default),
+            var("MODEL_URL", model_url),
+            var("INPUT_FORMAT", spec.input_format.clone()),
+            var("INPUT_CONFIG", spec.input_config.clone()),
+            var("INPUT_TOPIC", spec.input_topic.clone()),
+            var("OUTPUT_TOPIC", spec.output_topic.clone()),
+            var("OUTPUT_UPPER", spec.output_upper.clone()),
+            var("GROUP_ID", group),
+            var(
+                "LIMIT",
+                spec.limit.map_or(PyDecimal::None, |value| PyDecimal::Decimal { value, places: 10 }).to_python_str(),
+            ),
+        ]);
+    } else {
+        vars.extend([
+            var("MODEL_ARCH_URL", format!("{base}/results/{}", spec.result_id)),
+            var("MODEL_URL", model_url),
+            var("INPUT_FORMAT", spec.input_format.clone()),
+            var("INPUT_CONFIG", spec.input_config.clone()),
+            var("INPUT_TOPIC", spec.input_topic.clone()),
+            var("OUTPUT_TOPIC", spec.output_topic.clone()),
+            var("GROUP_ID", group),
+        ]);
+    }
+    vars
+}
+
+/// The ReplicationController of an inference.
+pub fn inference_controller(env: &InferenceEnvironment, spec: &InferenceSpec) -> ReplicationController {
+    let name = inference_name(spec.inference_id);
+    let app = format!("inference{}", spec.inference_id);
+    let mut labels = base_labels(INFERENCE_COMPONENT);
+    labels.insert("name".to_owned(), name.clone());
+    labels.insert(INFERENCE_ID_LABEL.to_owned(), spec.inference_id.to_string());
+    labels.insert(RESULT_ID_LABEL.to_owned(), spec.result_id.to_string());
+    let mut pod_labels = base_labels(INFERENCE_COMPONENT);
+    pod_labels.insert("app".to_owned(), app.clone());
+    let mut pod = PodSpec {
+        containers: vec![Container {
+            name: INFERENCE_CONTAINER.to_owned(),
+            image: Some(spec.image.clone()),
+            image_pull_policy: Some("Always".to_owned()),
+            env: Some(inference_env(env, spec)),
+            ..Container::default()
+        }],
+        ..PodSpec::default()
+    };
+    apply_gpu(&mut pod, spec.gpumem);
+    ReplicationController {
+        metadata: ObjectMeta { name: Some(name), labels: Some(labels), ..ObjectMeta::default() },
+        spec: Some(ReplicationControllerSpec {
+            replicas: Some(spec.replicas),
+            selector: Some(BTreeMap::from([("app".to_owned(), app)])),
+            template: Some(PodTemplateSpec {
+                metadata: Some(ObjectMeta { labels: Some(pod_labels), ..ObjectMeta::default() }),
+                spec: Some(pod),
+            }),
+            ..ReplicationControllerSpec::default()
+        }),
+        status: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use serde_json::json;
+
+    fn environment() -> InferenceEnvironment {
+        InferenceEnvironment {
+            bootstrap_servers: Some("kafka:9092".to_owned()),
+            backend_url: "http://backend:8000".to_owned(),
+        }
+    }
+
+    fn spec() -> InferenceSpec {
+        InferenceSpec {
+            inference_id: 2,
+            result_id: 1,
+            distributed: false,
+            image: "kafkaml/inference:tf".to_owned(),
+            replicas: 2,
+            input_format: "RAW".to_owned(),
+            input_config: "{\"data_type\": \"uint8\"}".to_owned(),
+            input_topic: "in".to_owned(),
+            output_topic: "out".to_owned(),
+            output_upper: String::new(),
+            limit: None,
+            input_kafka_broker: Some("ext:9092".to_owned()),
+            output_kafka_broker: Some(String::new()),
+            upper_kafka_broker: None,
+            gpumem: 0.0,
+        }
+    }
+
+    fn table(vars: &[EnvVar]) -> Vec<(String, Option<String>)> {
+        vars.iter().map(|v| (v.name.clone(), v.value.clone())).collect()
+    }
+
+    fn expected(rows: &[(&str, &str)]) -> Vec<(String, Option<String>)> {
+        rows.iter().map(|(n, v)| ((*n).to_owned(), Some((*v).to_owned()))).collect()
+    }
+
+    #[test]
+    fn non_distributed_environment() {
+        assert_eq!(
+            table(&inference_env(&environment(), &spec())),
+            expected(&[
+                ("INPUT_BOOTSTRAP_SERVERS", "ext:9092"),
+                ("OUTPUT_BOOTSTRAP_SERVERS", "kafka:9092"),
+                ("MODEL_ARCH_URL", "http://backend:8000/results/1"),
+                ("MODEL_URL", "http://backend:8000/results/model/1"),
+                ("INPUT_FORMAT", "RAW"),
+                ("INPUT_CONFIG", "{\"data_type\": \"uint8\"}"),
+                ("INPUT_TOPIC", "in"),
+                ("OUTPUT_TOPIC", "out"),
+                ("GROUP_ID", "inf1"),
+            ])
+        );
+    }
+
+    #[test]
+    fn distributed_environment() {
+        let mut s = spec();
+        s.distributed = true;
+        s.limit = Some(0.5);
+        s.output_upper = "upper".to_owned();
+        s.upper_kafka_broker = Some("up:9092".to_owned());
+        assert_eq!(
+            table(&inference_env(&environment(), &s)),
+            expected(&[
+                ("INPUT_BOOTSTRAP_SERVERS", "ext:9092"),
+                ("OUTPUT_BOOTSTRAP_SERVERS", "kafka:9092"),
+                ("UPPER_BOOTSTRAP_SERVERS", "up:9092"),
+                ("MODEL_URL", "http://backend:8000/results/model/1"),
+                ("INPUT_FORMAT", "RAW"),
+                ("INPUT_CONFIG", "{\"data_type\": \"uint8\"}"),
+                ("INPUT_TOPIC", "in"),
+                ("OUTPUT_TOPIC", "out"),
+                ("OUTPUT_UPPER", "upper"),
+                ("GROUP_ID", "inf1"),
+                ("LIMIT", "0.5000000000"),
+            ])
+        );
+        s.limit = None;
+        s.upper_kafka_broker = Some(" ".to_owned());
+        let vars = table(&inference_env(&environment(), &s));
+        assert_eq!(vars[2], ("UPPER_BOOTSTRAP_SERVERS".to_owned(), Some("kafka:9092".to_owned())));
+        assert_eq!(vars[10], ("LIMIT".to_owned(), Some("None".to_owned())));
+    }
+
+    #[test]
+    fn brokers_without_defaults_are_null() {
+        let env = InferenceEnvironment { bootstrap_servers: None, backend_url: "http://b/".to_owned() };
+        let mut s = spec();
+        s.input_kafka_broker = None;
+        let vars = table(&inference_env(&env, &s));
+        assert_eq!(vars[0], ("INPUT_BOOTSTRAP_SERVERS".to_owned(), None));
+        assert_eq!(vars[2], ("MODEL_ARCH_URL".to_owned(), Some("http://b/results/1".to_owned())));
+    }
+
+    #[test]
+    fn whole_controller() {
+        let rc = inference_controller(&environment(), &spec());
+        assert_eq!(
+            serde_json::to_value(&rc).unwrap(),
+            json!({
+                "apiVersion": "v1",
+                "kind": "ReplicationController",
+                "metadata": {
+                    "name": "model-inference-2",
+                    "labels": {
+                        "app.kubernetes.io/component": "inference",
+                        "app.kubernetes.io/managed-by": "kafkaml-backend",
+                        "kafkaml.io/inference-id": "2",
+                        "kafkaml.io/result-id": "1",
+                        "name": "model-inference-2",
+                    },
+                },
+                "spec": {
+                    "replicas": 2,
+                    "selector": {"app": "inference2"},
+                    "template": {
+                        "metadata": {"labels": {
+                            "app": "inference2",
+                            "app.kubernetes.io/component": "inference",
+                            "app.kubernetes.io/managed-by": "kafkaml-backend",
+                        }},
+                        "spec": {"containers": [{
+                            "name": "inference",
+                            "image": "kafkaml/inference:tf",
+                            "imagePullPolicy": "Always",
+                            "env": inference_env(&environment(), &spec()),
+                        }]},
+                    },
+                },
+            })
+        );
+    }
+
+    #[test]
+    fn gpu_patch_on_inference() {
+        let mut s = spec();
+        s.gpumem = 1.0;
+        let rc = inference_controller(&environment(), &s);
+        let pod = rc.spec.unwrap().template.unwrap().spec.unwrap();
+        assert_eq!(pod.runtime_class_name.as_deref(), Some("nvidia"));
+        let c = &pod.containers[0];
+        assert_eq!(c.resources.as_ref().unwrap().limits.as_ref().unwrap()["nvidia.com/gpu"].0, "1");
+        assert_eq!(c.env.as_ref().unwrap().last().unwrap().name, "NVIDIA_VISIBLE_DEVICES");
+    }
+}

@@ -1,0 +1,294 @@
+//! Training Job manifests for the 9 cases (contract §5.3.3), as typed `batch/v1` Jobs.
+//!
+//! The environment table of every case — names, order and value spelling — is the reference's,
+//! because the training images read it (`eval`ing some values). What differs from the reference is
+//! fixed on purpose: `imagePullPolicy: Always` sits on the container (design §3 item 25), and the
+//! Job carries labels and an annotation (see [`crate::labels`]) so the back-end can find it again.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{Container, EnvVar, PodSpec, PodTemplateSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kafkaml_domain::rules::TrainingCase;
+use serde_json::Value;
+
+use crate::gpu::apply_gpu;
+use crate::labels::{
+    base_labels, join_ids, CASE_LABEL, DEPLOYMENT_ID_LABEL, RESULT_IDS_ANNOTATION, RESULT_ID_LABEL, TRAINING_COMPONENT,
+};
+use crate::plan::PlannedJob;
+use crate::python::{python_bool, python_int, python_repr, python_str, PyDecimal};
+
+/// Seconds a finished Job is kept before Kubernetes deletes it (`ttlSecondsAfterFinished`).
+pub const TTL_SECONDS_AFTER_FINISHED: i32 = 10;
+/// The name of the training container.
+pub const TRAINING_CONTAINER: &str = "training";
+
+/// What every training Job receives from the back-end's settings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrainingEnvironment {
+    /// `BOOTSTRAP_SERVERS`: the Kafka brokers.
+    pub bootstrap_servers: Option<String>,
+    /// `CONTROL_TOPIC`: the Kafka-ML control topic.
+    pub control_topic: Option<String>,
+    /// `BACKEND_URL`: this back-end as the pods reach it (`http://backend:8000`).
+    pub backend_url: String,
+    /// `MODEL_LOGGER_TOPIC`: the federated model logger topic.
+    pub model_logger_topic: String,
+    /// The `FEDML_BLOCKCHAIN_*` settings for case 9.
+    pub blockchain: BlockchainEnvironment,
+}
+
+/// The `FEDML_BLOCKCHAIN_*` settings passed to blockchain federated Jobs (case 9) as `ETH_*`.
+#[derive(Clone, Default, PartialEq)]
+pub struct BlockchainEnvironment {
+    /// `FEDML_BLOCKCHAIN_RPC_URL` → `ETH_RPC_URL` (the text `None` when unset, as the reference).
+    pub rpc_url: Option<String>,
+    /// `FEDML_BLOCKCHAIN_TOKEN_ADDRESS` → `ETH_TOKEN_ADDRESS`.
+    pub token_address: Option<String>,
+    /// `FEDML_BLOCKCHAIN_ABI` → `ETH_TOKEN_ABI`.
+    pub abi: Option<String>,
+    /// `FEDML_BLOCKCHAIN_CHAIN_ID` → `ETH_CHAIN_ID`.
+    pub chain_id: Option<String>,
+    /// `FEDML_BLOCKCHAIN_NETWORK_ID` → `ETH_NETWORK_ID`.
+    pub network_id: Option<String>,
+    /// `FEDML_BLOCKCHAIN_WALLET_ADDRESS` → `ETH_WALLET_ADDRESS`.
+    pub wallet_address: Option<String>,
+    /// `FEDML_BLOCKCHAIN_WALLET_KEY` → `ETH_WALLET_KEY` (never printed by `Debug`).
+    pub wallet_key: Option<String>,
+    /// `FEDML_BLOCKCHAIN_BLOCKSCOUT_URL` → `ETH_BLOCKSCOUT_URL`.
+    pub blockscout_url: Option<String>,
+}
+
+impl fmt::Debug for BlockchainEnvironment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlockchainEnvironment")
+            .field("rpc_url", &self.rpc_url)
+            .field("token_address", &self.token_address)
+            .field("abi", &self.abi.as_ref().map(|_| "…"))
+            .field("chain_id", &self.chain_id)
+            .field("network_id", &self.network_id)
+            .field("wallet_address", &self.wallet_address)
+            .field("wallet_key", &self.wallet_key.as_ref().map(|_| "***"))
+            .field("blockscout_url", &self.blockscout_url)
+            .finish()
+    }
+}
+
+/// The settings of a deployment that its Jobs receive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingDeployment {
+    /// `DEPLOYMENT_ID`.
+    pub id: i32,
+    /// `BATCH`.
+    pub batch: i32,
+    /// `CONF_MAT_CONFIG` (JSON `true` / `false` / `null`).
+    pub conf_mat_settings: Option<bool>,
+    /// `OPTIMIZER` (distributed cases).
+    pub optimizer: String,
+    /// `LEARNING_RATE` (distributed cases).
+    pub learning_rate: PyDecimal,
+    /// `LOSS` (distributed cases).
+    pub loss: String,
+    /// `METRICS` (distributed cases).
+    pub metrics: String,
+    /// `UNSUPERVISED`.
+    pub unsupervised: bool,
+    /// `UNSUPERVISED_ROUNDS`.
+    pub unsupervised_rounds: Option<i32>,
+    /// `CONFIDENCE`.
+    pub confidence: PyDecimal,
+    /// Indefinite incremental training: `STREAM_TIMEOUT` becomes `-1`.
+    pub indefinite: bool,
+    /// `STREAM_TIMEOUT` (incremental cases), milliseconds.
+    pub stream_timeout: Option<i32>,
+    /// `MONITORING_METRIC` (single incremental cases).
+    pub monitoring_metric: Option<String>,
+    /// `CHANGE` (single incremental cases).
+    pub change: Option<String>,
+    /// `IMPROVEMENT` (incremental cases).
+    pub improvement: PyDecimal,
+    /// `AGGREGATION_ROUNDS` (federated cases).
+    pub agg_rounds: Option<i32>,
+    /// `MIN_DATA` (federated cases).
+    pub min_data: Option<i32>,
+    /// `AGG_STRATEGY` (federated cases).
+    pub agg_strategy: String,
+    /// `DATA_RESTRICTION` (federated cases), written with Python's `str()`.
+    pub data_restriction: Option<Value>,
+    /// GPU memory asked for; `> 0` applies the GPU patch.
+    pub gpumem: f64,
+}
+
+/// One Job to build: the planned Job plus what depends on its framework and randomness.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingUnit {
+    /// Case and results of the Job.
+    pub job: PlannedJob,
+    /// The training image of the Job's framework.
+    pub image: String,
+    /// `KWARGS_FIT`: JSON text of the framework's fit kwargs.
+    pub kwargs_fit: String,
+    /// `KWARGS_VAL`: JSON text of the framework's validation kwargs (`{}` when empty).
+    pub kwargs_val: String,
+    /// `FEDERATED_STRING_ID` (federated cases): 8 characters from `[0-9a-z]`, new per Job.
+    pub federated_string_id: String,
+}
+
+/// A fresh `FEDERATED_STRING_ID`: 8 random characters from `[0-9a-z]`.
+pub fn federated_string_id() -> String {
+    const ALPHABET: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    uuid::Uuid::new_v4().as_bytes()[..8]
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect()
+}
+
+fn var(name: &str, value: impl Into<String>) -> EnvVar {
+    EnvVar { name: name.to_owned(), value: Some(value.into()), value_from: None }
+}
+
+fn opt_var(name: &str, value: Option<&str>) -> EnvVar {
+    EnvVar { name: name.to_owned(), value: value.map(str::to_owned), value_from: None }
+}
+
+fn result_url(backend_url: &str, id: i32) -> String {
+    format!("{}/results/{id}", backend_url.trim_end_matches('/'))
+}
+
+/// The environment of a training Job, in the reference's order (contract §5.3.3), without the GPU
+/// variable (see [`crate::gpu::apply_gpu`]).
+pub fn training_env(env: &TrainingEnvironment, deployment: &TrainingDeployment, unit: &TrainingUnit) -> Vec<EnvVar> {
+    let case = unit.job.case;
+    let (result_url_value, result_id_value) = if case.is_distributed() {
+        // Leaf first, root last, as Python list literals.
+        let urls: Vec<Value> =
+            unit.job.result_ids.iter().rev().map(|id| Value::String(result_url(&env.backend_url, *id))).collect();
+        let ids: Vec<Value> = unit.job.result_ids.iter().rev().map(|id| Value::String(id.to_string())).collect();
+        (python_repr(&Value::Array(urls)), python_repr(&Value::Array(ids)))
+    } else {
+        let id = unit.job.root_result();
+        (result_url(&env.backend_url, id), id.to_string())
+    };
+    let single_incremental = matches!(case, TrainingCase::SingleIncremental | TrainingCase::SingleFederatedIncremental);
+
+    let mut vars = vec![
+        opt_var("BOOTSTRAP_SERVERS", env.bootstrap_servers.as_deref()),
+        var("RESULT_URL", result_url_value),
+        var("RESULT_ID", result_id_value),
+    ];
+    if !matches!(case, TrainingCase::SingleFederated | TrainingCase::SingleFederatedBlockchain) {
+        vars.push(opt_var("CONTROL_TOPIC", env.control_topic.as_deref()));
+    }
+    vars.extend([
+        var("DEPLOYMENT_ID", deployment.id.to_string()),
+        var("BATCH", deployment.batch.to_string()),
+        var("KWARGS_FIT", unit.kwargs_fit.clone()),
+        var("KWARGS_VAL", unit.kwargs_val.clone()),
+        var(
+            "CONF_MAT_CONFIG",
+            match deployment.conf_mat_settings {
+                Some(true) => "true",
+                Some(false) => "false",
+                None => "null",
+            },
+        ),
+        var("CASE", case.number().to_string()),
+    ]);
+    if case.is_distributed() {
+        vars.extend([
+            var("OPTIMIZER", deployment.optimizer.clone()),
+            var("LEARNING_RATE", deployment.learning_rate.to_python_str()),
+            var("LOSS", deployment.loss.clone()),
+            var("METRICS", deployment.metrics.clone()),
+        ]);
+    }
+    vars.extend([
+        var("UNSUPERVISED", python_bool(deployment.unsupervised)),
+        var("UNSUPERVISED_ROUNDS", python_int(deployment.unsupervised_rounds)),
+        var("CONFIDENCE", deployment.confidence.to_python_str()),
+    ]);
+    if case.is_incremental() {
+        let timeout = if deployment.indefinite { "-1".to_owned() } else { python_int(deployment.stream_timeout) };
+        vars.push(var("STREAM_TIMEOUT", timeout));
+        if single_incremental {
+            vars.push(opt_var("MONITORING_METRIC", deployment.monitoring_metric.as_deref()));
+            vars.push(opt_var("CHANGE", deployment.change.as_deref()));
+        }
+        vars.push(var("IMPROVEMENT", deployment.improvement.to_python_str()));
+    }
+    if case.is_federated() {
+        vars.extend([
+            var("AGGREGATION_ROUNDS", python_int(deployment.agg_rounds)),
+            var("MIN_DATA", python_int(deployment.min_data)),
+            var("AGG_STRATEGY", deployment.agg_strategy.clone()),
+            var("DATA_RESTRICTION", python_str(deployment.data_restriction.as_ref().unwrap_or(&Value::Null))),
+            var("MODEL_LOGGER_TOPIC", env.model_logger_topic.clone()),
+            var("FEDERATED_STRING_ID", unit.federated_string_id.clone()),
+        ]);
+    }
+    if case == TrainingCase::SingleFederatedBlockchain {
+        let b = &env.blockchain;
+        vars.extend([
+            var("ETH_RPC_URL", b.rpc_url.clone().unwrap_or_else(|| "None".to_owned())),
+            opt_var("ETH_TOKEN_ADDRESS", b.token_address.as_deref()),
+            opt_var("ETH_TOKEN_ABI", b.abi.as_deref()),
+            opt_var("ETH_CHAIN_ID", b.chain_id.as_deref()),
+            opt_var("ETH_NETWORK_ID", b.network_id.as_deref()),
+            opt_var("ETH_WALLET_ADDRESS", b.wallet_address.as_deref()),
+            opt_var("ETH_WALLET_KEY", b.wallet_key.as_deref()),
+            opt_var("ETH_BLOCKSCOUT_URL", b.blockscout_url.as_deref()),
+        ]);
+    }
+    vars
+}
+
+/// The labels of a training Job (also put on its pods).
+fn job_labels(deployment: &TrainingDeployment, unit: &TrainingUnit) -> BTreeMap<String, String> {
+    let mut labels = base_labels(TRAINING_COMPONENT);
+    labels.insert(RESULT_ID_LABEL.to_owned(), unit.job.root_result().to_string());
+    labels.insert(DEPLOYMENT_ID_LABEL.to_owned(), deployment.id.to_string());
+    labels.insert(CASE_LABEL.to_owned(), unit.job.case.number().to_string());
+    labels
+}
+
+/// The training Job of one unit: name by case and results, environment of the case,
+/// `restartPolicy: OnFailure`, `ttlSecondsAfterFinished: 10`, `imagePullPolicy: Always` on the
+/// container, labels, and the GPU patch when `gpumem > 0`.
+pub fn training_job(env: &TrainingEnvironment, deployment: &TrainingDeployment, unit: &TrainingUnit) -> Job {
+    let labels = job_labels(deployment, unit);
+    let mut pod = PodSpec {
+        containers: vec![Container {
+            name: TRAINING_CONTAINER.to_owned(),
+            image: Some(unit.image.clone()),
+            image_pull_policy: Some("Always".to_owned()),
+            env: Some(training_env(env, deployment, unit)),
+            ..Container::default()
+        }],
+        restart_policy: Some("OnFailure".to_owned()),
+        ..PodSpec::default()
+    };
+    apply_gpu(&mut pod, deployment.gpumem);
+    Job {
+        metadata: ObjectMeta {
+            name: Some(unit.job.name()),
+            labels: Some(labels.clone()),
+            annotations: Some(BTreeMap::from([(RESULT_IDS_ANNOTATION.to_owned(), join_ids(&unit.job.result_ids))])),
+            ..ObjectMeta::default()
+        },
+        spec: Some(JobSpec {
+            ttl_seconds_after_finished: Some(TTL_SECONDS_AFTER_FINISHED),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta { labels: Some(labels), ..ObjectMeta::default() }),
+                spec: Some(pod),
+            },
+            ..JobSpec::default()
+        }),
+        status: None,
+    }
+}
+
+#[cfg(test)]
+mod tests;
