@@ -12,6 +12,7 @@ use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpRequest, HttpServer};
 use anyhow::Context;
 use kafkaml_executor::{Executor, ExecutorConfig, HttpExecutor};
+use kafkaml_orchestration::{Cluster, ClusterConnector};
 use kafkaml_persistence::{build_pool, run_migrations, ArtifactStore, Backend, Pool};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
@@ -30,6 +31,17 @@ const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
 pub struct Application {
     port: u16,
     server: Server,
+    watcher: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The outside services the application talks to, for embedders and tests that bring their own.
+pub struct Services {
+    /// The TensorFlow / PyTorch executors.
+    pub executor: Arc<dyn Executor>,
+    /// The default Kubernetes cluster, if any (its training Jobs are watched for failures).
+    pub cluster: Option<Arc<dyn Cluster>>,
+    /// Opens the external clusters of inferences.
+    pub connector: Arc<dyn ClusterConnector>,
 }
 
 /// Opens the pool for the settings' database and runs the pending migrations.
@@ -59,8 +71,16 @@ impl Application {
         Self::build_with(settings, Arc::new(executor)).await
     }
 
-    /// Builds the server from settings and a given executor (embedders and tests may bring theirs).
+    /// Builds the server from settings and a given executor (embedders and tests may bring theirs);
+    /// Kubernetes access comes from the settings.
     pub async fn build_with(settings: Settings, executor: Arc<dyn Executor>) -> anyhow::Result<Self> {
+        let (cluster, connector) = crate::cluster::clusters(&settings).await?;
+        Self::build_with_services(settings, Services { executor, cluster, connector: Arc::new(connector) }).await
+    }
+
+    /// Builds the server from settings and the given outside services.
+    pub async fn build_with_services(settings: Settings, services: Services) -> anyhow::Result<Self> {
+        let Services { executor, cluster, connector } = services;
         let pool = {
             let settings = settings.clone();
             tokio::task::spawn_blocking(move || open_database(&settings)).await.context("database start-up task")??
@@ -68,7 +88,8 @@ impl Application {
         let store = ArtifactStore::open(&settings.data_dir).context("opening the file store")?;
         let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr().context("reading the bound address")?.port();
-        let state = web::Data::new(AppState { pool, store, executor, settings: settings.clone() });
+        let watcher = cluster.clone().map(|c| crate::cluster::spawn_failure_watcher(c, pool.clone()));
+        let state = web::Data::new(AppState { pool, store, executor, settings: settings.clone(), cluster, connector });
         let routes = RouteTable::from_openapi(&crate::openapi::document());
         let whitelist = settings.host_whitelist();
         let frontend = settings.frontend_url.trim_end_matches('/').to_owned();
@@ -114,7 +135,7 @@ impl Application {
         .context("starting the HTTP server")?
         .shutdown_timeout(5)
         .run();
-        Ok(Application { port, server })
+        Ok(Application { port, server, watcher })
     }
 
     /// The port the server listens on.
@@ -124,6 +145,10 @@ impl Application {
 
     /// Serves until the server is stopped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let outcome = self.server.await;
+        if let Some(watcher) = self.watcher {
+            watcher.abort();
+        }
+        outcome
     }
 }

@@ -6,6 +6,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use kafkaml_executor::ExecutorError;
+use kafkaml_orchestration::ClusterError;
 use kafkaml_persistence::DbError;
 
 /// An error answer.
@@ -82,6 +83,17 @@ impl From<ExecutorError> for ApiError {
             ApiError::Unavailable(e.to_string())
         } else {
             ApiError::BadGateway(e.to_string())
+        }
+    }
+}
+
+impl From<ClusterError> for ApiError {
+    fn from(e: ClusterError) -> Self {
+        tracing::warn!(error = %e, "Kubernetes call failed");
+        match e {
+            e if e.is_unavailable() => ApiError::Unavailable(format!("{e}.")),
+            e @ ClusterError::AlreadyExists { .. } => ApiError::Text(StatusCode::CONFLICT, format!("{e}.")),
+            e => ApiError::BadGateway(format!("{e}.")),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! under `/api`, with or without a trailing slash), the OpenAPI document and Swagger UI.
 
 pub mod app;
+pub mod cluster;
 pub mod error;
 pub mod fallback;
 pub mod middleware;

@@ -112,6 +112,54 @@ pub struct Settings {
     /// Bearer token for KUBE_HOST.
     #[arg(long, env = "KUBE_TOKEN", hide_env_values = true)]
     pub kube_token: Option<Secret>,
+
+    /// A kubeconfig file whose current context is the default cluster (when KUBE_HOST is unset).
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// A PEM file of CA certificates to trust for KUBE_HOST, the kubeconfig and external clusters.
+    #[arg(long, env = "KUBE_CA_CERT")]
+    pub kube_ca_cert: Option<PathBuf>,
+
+    /// Accept any Kubernetes API certificate (`1`), as the reference always did. Insecure.
+    #[arg(long, env = "KUBE_INSECURE_SKIP_TLS_VERIFY", value_parser = clap::builder::FalseyValueParser::new())]
+    pub kube_insecure_skip_tls_verify: bool,
+
+    /// Seconds a Kubernetes API call may take.
+    #[arg(long, env = "KAFKAML_KUBE_TIMEOUT", default_value_t = 10)]
+    pub kube_timeout: u64,
+
+    /// Ethereum RPC endpoint of blockchain federated training (`ETH_RPC_URL` of its Jobs).
+    #[arg(long, env = "FEDML_BLOCKCHAIN_RPC_URL")]
+    pub fedml_blockchain_rpc_url: Option<String>,
+
+    /// Address of the deployed ERC20 token contract (`ETH_TOKEN_ADDRESS`).
+    #[arg(long, env = "FEDML_BLOCKCHAIN_TOKEN_ADDRESS")]
+    pub fedml_blockchain_token_address: Option<String>,
+
+    /// ABI (JSON) of the token contract (`ETH_TOKEN_ABI`).
+    #[arg(long, env = "FEDML_BLOCKCHAIN_ABI")]
+    pub fedml_blockchain_abi: Option<String>,
+
+    /// Chain id (`ETH_CHAIN_ID`).
+    #[arg(long, env = "FEDML_BLOCKCHAIN_CHAIN_ID")]
+    pub fedml_blockchain_chain_id: Option<String>,
+
+    /// Network id (`ETH_NETWORK_ID`).
+    #[arg(long, env = "FEDML_BLOCKCHAIN_NETWORK_ID")]
+    pub fedml_blockchain_network_id: Option<String>,
+
+    /// Wallet address (`ETH_WALLET_ADDRESS`).
+    #[arg(long, env = "FEDML_BLOCKCHAIN_WALLET_ADDRESS")]
+    pub fedml_blockchain_wallet_address: Option<String>,
+
+    /// Wallet private key (`ETH_WALLET_KEY`); never logged.
+    #[arg(long, env = "FEDML_BLOCKCHAIN_WALLET_KEY", hide_env_values = true)]
+    pub fedml_blockchain_wallet_key: Option<Secret>,
+
+    /// Blockscout explorer URL (`ETH_BLOCKSCOUT_URL`).
+    #[arg(long, env = "FEDML_BLOCKCHAIN_BLOCKSCOUT_URL")]
+    pub fedml_blockchain_blockscout_url: Option<String>,
 }
 
 impl Settings {

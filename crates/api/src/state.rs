@@ -5,6 +5,7 @@ use std::sync::Arc;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use kafkaml_executor::Executor;
+use kafkaml_orchestration::{Cluster, ClusterConnector, ClusterError};
 use kafkaml_persistence::{ArtifactStore, DbConnection, Pool};
 use serde_json::Value;
 
@@ -21,12 +22,30 @@ pub struct AppState {
     pub executor: Arc<dyn Executor>,
     /// The settings in effect.
     pub settings: Settings,
+    /// The default Kubernetes cluster, when one is configured.
+    pub cluster: Option<Arc<dyn Cluster>>,
+    /// Opens the external clusters of inferences.
+    pub connector: Arc<dyn ClusterConnector>,
 }
 
 /// The state as handlers receive it.
 pub type State = web::Data<AppState>;
 
 impl AppState {
+    /// The default cluster, or 503 when none is configured.
+    pub fn cluster(&self) -> ApiResult<Arc<dyn Cluster>> {
+        self.cluster.clone().ok_or_else(|| ClusterError::NotConfigured.into())
+    }
+
+    /// The cluster of an inference: its external cluster when `external` gives one, else the
+    /// default cluster.
+    pub async fn cluster_for(&self, external: Option<(&str, &str)>) -> ApiResult<Arc<dyn Cluster>> {
+        match external {
+            Some((host, token)) => Ok(self.connector.connect(host, token).await?),
+            None => self.cluster(),
+        }
+    }
+
     /// Runs `f` with a pooled connection on the blocking thread pool.
     pub async fn db<T, F>(&self, f: F) -> ApiResult<T>
     where

@@ -30,3 +30,30 @@ fn secrets_do_not_print() {
     s.kube_token = Some("very-secret".parse().unwrap());
     assert!(!format!("{s:?}").contains("very-secret"));
 }
+
+#[test]
+fn kubernetes_settings() {
+    use clap::Parser;
+    let s = kafkaml_api::Settings::defaults();
+    assert!(!s.kube_insecure_skip_tls_verify);
+    assert_eq!(s.kube_timeout, 10);
+    assert_eq!(s.kube_namespace, "kafkaml");
+    let s = kafkaml_api::Settings::try_parse_from([
+        "kafkaml-backend",
+        "--kube-insecure-skip-tls-verify",
+        "--kube-timeout",
+        "3",
+        "--kube-ca-cert",
+        "/etc/ca.pem",
+        "--fedml-blockchain-wallet-key",
+        "0xPRIVATE",
+    ])
+    .unwrap();
+    assert!(s.kube_insecure_skip_tls_verify);
+    assert_eq!(s.kube_timeout, 3);
+    assert_eq!(s.kube_ca_cert.as_deref(), Some(std::path::Path::new("/etc/ca.pem")));
+    assert!(!format!("{s:?}").contains("0xPRIVATE"));
+    let cluster = kafkaml_api::cluster::cluster_settings(&s);
+    assert!(cluster.insecure_skip_tls_verify);
+    assert_eq!(cluster.timeout, std::time::Duration::from_secs(3));
+}

@@ -54,5 +54,7 @@ pub mod training;
 pub mod watch;
 
 pub use cluster::{Cluster, ClusterConnector, ClusterError, Deletion};
+pub use k8s_openapi::api::batch::v1::Job;
+pub use k8s_openapi::api::core::v1::ReplicationController;
 pub use kube_cluster::{ClusterSettings, KubeCluster, KubeConnector, DEFAULT_TIMEOUT};
 pub use watch::JobFailure;

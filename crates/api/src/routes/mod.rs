@@ -4,9 +4,12 @@ pub mod configurations;
 pub mod datasources;
 pub mod deployments;
 pub mod health;
+pub mod inference_deploy;
 pub mod inferences;
 pub mod models;
 pub mod results;
+pub mod training;
+mod training_jobs;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -36,6 +39,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(configurations::distributed_configuration)
         // deployments
         .service(deployments::list_deployments)
+        .service(training::create_deployment)
         .service(deployments::results_of_deployment)
         .service(deployments::deployments_of_configuration)
         .service(deployments::delete_deployment)
@@ -44,7 +48,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(results::download_model)
         .service(results::download_confusion_matrix)
         .service(results::chart)
+        .service(training::stop_training)
         .service(inferences::inference_info)
+        .service(inference_deploy::deploy_inference)
         .service(results::model_for_training)
         .service(results::upload_result)
         .service(results::delete_result)
@@ -52,6 +58,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         // inferences
         .service(inferences::list_inferences)
         .service(inferences::get_inference)
+        .service(inference_deploy::stop_inference)
         .service(inferences::delete_inference)
         // datasources
         .service(datasources::list_datasources)

@@ -264,3 +264,19 @@ pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
         Ok(())
     })
 }
+
+/// Removes a deployment with its training results in one transaction, whatever their status (the
+/// compensation of a deployment whose Jobs could not be created). Inferences of the results keep
+/// their row with `model_result = null`.
+pub fn remove(conn: &mut DbConnection, id: i32) -> DbResult<()> {
+    use crate::schema::automl_inference as inf;
+    conn.transaction(|conn| {
+        let results: Vec<i32> = with_conn!(conn, |c| r::table.filter(r::deployment_id.eq(id)).select(r::id).load(c))?;
+        with_conn!(conn, |c| diesel::update(inf::table.filter(inf::model_result_id.eq_any(&results)))
+            .set(inf::model_result_id.eq(None::<i32>))
+            .execute(c))?;
+        with_conn!(conn, |c| diesel::delete(r::table.filter(r::deployment_id.eq(id))).execute(c))?;
+        with_conn!(conn, |c| diesel::delete(dep::table.find(id)).execute(c))?;
+        Ok(())
+    })
+}

@@ -127,3 +127,10 @@ pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
         Ok(())
     })
 }
+
+/// Removes an inference row whatever its status (the compensation of an inference whose
+/// ReplicationController could not be created).
+pub fn remove(conn: &mut DbConnection, id: i32) -> DbResult<()> {
+    with_conn!(conn, |c| diesel::delete(inf::table.find(id)).execute(c))?;
+    Ok(())
+}

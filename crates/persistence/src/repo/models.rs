@@ -220,3 +220,20 @@ pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
         Ok(())
     })
 }
+
+/// The models of configuration `configuration_id`, in link order; `None` when the configuration
+/// does not exist.
+pub fn of_configuration(conn: &mut DbConnection, configuration_id: i32) -> DbResult<Option<Vec<ModelRow>>> {
+    use crate::schema::automl_configuration as cfg;
+    let exists: i64 = with_conn!(conn, |c| cfg::table.filter(cfg::id.eq(configuration_id)).count().get_result(c))?;
+    if exists == 0 {
+        return Ok(None);
+    }
+    let rows: Vec<ModelRow> = with_conn!(conn, |c| links::table
+        .inner_join(m::table)
+        .filter(links::configuration_id.eq(configuration_id))
+        .order(links::id.asc())
+        .select(ModelRow::as_select())
+        .load(c))?;
+    Ok(Some(rows))
+}

@@ -278,3 +278,30 @@ pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
         Ok(())
     })
 }
+
+/// Every result of a deployment with its model, in id order (one statement).
+pub fn of_deployment(conn: &mut DbConnection, deployment_id: i32) -> DbResult<Vec<(ResultRow, ModelRow)>> {
+    Ok(with_conn!(conn, |c| r::table
+        .inner_join(m::table)
+        .filter(r::deployment_id.eq(deployment_id))
+        .order(r::id.asc())
+        .select((ResultRow::as_select(), ModelRow::as_select()))
+        .load(c))?)
+}
+
+/// Moves the results among `ids` whose status is one of `from` to `to` (with `reason`, or none),
+/// in one statement; others are left alone, so repeating it changes nothing. Returns how many
+/// changed.
+pub fn transition(
+    conn: &mut DbConnection,
+    ids: &[i32],
+    from: &[ResultStatus],
+    to: ResultStatus,
+    reason: Option<&str>,
+) -> DbResult<usize> {
+    let now = kafkaml_domain::datetime::now();
+    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    Ok(with_conn!(conn, |c| diesel::update(r::table.filter(r::id.eq_any(ids)).filter(r::status.eq_any(&from)))
+        .set((r::status.eq(to.as_str()), r::status_changed.eq(now), r::status_reason.eq(reason)))
+        .execute(c))?)
+}
