@@ -246,6 +246,8 @@ pub struct FakeKube {
     addr: SocketAddr,
     shared: Arc<Shared>,
     handle: ServerHandle,
+    /// Disconnected when the server thread ends.
+    stopped: Mutex<std::sync::mpsc::Receiver<()>>,
 }
 
 impl fmt::Debug for FakeKube {
@@ -271,7 +273,9 @@ impl FakeKube {
         let shared = Arc::new(Shared { token: token.into(), addr, state: Mutex::new(State::default()) });
         let (ready_tx, ready_rx) = oneshot::channel::<io::Result<ServerHandle>>();
         let data = web::Data::from(Arc::clone(&shared));
+        let (stopped_tx, stopped) = std::sync::mpsc::channel::<()>();
         std::thread::Builder::new().name(format!("fake-kube-{}", addr.port())).spawn(move || {
+            let _stopped_tx = stopped_tx;
             actix_web::rt::System::new().block_on(async move {
                 let server = HttpServer::new(move || {
                     App::new()
@@ -300,7 +304,7 @@ impl FakeKube {
         let handle = ready_rx
             .await
             .map_err(|_| io::Error::other("the fake Kubernetes API server thread ended before listening"))??;
-        Ok(FakeKube { addr, shared, handle })
+        Ok(FakeKube { addr, shared, handle, stopped: Mutex::new(stopped) })
     }
 
     /// The base URL, `http://127.0.0.1:PORT` (no trailing `/`): use it as `KUBE_HOST`.
@@ -465,8 +469,9 @@ impl FakeKube {
         }
     }
 
-    /// How many watch streams on `kind` are open (e.g. to wait until a back-end's watcher is
-    /// connected).
+    /// How many watch streams on `kind` are open, e.g. to wait until a back-end's watcher is
+    /// connected (a stream whose client went away counts until the fake notices, at the latest
+    /// when it next has an event for it).
     pub fn open_watches(&self, kind: Kind) -> usize {
         self.shared.lock().watchers.iter().filter(|w| w.kind == kind && !w.tx.is_closed()).count()
     }
@@ -483,9 +488,12 @@ impl FakeKube {
 
 impl Drop for FakeKube {
     fn drop(&mut self) {
-        // Ends every watch stream, then stops the server without waiting for open requests.
+        // Ends every watch stream, stops the server without waiting for open requests, and
+        // waits (briefly) until it no longer listens.
         self.shared.lock().watchers.clear();
         drop(self.handle.stop(false));
+        let stopped = self.stopped.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = stopped.recv_timeout(Duration::from_secs(5));
     }
 }
 
