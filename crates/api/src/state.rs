@@ -41,7 +41,12 @@ impl AppState {
     /// default cluster.
     pub async fn cluster_for(&self, external: Option<(&str, &str)>) -> ApiResult<Arc<dyn Cluster>> {
         match external {
-            Some((host, token)) => Ok(self.connector.connect(host, token).await?),
+            Some((host, token)) => self.connector.connect(host, token).await.map_err(|e| match e {
+                ClusterError::Config(reason) => {
+                    ApiError::bad_request(format!("The external cluster {host} cannot be used: {reason}."))
+                }
+                other => other.into(),
+            }),
             None => self.cluster(),
         }
     }

@@ -9,6 +9,7 @@ pub mod inferences;
 pub mod models;
 pub mod results;
 pub mod training;
+mod training_input;
 mod training_jobs;
 
 use utoipa_actix_web::service_config::ServiceConfig;

@@ -1,5 +1,7 @@
 //! Creating a deployment's Jobs all or none.
 
+use std::sync::Arc;
+
 use futures_util::{stream, StreamExt};
 use kafkaml_orchestration::{Cluster, ClusterError, Job};
 
@@ -8,10 +10,13 @@ const CONCURRENCY: usize = 32;
 
 /// Creates every Job concurrently. When one fails, every Job of the list is deleted again — also
 /// those whose creation timed out, which may exist — except one refused as already existing, which
-/// is not ours; the first error is returned.
-pub async fn create_all_or_none(cluster: &dyn Cluster, jobs: Vec<Job>) -> Result<(), ClusterError> {
+/// is not ours; the first error is returned. When the cluster answered, the deletions are done
+/// before returning; when it is unavailable (unreachable, too slow) they go on in the background,
+/// so that the caller's answer is not delayed by another time limit.
+pub async fn create_all_or_none(cluster: Arc<dyn Cluster>, jobs: Vec<Job>) -> Result<(), ClusterError> {
+    let creator = cluster.as_ref();
     let outcomes: Vec<(String, Result<(), ClusterError>)> = stream::iter(jobs.iter())
-        .map(|job| async move { (job.metadata.name.clone().unwrap_or_default(), cluster.create_job(job).await) })
+        .map(|job| async move { (job.metadata.name.clone().unwrap_or_default(), creator.create_job(job).await) })
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
@@ -31,7 +36,18 @@ pub async fn create_all_or_none(cluster: &dyn Cluster, jobs: Vec<Job>) -> Result
     }
     let Some(error) = first_error else { return Ok(()) };
     tracing::warn!(error = %error, jobs = to_delete.len(), "a training Job could not be created; deleting the others");
-    let deletions: Vec<(String, Result<_, ClusterError>)> = stream::iter(to_delete)
+    if error.is_unavailable() {
+        tokio::spawn(delete_all(cluster, to_delete));
+    } else {
+        delete_all(cluster, to_delete).await;
+    }
+    Err(error)
+}
+
+/// Deletes the named Jobs concurrently, logging failures.
+async fn delete_all(cluster: Arc<dyn Cluster>, names: Vec<String>) {
+    let cluster = cluster.as_ref();
+    let deletions: Vec<(String, Result<_, ClusterError>)> = stream::iter(names)
         .map(|name| async move {
             let outcome = cluster.delete_job(&name).await;
             (name, outcome)
@@ -44,5 +60,4 @@ pub async fn create_all_or_none(cluster: &dyn Cluster, jobs: Vec<Job>) -> Result
             tracing::error!(job = %name, error = %e, "could not delete a Job of a failed deployment");
         }
     }
-    Err(error)
 }

@@ -1,0 +1,765 @@
+//! End-to-end tests of the orchestration routes: the real application against the fake Kubernetes
+//! API server (over HTTP, `KUBE_HOST`/`KUBE_TOKEN`), the stub executor, SQLite and PostgreSQL.
+//! They assert the exact objects the fake received, the rows, and the answers.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::ReplicationController;
+use kafkaml_domain::ResultStatus;
+use kafkaml_persistence::repo::results;
+use kafkaml_tests::fake_kube::{FakeKube, Kind};
+use kafkaml_tests::{DbKind, TestApp};
+use serde_json::{json, Value};
+
+const TOKEN: &str = "fake-token";
+const NS: &str = "kafkaml";
+const TF_TRAIN: &str = "kafkaml/tf-training:test";
+const PTH_TRAIN: &str = "kafkaml/pth-training:test";
+const TF_INF: &str = "kafkaml/tf-inference:test";
+const PTH_INF: &str = "kafkaml/pth-inference:test";
+
+/// Spawns the application pointed at `kube`, with every setting the manifests use.
+async fn spawn(kind: DbKind, kube: &FakeKube) -> TestApp {
+    let (url, token) = (kube.url(), kube.token().to_owned());
+    TestApp::spawn_with(kind, move |s| {
+        s.kube_host = Some(url);
+        s.kube_token = Some(token.parse().unwrap());
+        s.kube_timeout = 2;
+        s.backend_url = Some("http://backend:8000".to_owned());
+        s.bootstrap_servers = Some("kafka:9092".to_owned());
+        s.control_topic = Some("KAFKA_ML_CONTROL_TOPIC".to_owned());
+        s.tensorflow_training_model_image = Some(TF_TRAIN.to_owned());
+        s.pytorch_training_model_image = Some(PTH_TRAIN.to_owned());
+        s.tensorflow_inference_model_image = Some(TF_INF.to_owned());
+        s.pytorch_inference_model_image = Some(PTH_INF.to_owned());
+        s.fedml_blockchain_rpc_url = Some("http://ganache:8545".to_owned());
+        s.fedml_blockchain_token_address = Some("0xTOKEN".to_owned());
+        s.fedml_blockchain_abi = Some("[]".to_owned());
+        s.fedml_blockchain_chain_id = Some("1337".to_owned());
+        s.fedml_blockchain_network_id = Some("5777".to_owned());
+        s.fedml_blockchain_wallet_address = Some("0xWALLET".to_owned());
+        s.fedml_blockchain_wallet_key = Some("0xKEY".parse().unwrap());
+        s.fedml_blockchain_blockscout_url = Some("http://blockscout:4000".to_owned());
+    })
+    .await
+}
+
+/// One test per database with a fresh fake cluster: `kube_test!(name, |app, kube| async move { … })`.
+macro_rules! kube_test {
+    ($name:ident, |$app:ident, $kube:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($app: TestApp, $kube: FakeKube) {
+                $body.await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let kube = FakeKube::start(TOKEN).await;
+                run(spawn(DbKind::Sqlite, &kube).await, kube).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let kube = FakeKube::start(TOKEN).await;
+                run(spawn(DbKind::Postgres, &kube).await, kube).await
+            }
+        }
+    };
+}
+
+/// A deployment body as the web UI sends it, with `extra` merged in.
+fn body(configuration: i64, extra: Value) -> Value {
+    let mut b = json!({
+        "configuration": configuration, "batch": 10, "gpumem": 0,
+        "tf_kwargs_fit": "epochs=5, steps_per_epoch=1000", "tf_kwargs_val": "",
+        "pth_kwargs_fit": "", "pth_kwargs_val": "", "unsupervised": false, "incremental": false,
+        "federated": false, "conf_mat_settings": false,
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        b[k] = v.clone();
+    }
+    b
+}
+
+async fn deploy(app: &TestApp, body: &Value) -> (u16, String) {
+    let res = app.post_json("/deployments/", body).await;
+    let status = res.status().as_u16();
+    (status, res.text().await.unwrap())
+}
+
+/// The newest deployment's id and its result ids by model name.
+async fn latest_results(app: &TestApp) -> (i64, HashMap<String, i64>) {
+    let deployments = app.get_json("/deployments/").await;
+    let d = &deployments[0];
+    let ids = d["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["model"]["name"].as_str().unwrap().to_owned(), r["id"].as_i64().unwrap()));
+    (d["id"].as_i64().unwrap(), ids.collect())
+}
+
+fn env_table(job: &Job) -> Vec<(String, Option<String>)> {
+    let pod = job.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
+    pod.containers[0].env.as_ref().unwrap().iter().map(|e| (e.name.clone(), e.value.clone())).collect()
+}
+
+fn env_value(job: &Job, name: &str) -> Option<String> {
+    env_table(job).into_iter().find(|(n, _)| n == name).and_then(|(_, v)| v)
+}
+
+fn rows(rows: &[(&str, &str)]) -> Vec<(String, Option<String>)> {
+    rows.iter().map(|(n, v)| ((*n).to_owned(), Some((*v).to_owned()))).collect()
+}
+
+fn job_names(kube: &FakeKube) -> Vec<String> {
+    kube.jobs(NS).into_iter().map(|j| j.metadata.name.unwrap()).collect()
+}
+
+async fn status_of(app: &TestApp, result: i64) -> Value {
+    let all = app.get_json("/results/").await;
+    all.as_array().unwrap().iter().find(|r| r["id"] == result).cloned().unwrap()
+}
+
+fn set_finished(app: &TestApp, result: i64) {
+    let mut conn = app.db.connect();
+    let n = results::transition(&mut conn, &[result as i32], &[ResultStatus::Created], ResultStatus::Finished, None)
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+kube_test!(deploys_a_single_model, |app, kube| async move {
+    let m = app.create_model("single", "tf", false, None).await;
+    let cfg = app.create_configuration("cfg", &[m]).await;
+    assert_eq!(deploy(&app, &body(cfg, json!({}))).await, (201, String::new()));
+    let (deployment, ids) = latest_results(&app).await;
+    let r = ids["single"];
+    assert_eq!(job_names(&kube), vec![format!("model-training-{r}")]);
+    let job = kube.job(NS, &format!("model-training-{r}")).unwrap();
+    assert_eq!(
+        env_table(&job),
+        rows(&[
+            ("BOOTSTRAP_SERVERS", "kafka:9092"),
+            ("RESULT_URL", &format!("http://backend:8000/results/{r}")),
+            ("RESULT_ID", &r.to_string()),
+            ("CONTROL_TOPIC", "KAFKA_ML_CONTROL_TOPIC"),
+            ("DEPLOYMENT_ID", &deployment.to_string()),
+            ("BATCH", "10"),
+            ("KWARGS_FIT", r#"{"epochs": 5, "steps_per_epoch": 1000}"#),
+            ("KWARGS_VAL", "{}"),
+            ("CONF_MAT_CONFIG", "false"),
+            ("CASE", "1"),
+            ("UNSUPERVISED", "False"),
+            ("UNSUPERVISED_ROUNDS", "5"),
+            ("CONFIDENCE", "0.9"),
+        ])
+    );
+    let value = serde_json::to_value(&job).unwrap();
+    let labels = &value["metadata"]["labels"];
+    assert_eq!(labels["app.kubernetes.io/managed-by"], "kafkaml-backend");
+    assert_eq!(labels["kafkaml.io/result-id"], r.to_string());
+    assert_eq!(labels["kafkaml.io/deployment-id"], deployment.to_string());
+    assert_eq!(value["metadata"]["annotations"]["kafkaml.io/result-ids"], r.to_string());
+    assert_eq!(value["spec"]["ttlSecondsAfterFinished"], 10);
+    let pod = &value["spec"]["template"]["spec"];
+    assert_eq!(pod["restartPolicy"], "OnFailure");
+    assert_eq!(pod["containers"][0]["image"], TF_TRAIN);
+    assert_eq!(pod["containers"][0]["imagePullPolicy"], "Always");
+    assert!(pod.get("runtimeClassName").is_none());
+    // The executor checked the TensorFlow kwargs, and only those.
+    let checks: Vec<Value> = app
+        .executor
+        .requests()
+        .into_iter()
+        .filter(|(p, _)| p.contains("check_deploy_config"))
+        .map(|(_, b)| b)
+        .collect();
+    assert_eq!(
+        checks,
+        vec![json!({"batch": 10, "kwargs_fit": r#"{"epochs": 5, "steps_per_epoch": 1000}"#, "kwargs_val": "{}"})]
+    );
+    let status = status_of(&app, r).await;
+    assert_eq!(status["status"], "created");
+});
+
+kube_test!(deploys_a_distributed_chain_as_one_job, |app, kube| async move {
+    let a = app.create_model("root", "tf", true, None).await;
+    let b = app.create_model("middle", "tf", true, Some(a)).await;
+    let _c = app.create_model("leaf", "tf", true, Some(b)).await;
+    let cfg = app.create_configuration("chain", &[a]).await;
+    let extra = json!({"optimizer": "sgd", "learning_rate": "0.01", "loss": "mse", "metrics": "accuracy"});
+    assert_eq!(deploy(&app, &body(cfg, extra)).await.0, 201);
+    let (deployment, ids) = latest_results(&app).await;
+    let (r1, r2, r3) = (ids["root"], ids["middle"], ids["leaf"]);
+    let name = format!("distributed-model-training-{r1}-{r2}-{r3}");
+    assert_eq!(job_names(&kube), vec![name.clone()]);
+    let job = kube.job(NS, &name).unwrap();
+    let url = |r: i64| format!("'http://backend:8000/results/{r}'");
+    assert_eq!(
+        env_table(&job),
+        rows(&[
+            ("BOOTSTRAP_SERVERS", "kafka:9092"),
+            ("RESULT_URL", &format!("[{}, {}, {}]", url(r3), url(r2), url(r1))),
+            ("RESULT_ID", &format!("['{r3}', '{r2}', '{r1}']")),
+            ("CONTROL_TOPIC", "KAFKA_ML_CONTROL_TOPIC"),
+            ("DEPLOYMENT_ID", &deployment.to_string()),
+            ("BATCH", "10"),
+            ("KWARGS_FIT", r#"{"epochs": 5, "steps_per_epoch": 1000}"#),
+            ("KWARGS_VAL", "{}"),
+            ("CONF_MAT_CONFIG", "false"),
+            ("CASE", "3"),
+            ("OPTIMIZER", "sgd"),
+            ("LEARNING_RATE", "0.010000"),
+            ("LOSS", "mse"),
+            ("METRICS", "accuracy"),
+            ("UNSUPERVISED", "False"),
+            ("UNSUPERVISED_ROUNDS", "5"),
+            ("CONFIDENCE", "0.9"),
+        ])
+    );
+    assert_eq!(
+        serde_json::to_value(&job).unwrap()["metadata"]["annotations"]["kafkaml.io/result-ids"],
+        format!("{r1},{r2},{r3}")
+    );
+});
+
+kube_test!(deploys_mixed_frameworks_with_their_own_kwargs_and_images, |app, kube| async move {
+    let tf = app.create_model("tfm", "tf", false, None).await;
+    let pth = app.create_model("pthm", "pth", false, None).await;
+    let cfg = app.create_configuration("mixed", &[tf, pth]).await;
+    let extra = json!({"pth_kwargs_fit": "max_epochs=3", "pth_kwargs_val": "x='a b'", "gpumem": 2});
+    assert_eq!(deploy(&app, &body(cfg, extra)).await.0, 201);
+    let (_, ids) = latest_results(&app).await;
+    let tf_job = kube.job(NS, &format!("model-training-{}", ids["tfm"])).unwrap();
+    let pth_job = kube.job(NS, &format!("model-training-{}", ids["pthm"])).unwrap();
+    assert_eq!(env_value(&tf_job, "KWARGS_FIT").unwrap(), r#"{"epochs": 5, "steps_per_epoch": 1000}"#);
+    assert_eq!(env_value(&pth_job, "KWARGS_FIT").unwrap(), r#"{"max_epochs": 3}"#);
+    assert_eq!(env_value(&pth_job, "KWARGS_VAL").unwrap(), r#"{"x": "a b"}"#);
+    for (job, image) in [(&tf_job, TF_TRAIN), (&pth_job, PTH_TRAIN)] {
+        let pod = serde_json::to_value(job.spec.as_ref().unwrap().template.spec.as_ref().unwrap()).unwrap();
+        assert_eq!(pod["containers"][0]["image"], image);
+        // The GPU patch (design §3 item 5).
+        assert_eq!(pod["containers"][0]["resources"], json!({"limits": {"nvidia.com/gpu": "2"}}));
+        assert_eq!(pod["runtimeClassName"], "nvidia");
+        assert_eq!(env_table(job).last().unwrap(), &("NVIDIA_VISIBLE_DEVICES".to_owned(), Some("all".to_owned())));
+    }
+    let mut checked: Vec<Value> = app
+        .executor
+        .requests()
+        .into_iter()
+        .filter(|(p, _)| p.contains("check_deploy_config"))
+        .map(|(_, b)| b)
+        .collect();
+    checked.sort_by_key(|b| b["kwargs_fit"].as_str().unwrap().to_owned());
+    assert_eq!(
+        checked,
+        vec![
+            json!({"batch": 10, "kwargs_fit": r#"{"epochs": 5, "steps_per_epoch": 1000}"#, "kwargs_val": "{}"}),
+            json!({"batch": 10, "kwargs_fit": r#"{"max_epochs": 3}"#, "kwargs_val": r#"{"x": "a b"}"#}),
+        ]
+    );
+});
+
+kube_test!(deploys_incremental_training, |app, kube| async move {
+    let m = app.create_model("inc", "tf", false, None).await;
+    let cfg = app.create_configuration("inc", &[m]).await;
+    let extra = json!({"incremental": true, "indefinite": true, "monitoring_metric": "build_inc", "change": "up",
+        "improvement": 0.1, "stream_timeout": 1000});
+    assert_eq!(deploy(&app, &body(cfg, extra)).await.0, 201);
+    let (_, ids) = latest_results(&app).await;
+    let job = kube.job(NS, &format!("incremental-model-training-{}", ids["inc"])).unwrap();
+    let table = env_table(&job);
+    let tail: Vec<_> = table[9..].to_vec();
+    assert_eq!(
+        tail,
+        rows(&[
+            ("CASE", "2"),
+            ("UNSUPERVISED", "False"),
+            ("UNSUPERVISED_ROUNDS", "5"),
+            ("CONFIDENCE", "0.9"),
+            ("STREAM_TIMEOUT", "-1"),
+            ("MONITORING_METRIC", "build_inc"),
+            ("CHANGE", "up"),
+            ("IMPROVEMENT", "0.100000"),
+        ])
+    );
+    // The monitored metric must appear in the code of every non-distributed model.
+    let extra = json!({"incremental": true, "indefinite": true, "monitoring_metric": "val_loss"});
+    assert_eq!(deploy(&app, &body(cfg, extra)).await, (400, "Monitoring metric does not match.".to_owned()));
+    assert_eq!(kube.jobs(NS).len(), 1);
+    assert_eq!(app.get_json("/deployments/").await.as_array().unwrap().len(), 1);
+});
+
+kube_test!(deploys_federated_training_with_the_web_ui_fields, |app, kube| async move {
+    let m = app.create_model("fed", "tf", false, None).await;
+    let cfg = app.create_configuration("fed", &[m]).await;
+    let extra = json!({"federated": true, "agg_rounds": 3, "min_data": 50, "strategy": "FedAdam",
+        "data_restriction": "{\"features\": {\"x\": [1, 2]}, \"ok\": true}"});
+    assert_eq!(deploy(&app, &body(cfg, extra)).await.0, 201);
+    let (deployment, ids) = latest_results(&app).await;
+    let job = kube.job(NS, &format!("federated-model-training-controller-{}", ids["fed"])).unwrap();
+    let table = env_table(&job);
+    let names: Vec<&str> = table.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "BOOTSTRAP_SERVERS",
+            "RESULT_URL",
+            "RESULT_ID",
+            "DEPLOYMENT_ID",
+            "BATCH",
+            "KWARGS_FIT",
+            "KWARGS_VAL",
+            "CONF_MAT_CONFIG",
+            "CASE",
+            "UNSUPERVISED",
+            "UNSUPERVISED_ROUNDS",
+            "CONFIDENCE",
+            "AGGREGATION_ROUNDS",
+            "MIN_DATA",
+            "AGG_STRATEGY",
+            "DATA_RESTRICTION",
+            "MODEL_LOGGER_TOPIC",
+            "FEDERATED_STRING_ID",
+        ]
+    );
+    assert_eq!(env_value(&job, "AGG_STRATEGY").unwrap(), "FedAdam");
+    assert_eq!(env_value(&job, "AGGREGATION_ROUNDS").unwrap(), "3");
+    assert_eq!(env_value(&job, "DATA_RESTRICTION").unwrap(), "{'features': {'x': [1, 2]}, 'ok': True}");
+    assert_eq!(env_value(&job, "MODEL_LOGGER_TOPIC").unwrap(), "FEDERATED_MODEL_CONTROL_TOPIC");
+    let id = env_value(&job, "FEDERATED_STRING_ID").unwrap();
+    assert!(id.len() == 8 && id.chars().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase()), "{id}");
+    let stored = app.get_json("/deployments/").await;
+    assert_eq!(stored[0]["id"], deployment);
+    assert_eq!(stored[0]["agg_strategy"], "FedAdam");
+    assert_eq!(stored[0]["data_restriction"], json!({"features": {"x": [1, 2]}, "ok": true}));
+});
+
+kube_test!(deploys_blockchain_federated_training, |app, kube| async move {
+    let m = app.create_model("chainfed", "tf", false, None).await;
+    let cfg = app.create_configuration("bc", &[m]).await;
+    assert_eq!(deploy(&app, &body(cfg, json!({"federated": true, "blockchain": true}))).await.0, 201);
+    let (_, ids) = latest_results(&app).await;
+    let job = kube.job(NS, &format!("federated-blockchain-model-training-controller-{}", ids["chainfed"])).unwrap();
+    let eth: Vec<_> = env_table(&job).into_iter().filter(|(n, _)| n.starts_with("ETH_")).collect();
+    assert_eq!(
+        eth,
+        rows(&[
+            ("ETH_RPC_URL", "http://ganache:8545"),
+            ("ETH_TOKEN_ADDRESS", "0xTOKEN"),
+            ("ETH_TOKEN_ABI", "[]"),
+            ("ETH_CHAIN_ID", "1337"),
+            ("ETH_NETWORK_ID", "5777"),
+            ("ETH_WALLET_ADDRESS", "0xWALLET"),
+            ("ETH_WALLET_KEY", "0xKEY"),
+            ("ETH_BLOCKSCOUT_URL", "http://blockscout:4000"),
+        ])
+    );
+    assert_eq!(env_value(&job, "CASE").unwrap(), "9");
+    assert!(env_value(&job, "CONTROL_TOPIC").is_none());
+});
+
+kube_test!(stops_every_kind_of_training, |app, kube| async move {
+    let single = app.create_model("s", "tf", false, None).await;
+    let root = app.create_model("r", "tf", true, None).await;
+    let middle = app.create_model("m", "tf", true, Some(root)).await;
+    let _leaf = app.create_model("l", "tf", true, Some(middle)).await;
+    let cfg = app.create_configuration("all", &[single, root]).await;
+    for (extra, single_prefix, chain_prefix) in [
+        (json!({}), "model-training", "distributed-model-training"),
+        (json!({"incremental": true}), "incremental-model-training", "distributed-incremental-model-training"),
+        (
+            json!({"federated": true}),
+            "federated-model-training-controller",
+            "federated-distributed-model-training-controller",
+        ),
+        (
+            json!({"federated": true, "incremental": true}),
+            "federated-incremental-model-training-controller",
+            "fed-dist-incremental-model-training-controller",
+        ),
+        (
+            json!({"federated": true, "blockchain": true}),
+            "federated-blockchain-model-training-controller",
+            "federated-distributed-model-training-controller",
+        ),
+    ] {
+        assert_eq!(deploy(&app, &body(cfg, extra.clone())).await.0, 201, "{extra}");
+        let (_, ids) = latest_results(&app).await;
+        let single_job = format!("{single_prefix}-{}", ids["s"]);
+        let chain_job = format!("{chain_prefix}-{}-{}-{}", ids["r"], ids["m"], ids["l"]);
+        assert!(kube.job(NS, &single_job).is_some() && kube.job(NS, &chain_job).is_some(), "{extra}");
+        kube.clear_requests();
+        // A deployed single result and a created chain member (design §3 items 12 and 13).
+        let mut conn = app.db.connect();
+        results::transition(&mut conn, &[ids["s"] as i32], &[ResultStatus::Created], ResultStatus::Deployed, None)
+            .unwrap();
+        for result in [ids["s"], ids["m"]] {
+            let res = app.client.post(app.url(&format!("/results/stop/{result}"))).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{extra}");
+            assert_eq!(res.text().await.unwrap(), "");
+        }
+        let deletions = kube.deletion_records();
+        let deleted: Vec<(&str, Option<&str>, Option<i64>)> = deletions
+            .iter()
+            .map(|d| (d.name.as_str(), d.propagation_policy.as_deref(), d.grace_period_seconds))
+            .collect();
+        assert_eq!(
+            deleted,
+            vec![(single_job.as_str(), Some("Foreground"), Some(5)), (chain_job.as_str(), Some("Foreground"), Some(5))]
+        );
+        assert!(kube.job(NS, &single_job).is_none() && kube.job(NS, &chain_job).is_none());
+        for name in ["s", "r", "m", "l"] {
+            assert_eq!(status_of(&app, ids[name]).await["status"], "stopped", "{name} {extra}");
+        }
+        // Stopped results cannot be stopped again.
+        let res = app.client.post(app.url(&format!("/results/stop/{}", ids["r"]))).send().await.unwrap();
+        assert_eq!(res.status(), 400);
+        assert_eq!(
+            res.text().await.unwrap(),
+            "The training result is not running (its status is stopped): only created or deployed results can be stopped."
+        );
+    }
+    let res = app.client.post(app.url("/results/stop/999999")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.text().await.unwrap(), "Training result does not exist");
+});
+
+kube_test!(a_failing_job_creation_leaves_nothing_behind, |app, kube| async move {
+    let mut models = Vec::new();
+    for i in 0..5 {
+        models.push(app.create_model(&format!("m{i}"), "tf", false, None).await);
+    }
+    let cfg = app.create_configuration("five", &models).await;
+    kube.fail_on("POST", Kind::Job, 3, 500);
+    let (status, text) = deploy(&app, &body(cfg, json!({}))).await;
+    assert_eq!(status, 502, "{text}");
+    assert!(text.starts_with("the Kubernetes API refused to create Job model-training-"), "{text}");
+    let posts = kube.requests().into_iter().filter(|(m, p)| m == "POST" && p.ends_with("/jobs")).count();
+    assert_eq!(posts, 5);
+    assert!(kube.jobs(NS).is_empty(), "{:?}", job_names(&kube));
+    assert_eq!(app.get_json("/deployments/").await, json!([]));
+    assert_eq!(app.get_json("/results/").await, json!([]));
+    // The same configuration deploys once the cluster behaves.
+    assert_eq!(deploy(&app, &body(cfg, json!({}))).await.0, 201);
+    assert_eq!(kube.jobs(NS).len(), 5);
+});
+
+kube_test!(an_existing_job_is_a_conflict_and_is_not_deleted, |app, kube| async move {
+    let m = app.create_model("dup", "tf", false, None).await;
+    let other = app.create_model("other", "tf", false, None).await;
+    let cfg = app.create_configuration("dup", &[m, other]).await;
+    assert_eq!(deploy(&app, &body(cfg, json!({}))).await.0, 201);
+    let (deployment, ids) = latest_results(&app).await;
+    // Remove the deployment's rows behind the back-end's back: the next ids are new, so no conflict is
+    // possible through the API; create a Job with the next result's name directly instead.
+    let next = ids.values().max().unwrap() + 1;
+    let squatter: Job = serde_json::from_value(json!({
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": format!("model-training-{next}")},
+        "spec": {"template": {"spec": {"containers": [{"name": "x", "image": "x"}], "restartPolicy": "Never"}}},
+    }))
+    .unwrap();
+    let client = reqwest::Client::new();
+    let res = client
+        .post(format!("{}/apis/batch/v1/namespaces/{NS}/jobs", kube.url()))
+        .bearer_auth(TOKEN)
+        .json(&squatter)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let (status, text) = deploy(&app, &body(cfg, json!({}))).await;
+    assert_eq!(status, 409, "{text}");
+    assert_eq!(text, format!("Job model-training-{next} already exists in the cluster."));
+    // The other Job of the failed deployment is gone, the squatter and the first deployment's Jobs stay.
+    let mut names = job_names(&kube);
+    names.sort();
+    let mut expected = vec![
+        format!("model-training-{}", ids["dup"]),
+        format!("model-training-{}", ids["other"]),
+        format!("model-training-{next}"),
+    ];
+    expected.sort();
+    assert_eq!(names, expected);
+    assert_eq!(app.get_json("/deployments/").await.as_array().unwrap().len(), 1);
+    assert_eq!(app.get_json("/deployments/").await[0]["id"], deployment);
+});
+
+kube_test!(a_failed_job_fails_its_results, |app, kube| async move {
+    let a = app.create_model("root", "tf", true, None).await;
+    let _b = app.create_model("child", "tf", true, Some(a)).await;
+    let single = app.create_model("single", "tf", false, None).await;
+    let cfg = app.create_configuration("watch", &[a, single]).await;
+    assert_eq!(deploy(&app, &body(cfg, json!({}))).await.0, 201);
+    let (_, ids) = latest_results(&app).await;
+    // Wait until the back-end watches the Jobs.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while kube.open_watches(Kind::Job) == 0 {
+        assert!(Instant::now() < deadline, "the back-end never watched Jobs");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The single result finished before its Job failed: it stays finished.
+    set_finished(&app, ids["single"]);
+    let chain_job = format!("distributed-model-training-{}-{}", ids["root"], ids["child"]);
+    kube.set_job_status(
+        NS,
+        &chain_job,
+        FakeKube::failed_job_status("BackoffLimitExceeded", "Job has reached the specified backoff limit"),
+    );
+    kube.set_job_status(
+        NS,
+        &format!("model-training-{}", ids["single"]),
+        FakeKube::failed_job_status("DeadlineExceeded", "late"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let root = status_of(&app, ids["root"]).await;
+        let child = status_of(&app, ids["child"]).await;
+        if root["status"] == "failed" && child["status"] == "failed" {
+            let reason =
+                format!("Job {chain_job} failed: BackoffLimitExceeded: Job has reached the specified backoff limit");
+            assert_eq!(root["status_reason"], reason.as_str());
+            assert_eq!(child["status_reason"], reason.as_str());
+            break;
+        }
+        assert!(Instant::now() < deadline, "results not failed: {root} {child}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(status_of(&app, ids["single"]).await["status"], "finished");
+});
+
+kube_test!(an_unresponsive_cluster_is_a_503_within_the_timeout, |app, kube| async move {
+    let m = app.create_model("slow", "tf", false, None).await;
+    let cfg = app.create_configuration("slow", &[m]).await;
+    kube.set_unresponsive(true);
+    let started = Instant::now();
+    let (status, text) = deploy(&app, &body(cfg, json!({}))).await;
+    let took = started.elapsed();
+    assert_eq!(status, 503, "{text}");
+    assert!(text.starts_with(&format!("the Kubernetes API at {} did not answer within 2 s", kube.url())), "{text}");
+    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(4), "{took:?}");
+    assert_eq!(app.get_json("/deployments/").await, json!([]));
+});
+
+kube_test!(deploys_and_stops_an_inference_in_the_default_cluster, |app, kube| async move {
+    let m = app.create_model("inf", "pth", false, None).await;
+    let cfg = app.create_configuration("inf", &[m]).await;
+    let pth = json!({"tf_kwargs_fit": "", "pth_kwargs_fit": "max_epochs=2"});
+    assert_eq!(deploy(&app, &body(cfg, pth)).await.0, 201);
+    let (_, ids) = latest_results(&app).await;
+    let r = ids["inf"];
+    let form = json!({"model_result": r, "gpumem": 1, "replicas": 2, "input_format": "RAW",
+        "input_config": "{\"data_type\": \"uint8\"}", "input_topic": "in", "output_topic": "out",
+        "input_kafka_broker": "ext:9092", "output_kafka_broker": "", "external_host": "", "token": ""});
+    // Only finished results serve inferences.
+    let res = app.post_json(&format!("/results/inference/{r}"), &form).await;
+    assert_eq!(res.status(), 400);
+    set_finished(&app, r);
+    let res = app.post_json(&format!("/results/inference/{r}"), &form).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), "");
+    let inferences = app.get_json("/inferences/").await;
+    let inference = inferences[0]["id"].as_i64().unwrap();
+    assert_eq!(inferences[0]["model_result"], r);
+    assert_eq!(inferences[0]["status"], "deployed");
+    assert!(inferences[0].get("token").is_none());
+    let rc: ReplicationController = kube.rc(NS, &format!("model-inference-{inference}")).unwrap();
+    let value = serde_json::to_value(&rc).unwrap();
+    assert_eq!(value["spec"]["replicas"], 2);
+    assert_eq!(value["spec"]["selector"], json!({"app": format!("inference{inference}")}));
+    assert_eq!(value["metadata"]["labels"]["name"], format!("model-inference-{inference}"));
+    let container = &value["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["image"], PTH_INF);
+    assert_eq!(container["imagePullPolicy"], "Always");
+    assert_eq!(container["resources"], json!({"limits": {"nvidia.com/gpu": "1"}}));
+    assert_eq!(value["spec"]["template"]["spec"]["runtimeClassName"], "nvidia");
+    let env: Vec<(String, Option<String>)> = rc.spec.unwrap().template.unwrap().spec.unwrap().containers[0]
+        .env
+        .clone()
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.name, e.value))
+        .collect();
+    assert_eq!(
+        env,
+        rows(&[
+            ("INPUT_BOOTSTRAP_SERVERS", "ext:9092"),
+            ("OUTPUT_BOOTSTRAP_SERVERS", "kafka:9092"),
+            ("MODEL_ARCH_URL", &format!("http://backend:8000/results/{r}")),
+            ("MODEL_URL", &format!("http://backend:8000/results/model/{r}")),
+            ("INPUT_FORMAT", "RAW"),
+            ("INPUT_CONFIG", "{\"data_type\": \"uint8\"}"),
+            ("INPUT_TOPIC", "in"),
+            ("OUTPUT_TOPIC", "out"),
+            ("GROUP_ID", &format!("inf{r}")),
+            ("NVIDIA_VISIBLE_DEVICES", "all"),
+        ])
+    );
+    // A running inference cannot be deleted; stopping deletes its controller.
+    assert_eq!(app.delete(&format!("/inferences/{inference}")).await.status(), 400);
+    let res = app.client.post(app.url(&format!("/inferences/{inference}"))).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(kube.rc(NS, &format!("model-inference-{inference}")).is_none());
+    let deletions = kube.deletions();
+    assert_eq!(
+        deletions,
+        vec![(
+            Kind::ReplicationController,
+            NS.to_owned(),
+            format!("model-inference-{inference}"),
+            Some("Foreground".to_owned())
+        )]
+    );
+    assert_eq!(app.get_json(&format!("/inferences/{inference}")).await["status"], "stopped");
+    let res = app.client.post(app.url(&format!("/inferences/{inference}"))).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.text().await.unwrap(), "The inference is not running (its status is stopped).");
+    assert_eq!(app.delete(&format!("/inferences/{inference}")).await.status(), 200);
+    let res = app.client.post(app.url("/inferences/999999")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.text().await.unwrap(), "Inference does not exist");
+});
+
+kube_test!(deploys_and_stops_an_inference_in_an_external_cluster, |app, kube| async move {
+    let external = FakeKube::start("external-token").await;
+    let root = app.create_model("droot", "tf", true, None).await;
+    let _child = app.create_model("dchild", "tf", true, Some(root)).await;
+    let cfg = app.create_configuration("ext", &[root]).await;
+    assert_eq!(deploy(&app, &body(cfg, json!({}))).await.0, 201);
+    let (_, ids) = latest_results(&app).await;
+    let r = ids["dchild"];
+    set_finished(&app, r);
+    let form = json!({"model_result": r, "gpumem": 0, "replicas": 1, "input_format": "RAW", "input_config": "{}",
+        "input_topic": "in", "output_topic": "out", "output_upper": "up", "limit": 0.5, "upper_kafka_broker": null,
+        "external_host": external.url(), "token": "external-token"});
+    let res = app.post_json(&format!("/results/inference/{r}"), &form).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let inference = app.get_json("/inferences/").await[0].clone();
+    let id = inference["id"].as_i64().unwrap();
+    assert_eq!(inference["external_host"], external.url());
+    assert!(inference.get("token").is_none());
+    assert!(kube.rcs(NS).is_empty());
+    let rc = external.rc(NS, &format!("model-inference-{id}")).unwrap();
+    let container = rc.spec.unwrap().template.unwrap().spec.unwrap().containers[0].clone();
+    assert_eq!(container.image.as_deref(), Some(TF_INF));
+    let env: Vec<(String, Option<String>)> = container.env.unwrap().into_iter().map(|e| (e.name, e.value)).collect();
+    assert_eq!(
+        env,
+        rows(&[
+            ("INPUT_BOOTSTRAP_SERVERS", "kafka:9092"),
+            ("OUTPUT_BOOTSTRAP_SERVERS", "kafka:9092"),
+            ("UPPER_BOOTSTRAP_SERVERS", "kafka:9092"),
+            ("MODEL_URL", &format!("http://backend:8000/results/model/{r}")),
+            ("INPUT_FORMAT", "RAW"),
+            ("INPUT_CONFIG", "{}"),
+            ("INPUT_TOPIC", "in"),
+            ("OUTPUT_TOPIC", "out"),
+            ("OUTPUT_UPPER", "up"),
+            ("GROUP_ID", &format!("inf{r}")),
+            ("LIMIT", "0.5000000000"),
+        ])
+    );
+    let res = app.client.post(app.url(&format!("/inferences/{id}"))).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(external.rcs(NS).is_empty());
+    assert_eq!(external.deletions().len(), 1);
+    assert!(kube.deletions().is_empty());
+    // A wrong token: the external cluster refuses, nothing is stored.
+    let mut bad = form.clone();
+    bad["token"] = json!("wrong");
+    let res = app.post_json(&format!("/results/inference/{r}"), &bad).await;
+    assert_eq!(res.status(), 502);
+    assert!(res.text().await.unwrap().contains("(HTTP 401)"));
+    assert_eq!(app.get_json("/inferences/").await.as_array().unwrap().len(), 1);
+});
+
+kube_test!(inference_requests_are_checked, |app, kube| async move {
+    let m = app.create_model("chk", "tf", false, None).await;
+    let cfg = app.create_configuration("chk", &[m]).await;
+    assert_eq!(deploy(&app, &body(cfg, json!({}))).await.0, 201);
+    let (_, ids) = latest_results(&app).await;
+    let r = ids["chk"];
+    set_finished(&app, r);
+    let cases = [
+        (json!({"model_result": r + 1, "gpumem": 0}), 400, format!("Inference not valid: model_result {} in the body is not the result {r} of the URL.", r + 1)),
+        (json!({"model_result": r}), 400, "Inference not valid: missing field `gpumem`".to_owned()),
+        (json!({"gpumem": 0, "input_format": "XML"}), 400, "Inference not valid: input_format: unknown variant `XML`, expected one of `RAW`, `AVRO`, `JSON`, `TELEGRAF_STR_JSON`".to_owned()),
+        (json!({"gpumem": 0, "external_host": "https://k:6443"}), 400, "Inference not valid: external_host and token: give both to run the inference in an external cluster, or neither.".to_owned()),
+    ];
+    for (form, status, message) in cases {
+        let res = app.post_json(&format!("/results/inference/{r}"), &form).await;
+        assert_eq!(res.status().as_u16(), status, "{form}");
+        assert_eq!(res.text().await.unwrap(), message, "{form}");
+    }
+    let res = app.post_json("/results/inference/999999", &json!({"gpumem": 0})).await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.text().await.unwrap(), "Training result does not exist");
+    // The URL id is enough: no body id, and the inference is linked to the URL's result.
+    let res = app.post_json(&format!("/results/inference/{r}"), &json!({"gpumem": 0, "input_topic": "i"})).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.get_json("/inferences/").await[0]["model_result"], r);
+    assert_eq!(kube.rcs(NS).len(), 1);
+});
+
+kube_test!(deployment_requests_are_checked, |app, kube| async move {
+    let m = app.create_model("val", "tf", false, None).await;
+    let cfg = app.create_configuration("val", &[m]).await;
+    let cases = [
+        (json!({"configuration": cfg, "batch": 1}), 400, "Deployment not valid: missing field `gpumem`"),
+        (body(cfg, json!({"batch": 0})), 400, "Deployment not valid: batch: Batch has to be greater than 0"),
+        (
+            body(cfg, json!({"tf_kwargs_fit": "epochs=__import__('os').getpid()"})),
+            400,
+            "Deployment not valid: tf_kwargs_fit: invalid kwargs \"epochs=__import__('os').getpid()\": __import__('os').getpid() is not a literal (expected an integer, a float, True, False, None or a quoted string)",
+        ),
+        (body(cfg, json!({"tf_kwargs_fit": "steps=3"})), 400, "Some TensorFlow arguments are not valid."),
+        (body(999_999, json!({})), 404, "Configuration does not exist"),
+        (body(cfg, json!({"agg_strategy": "Best"})), 400, "Deployment not valid: agg_strategy: unknown variant `Best`, expected one of `FedAvg`, `FedOpt`, `FedAdagrad`, `FedAdam`, `FedYogi`"),
+    ];
+    for (b, status, message) in cases {
+        let (s, text) = deploy(&app, &b).await;
+        assert_eq!((s, text.as_str()), (status, message), "{b}");
+    }
+    assert!(kube.jobs(NS).is_empty());
+    assert_eq!(app.get_json("/deployments/").await, json!([]));
+});
+
+mod without_a_cluster {
+    use super::*;
+
+    async fn check(kind: DbKind) {
+        let app = TestApp::spawn_with(kind, |s| s.backend_url = Some("http://backend:8000".to_owned())).await;
+        let m = app.create_model("nc", "tf", false, None).await;
+        let cfg = app.create_configuration("nc", &[m]).await;
+        let message = "Kubernetes is not configured: run the back-end in a cluster, or set KUBECONFIG, or KUBE_HOST and KUBE_TOKEN.";
+        assert_eq!(deploy(&app, &body(cfg, json!({}))).await, (503, message.to_owned()));
+        assert_eq!(app.get_json("/deployments/").await, json!([]));
+        let (_, results) = app.seed_deployment(cfg, |_| {});
+        let res = app.client.post(app.url(&format!("/results/stop/{}", results[0]))).send().await.unwrap();
+        assert_eq!(res.status(), 503);
+        assert_eq!(res.text().await.unwrap(), message);
+        set_finished(&app, results[0]);
+        let res = app.post_json(&format!("/results/inference/{}", results[0]), &json!({"gpumem": 0})).await;
+        assert_eq!(res.status(), 503);
+        assert_eq!(app.get_json("/inferences/").await, json!([]));
+        // Validation comes first.
+        let (status, _) = deploy(&app, &json!({"configuration": cfg})).await;
+        assert_eq!(status, 400);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        check(DbKind::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        check(DbKind::Postgres).await
+    }
+}
