@@ -11,6 +11,6 @@ pub mod files;
 pub mod repo;
 pub mod schema;
 
-pub use db::{build_pool, run_migrations, Backend, DbConnection, Pool, PooledConnection};
+pub use db::{build_pool, run_migrations, write_transaction, Backend, DbConnection, Pool, PooledConnection};
 pub use error::{DbError, DbResult};
 pub use files::ArtifactStore;
