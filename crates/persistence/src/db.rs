@@ -119,12 +119,18 @@ pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 
 /// Builds the pool for `url`: at most `max_size` connections, `timeout` to get one. For SQLite
 /// the file's directory must exist.
+///
+/// PostgreSQL connections are checked (`SELECT 1`) as they leave the pool: a connection the server
+/// closed (restart, failover, network cut) cannot be told apart otherwise, and would stay in the
+/// pool failing every request long after the database is back. SQLite connections are files and
+/// are not checked.
 pub fn build_pool(url: &str, max_size: u32, timeout: Duration) -> Result<Pool, DbError> {
     let manager = ConnectionManager::new(url);
+    let test_on_check_out = manager.backend == Backend::Postgres;
     r2d2::Pool::builder()
         .max_size(max_size)
         .connection_timeout(timeout)
-        .test_on_check_out(false)
+        .test_on_check_out(test_on_check_out)
         .build(manager)
         .map_err(DbError::from)
 }
