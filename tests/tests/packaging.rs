@@ -188,10 +188,13 @@ fn every_manifest_is_a_valid_kubernetes_object_of_its_kind() {
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Kustomization {
-    kind: String,
+    #[serde(default)]
+    namespace: Option<String>,
     resources: Vec<String>,
     #[serde(default)]
     images: Vec<KustomizeImage>,
+    #[serde(default)]
+    config_map_generator: Vec<ConfigMapGenerator>,
 }
 
 #[derive(serde::Deserialize)]
@@ -201,10 +204,27 @@ struct KustomizeImage {
     new_name: Option<String>,
 }
 
+#[derive(serde::Deserialize)]
+struct ConfigMapGenerator {
+    name: String,
+    behavior: Option<String>,
+    #[serde(default)]
+    literals: Vec<String>,
+}
+
+/// The image placeholder of the Deployment (a bare name, as in the reference's base).
+fn image_placeholder() -> String {
+    let image = backend_container(&backend_deployment(&manifests())).image.unwrap();
+    assert!(!image.contains(['/', ':', '@']), "the Deployment's image {image} is a bare placeholder name");
+    image
+}
+
 #[test]
-fn the_kustomization_lists_every_manifest_and_names_the_image() {
-    let k: Kustomization = serde_yaml::from_str(&read(&format!("{K8S_DIR}/kustomization.yaml"))).unwrap();
-    assert_eq!(k.kind, "Kustomization");
+fn the_kustomization_lists_every_manifest_and_leaves_the_image_to_its_user() {
+    let text = read(&format!("{K8S_DIR}/kustomization.yaml"));
+    let k: Kustomization = serde_yaml::from_str(&text).unwrap();
+    let kind: Value = serde_yaml::from_str(&text).unwrap();
+    assert_eq!(kind["kind"], "Kustomization");
     let listed: BTreeSet<String> = k.resources.iter().cloned().collect();
     assert_eq!(listed.len(), k.resources.len(), "a resource is listed twice");
     let dir = repo_root().join(K8S_DIR);
@@ -214,11 +234,40 @@ fn the_kustomization_lists_every_manifest_and_names_the_image() {
         .map(|p| p.strip_prefix(&dir).unwrap().display().to_string())
         .collect();
     assert_eq!(listed, present, "kustomization resources vs manifest files");
+    // An `images` entry here would rename the placeholder before the user's kustomization sees it.
+    let placeholder = image_placeholder();
+    assert!(k.images.iter().all(|i| i.name != placeholder), "the base must not rename {placeholder}");
+    assert!(k.namespace.is_none(), "the base leaves the namespace to its user");
+}
 
-    let container = backend_container(&backend_deployment(&manifests()));
-    let image = container.image.unwrap();
-    let entry = k.images.iter().find(|i| i.name == image);
-    assert!(entry.is_some_and(|e| e.new_name.is_some()), "the kustomization maps the image placeholder {image}");
+#[test]
+fn the_readme_kustomization_uses_this_base_and_sets_the_image_and_brokers() {
+    let readme = read("README.md");
+    let blocks: Vec<&str> = readme.split("```").skip(1).step_by(2).filter(|b| b.starts_with("yaml")).collect();
+    let block = blocks
+        .iter()
+        .find(|b| b.contains("docker/kubernetes"))
+        .expect("a kustomization.yaml example in the README that uses docker/kubernetes");
+    // The block sits in a list item: drop the language tag and the common indentation.
+    let lines: Vec<&str> = block.lines().skip(1).collect();
+    let indent =
+        lines.iter().filter(|l| !l.trim().is_empty()).map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
+    let text: String = lines.iter().map(|l| format!("{}\n", l.get(indent..).unwrap_or(""))).collect();
+    let k: Kustomization = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("README kustomization: {e}\n{text}"));
+    assert_eq!(k.namespace.as_deref(), Some("kafkaml"), "the reference's namespace");
+    assert!(k.resources.iter().any(|r| r.contains("docker/kubernetes")));
+    let placeholder = image_placeholder();
+    let image = k.images.iter().find(|i| i.name == placeholder);
+    assert!(image.is_some_and(|i| i.new_name.is_some()), "the README example points {placeholder} at an image");
+    let generator = k.config_map_generator.iter().find(|g| g.name == "kafkaml-configmap").expect("configmap merge");
+    assert_eq!(generator.behavior.as_deref(), Some("merge"));
+    assert!(generator.literals.iter().any(|l| l.starts_with("brokers=")), "the example sets brokers");
+    // It takes the reference's other components, never its back-end, configmap or role.
+    for r in &k.resources {
+        for replaced in ["backend-deployment", "backend-service", "kafkaml-configmap", "role.yaml"] {
+            assert!(!r.contains(replaced), "the README example takes the reference's {replaced}: {r}");
+        }
+    }
 }
 
 #[test]
