@@ -4,6 +4,7 @@
 pub mod app;
 pub mod error;
 pub mod fallback;
+pub mod healthcheck;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;

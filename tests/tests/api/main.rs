@@ -4,6 +4,7 @@
 mod configurations;
 mod datasources;
 mod deployments;
+mod health;
 mod inferences;
 mod migrations;
 mod models;
