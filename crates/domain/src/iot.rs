@@ -116,6 +116,12 @@ fn optional_token<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
     }
 }
 
+/// A write-only password: `null` and `""` mean "not given" (an edit form that cannot show the stored
+/// password sends it empty), which keeps the stored one on update.
+fn optional_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.filter(|s| !s.is_empty()))
+}
+
 /// Body of `POST /iot-devices/` and `PUT /iot-devices/<id>` (contract §3.15).
 ///
 /// `token` is optional (generated on create, kept on update when absent). `mqtt_password` is
@@ -144,8 +150,8 @@ pub struct IotDeviceInput {
     /// User name on the broker.
     #[validate(custom(function = "backlog_safe"))]
     pub mqtt_username: String,
-    /// Password on the broker; write-only.
-    #[serde(default)]
+    /// Password on the broker; write-only. `null` or `""` on update keeps the stored one.
+    #[serde(default, deserialize_with = "optional_secret")]
     #[validate(custom(function = "backlog_safe"))]
     #[schema(write_only)]
     pub mqtt_password: Option<String>,
@@ -170,6 +176,7 @@ pub struct IotDevicePatch {
     pub mqtt_port: Option<i64>,
     #[validate(custom(function = "backlog_safe"))]
     pub mqtt_username: Option<String>,
+    #[serde(default, deserialize_with = "optional_secret")]
     #[validate(custom(function = "backlog_safe"))]
     #[schema(write_only)]
     pub mqtt_password: Option<String>,
@@ -337,6 +344,10 @@ mod tests {
         let p: IotDevicePatch = parse(json!({"mqtt_port": 1884})).unwrap();
         assert_eq!(p.mqtt_port, Some(1884));
         assert_eq!(p.mqtt_password, None);
+        let p: IotDevicePatch = parse(json!({"mqtt_password": null})).unwrap();
+        assert_eq!(p.mqtt_password, None);
+        let d: IotDeviceInput = parse(device(json!({"mqtt_password": ""}))).unwrap();
+        assert_eq!(d.mqtt_password, None);
         let d: IotDeployInput = parse(json!({"device_token": ["A", "B"], "code": "print(1)", "applyIntQuant": true,
             "model_result": 4}))
         .unwrap();

@@ -65,11 +65,19 @@ db_test!(device_crud_keeps_the_password_write_only, |app| async move {
     assert_eq!(app.get_json(&format!("/iot-devices/{id}")).await, created);
     assert_eq!(app.get_json(&format!("/api/iot-devices/{id}/")).await, created);
 
-    // PUT without password nor token keeps both (what the web UI's edit form sends, minus the password).
+    // PUT without password nor token keeps both; so does the edit form's empty password field.
     let res = app
         .put_json(
             &format!("/iot-devices/{id}"),
             &json!({"friendly_name": "greenhouse-2", "mqtt_address": "127.0.0.1", "mqtt_port": 1884, "mqtt_username": "plant"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .put_json(
+            &format!("/iot-devices/{id}"),
+            &json!({"friendly_name": "greenhouse-2", "mqtt_address": "127.0.0.1", "mqtt_port": "1884",
+                "mqtt_username": "plant", "mqtt_password": "", "token": ""}),
         )
         .await;
     assert_eq!(res.status(), 200);
@@ -119,6 +127,10 @@ db_test!(device_errors_duplicates_and_bad_input, |app| async move {
         ),
         (
             json!({"friendly_name": "dev3", "mqtt_address": "h", "mqtt_port": 1883, "mqtt_username": "u"}),
+            "Information not valid: mqtt_password: This field is required.",
+        ),
+        (
+            json!({"friendly_name": "dev3", "mqtt_address": "h", "mqtt_port": 1883, "mqtt_username": "u", "mqtt_password": ""}),
             "Information not valid: mqtt_password: This field is required.",
         ),
         (
@@ -233,6 +245,19 @@ db_test!(twenty_devices_of_which_nineteen_never_answer_list_within_the_deadline,
         assert!(*t < Duration::from_millis(1500), "{timings:?}");
     }
     println!("GET /iot-devices/ with 20 devices (19 silent): {timings:?}");
+
+    // When every device answers, the list does not wait for the window.
+    let list = app.get_json("/iot-devices/").await;
+    let mut devices = vec![online];
+    for d in list.as_array().unwrap().iter().filter(|d| d["friendly_name"] != "dev-07") {
+        devices.push(SimulatedTasmota::start(d["token"].as_str().unwrap(), local_broker()).await);
+    }
+    let started = Instant::now();
+    let list = app.get_json("/iot-devices/").await;
+    let all_answer = started.elapsed();
+    assert!(list.as_array().unwrap().iter().all(|d| d["status"] == "connected"), "{list}");
+    assert!(all_answer < Duration::from_millis(450), "{all_answer:?}");
+    println!("GET /iot-devices/ with 20 devices (all answer): {all_answer:?}");
 });
 
 /// A trained TensorFlow (or PyTorch) model for result tests: model, configuration, deployment and

@@ -353,7 +353,11 @@ pub async fn deploy_to_devices(state: State, id: Id, req: HttpRequest, body: web
     let failed: Vec<String> = devices
         .iter()
         .zip(&deliveries)
-        .filter_map(|(d, r)| r.error.as_ref().map(|e| format!("{}: {e}", name_of(d))))
+        .filter_map(|(d, r)| {
+            let error = r.error.as_ref()?;
+            tracing::warn!(result.id = id.0, device.token = %d.token, %error, "download command not delivered");
+            Some(format!("{}: {error}", name_of(d)))
+        })
         .collect();
     tracing::info!(result.id = id.0, devices = devices.len(), failed = failed.len(), "IoT deployment sent");
     if failed.is_empty() {
