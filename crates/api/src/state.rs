@@ -21,6 +21,8 @@ pub struct AppState {
     pub executor: Arc<dyn Executor>,
     /// The settings in effect.
     pub settings: Settings,
+    /// MQTT link and files of the IoT devices.
+    pub iot: crate::routes::iot::IotServices,
 }
 
 /// The state as handlers receive it.

@@ -8,6 +8,7 @@ pub mod datetime;
 pub mod decimal;
 pub mod enums;
 pub mod inputs;
+pub mod iot;
 pub mod outputs;
 pub mod rules;
 

@@ -6,6 +6,7 @@ mod datasources;
 mod deployments;
 mod health;
 mod inferences;
+mod iot;
 mod migrations;
 mod models;
 mod resource_kit;
