@@ -1,8 +1,29 @@
 #!/usr/bin/env bash
-# Makes sure the services the tests need are running on this machine: PostgreSQL on
-# 127.0.0.1:5432 with a database `test`. Installs PostgreSQL from Debian's packages when absent.
+# Makes sure the services the tests need are running on this machine: Mosquitto on
+# 127.0.0.1:1883 with anonymous access (plus the `mosquitto` and `mosquitto_passwd` binaries, with
+# which the IoT tests start a password-protected broker of their own) and PostgreSQL on
+# 127.0.0.1:5432 with a database `test`. Installs them from Debian's packages when absent.
 # Prints the PostgreSQL URL the tests should use on its last line.
 set -euo pipefail
+
+mqtt_listening() { (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; }
+mosquitto_bin() { command -v mosquitto 2>/dev/null || { [ -x /usr/sbin/mosquitto ] && echo /usr/sbin/mosquitto; }; }
+
+if [ -z "$(mosquitto_bin)" ] || ! command -v mosquitto_passwd >/dev/null 2>&1; then
+  echo "installing Mosquitto from Debian's packages" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq mosquitto >&2
+fi
+if ! mqtt_listening; then
+  echo "Mosquitto is not listening on 127.0.0.1:1883; starting it" >&2
+  conf="${TMPDIR:-/tmp}/kafkaml-test-mosquitto.conf"
+  printf 'listener 1883 127.0.0.1\nallow_anonymous true\npersistence false\n' > "$conf"
+  chmod 644 "$conf"
+  "$(mosquitto_bin)" -d -c "$conf" >&2
+  for _ in $(seq 1 50); do mqtt_listening && break; sleep 0.1; done
+  mqtt_listening || { echo "Mosquitto could not be started on 127.0.0.1:1883" >&2; exit 1; }
+fi
 
 url="${KAFKAML_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 pw_url="postgres://postgres:postgres@127.0.0.1:5432/test"

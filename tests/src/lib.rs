@@ -4,6 +4,7 @@
 
 pub mod fake_kube;
 
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
 use diesel::connection::SimpleConnection;
@@ -13,6 +14,9 @@ use kafkaml_executor::stub::StubExecutor;
 use kafkaml_persistence::db::ConnectionManager;
 use kafkaml_persistence::DbConnection;
 use serde_json::Value;
+
+pub mod proxy;
+pub use proxy::TcpProxy;
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +31,21 @@ pub enum DbKind {
 /// `postgres://postgres@127.0.0.1:5432/test`.
 pub fn postgres_base_url() -> String {
     std::env::var("KAFKAML_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// The socket address of the PostgreSQL server of [`postgres_base_url`].
+pub fn postgres_server_addr() -> SocketAddr {
+    let url = reqwest::Url::parse(&postgres_base_url()).unwrap();
+    let host = url.host_str().unwrap_or("127.0.0.1").trim_start_matches('[').trim_end_matches(']').to_owned();
+    (host.as_str(), url.port().unwrap_or(5432)).to_socket_addrs().unwrap().next().unwrap()
+}
+
+/// `url` (a PostgreSQL URL) with its host and port replaced by `addr`, e.g. a [`TcpProxy`].
+pub fn postgres_url_via(url: &str, addr: SocketAddr) -> String {
+    let mut url = reqwest::Url::parse(url).unwrap();
+    url.set_host(Some(&addr.ip().to_string())).unwrap();
+    url.set_port(Some(addr.port())).unwrap();
+    url.to_string()
 }
 
 /// A disposable database: a SQLite file, or a PostgreSQL schema dropped when the value is dropped.

@@ -21,6 +21,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::fallback::{fallback, RouteTable};
 use crate::middleware::normalize;
 use crate::openapi::ApiDoc;
+use crate::routes::iot::IotServices;
 use crate::settings::Settings;
 use crate::state::AppState;
 
@@ -86,10 +87,12 @@ impl Application {
             tokio::task::spawn_blocking(move || open_database(&settings)).await.context("database start-up task")??
         };
         let store = ArtifactStore::open(&settings.data_dir).context("opening the file store")?;
+        let iot = IotServices::from_settings(&settings).context("opening the IoT devices' file store")?;
         let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr().context("reading the bound address")?.port();
         let watcher = cluster.clone().map(|c| crate::cluster::spawn_failure_watcher(c, pool.clone()));
-        let state = web::Data::new(AppState { pool, store, executor, settings: settings.clone(), cluster, connector });
+        let state =
+            web::Data::new(AppState { pool, store, executor, settings: settings.clone(), iot, cluster, connector });
         let routes = RouteTable::from_openapi(&crate::openapi::document());
         let whitelist = settings.host_whitelist();
         let frontend = settings.frontend_url.trim_end_matches('/').to_owned();

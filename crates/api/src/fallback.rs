@@ -1,16 +1,30 @@
 //! Answers for requests no handler took: `405` (with `Allow`) for a known path and another method,
 //! `200` with `Allow` for `OPTIONS`, otherwise DRF's `404 {"detail":"Not found."}`.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use actix_web::http::{header, Method};
 use actix_web::{HttpRequest, HttpResponse};
 use regex::Regex;
 
+/// One documented path template with its methods.
+#[derive(Debug)]
+struct Route {
+    /// The template, e.g. `/models/{id}`.
+    template: String,
+    /// Matches the template (`{param}` matches one segment).
+    pattern: Regex,
+    /// Number of `{param}` segments: fewer means more specific.
+    params: usize,
+    /// `GET`, `POST`, … in a fixed order, then `HEAD` (with `GET`) and `OPTIONS`.
+    methods: Vec<String>,
+}
+
 /// Known path templates with their methods, built from the OpenAPI document.
 #[derive(Debug, Default)]
 pub struct RouteTable {
-    routes: Vec<(Regex, Vec<String>)>,
+    /// Most specific first: `/models/distributed` before `/models/{id}`.
+    routes: Vec<Route>,
 }
 
 impl RouteTable {
@@ -23,7 +37,7 @@ impl RouteTable {
                 .map(|seg| if seg.starts_with('{') { "[^/]+".to_owned() } else { regex::escape(seg) })
                 .collect::<Vec<_>>()
                 .join("/");
-            let Ok(re) = Regex::new(&format!("^{pattern}$")) else { continue };
+            let Ok(pattern) = Regex::new(&format!("^{pattern}$")) else { continue };
             let value = serde_json::to_value(item).unwrap_or_default();
             let mut methods: Vec<String> = ["get", "post", "put", "patch", "delete"]
                 .iter()
@@ -34,14 +48,37 @@ impl RouteTable {
                 methods.push("HEAD".to_owned());
             }
             methods.push("OPTIONS".to_owned());
-            routes.push((re, methods));
+            let params = path.split('/').filter(|seg| seg.starts_with('{')).count();
+            routes.push(Route { template: path.clone(), pattern, params, methods });
         }
+        routes.sort_by_key(|r| r.params);
         Arc::new(RouteTable { routes })
     }
 
-    fn allowed(&self, path: &str) -> Option<&[String]> {
-        self.routes.iter().find(|(re, _)| re.is_match(path)).map(|(_, m)| m.as_slice())
+    /// The table of the application's own document, built once.
+    pub fn shared() -> Arc<Self> {
+        static TABLE: OnceLock<Arc<RouteTable>> = OnceLock::new();
+        TABLE.get_or_init(|| RouteTable::from_openapi(&crate::openapi::document())).clone()
     }
+
+    /// The methods of the most specific template matching `path`.
+    pub fn allowed(&self, path: &str) -> Option<&[String]> {
+        self.routes.iter().find(|r| r.pattern.is_match(path)).map(|r| r.methods.as_slice())
+    }
+
+    /// The methods of a template without parameters that is exactly `path`. The router would
+    /// otherwise hand a wrong method on such a path to a `{id}` route of the same shape
+    /// (`PUT /models/distributed` to `PUT /models/{id}`), which answers 404 instead of 405.
+    pub fn literal(&self, path: &str) -> Option<&[String]> {
+        self.routes.iter().take_while(|r| r.params == 0).find(|r| r.template == path).map(|r| r.methods.as_slice())
+    }
+}
+
+/// DRF's `405 {"detail":"Method \"X\" not allowed."}` with the `Allow` header.
+pub fn method_not_allowed(method: &Method, allowed: &[String]) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, allowed.join(", ")))
+        .json(serde_json::json!({"detail": format!("Method \"{method}\" not allowed.")}))
 }
 
 /// The default service.
@@ -49,11 +86,24 @@ pub async fn fallback(req: HttpRequest, table: Arc<RouteTable>) -> HttpResponse 
     let Some(methods) = table.allowed(req.path()) else {
         return HttpResponse::NotFound().json(serde_json::json!({"detail": "Not found."}));
     };
-    let allow = methods.join(", ");
     if req.method() == Method::OPTIONS {
-        return HttpResponse::Ok().insert_header((header::ALLOW, allow)).finish();
+        return HttpResponse::Ok().insert_header((header::ALLOW, methods.join(", "))).finish();
     }
-    HttpResponse::MethodNotAllowed()
-        .insert_header((header::ALLOW, allow))
-        .json(serde_json::json!({"detail": format!("Method \"{}\" not allowed.", req.method())}))
+    method_not_allowed(req.method(), methods)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::RouteTable;
+
+    #[test]
+    fn literal_templates_win_over_parameters() {
+        let table = RouteTable::shared();
+        assert_eq!(table.allowed("/models/distributed").unwrap(), ["GET", "HEAD", "OPTIONS"]);
+        assert_eq!(table.allowed("/models/7").unwrap(), ["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]);
+        assert_eq!(table.literal("/models/fathers").unwrap(), ["GET", "HEAD", "OPTIONS"]);
+        assert!(table.literal("/models/7").is_none());
+        assert!(table.allowed("/nowhere").is_none());
+    }
 }

@@ -5,6 +5,7 @@ pub mod app;
 pub mod cluster;
 pub mod error;
 pub mod fallback;
+pub mod healthcheck;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;

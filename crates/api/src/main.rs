@@ -1,5 +1,6 @@
 //! `kafkaml-backend`: serves the Kafka-ML back-end API; `kafkaml-backend openapi` prints the
-//! OpenAPI document.
+//! OpenAPI document; `kafkaml-backend healthcheck` asks the running server's `/healthz` (exit 0
+//! when it answers 200), for container health checks.
 
 use anyhow::Context;
 use clap::Parser;
@@ -12,6 +13,11 @@ async fn main() -> anyhow::Result<()> {
     if args.get(1).map(String::as_str) == Some("openapi") {
         print!("{}", kafkaml_api::openapi::document_json());
         return Ok(());
+    }
+    if args.get(1).map(String::as_str) == Some("healthcheck") {
+        let settings = Settings::parse_from(["kafkaml-backend"]);
+        return kafkaml_api::healthcheck::probe(&settings.bind, "/healthz", std::time::Duration::from_secs(3))
+            .context("health check");
     }
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))

@@ -1,14 +1,32 @@
 //! Request normalisation: the reference's routes answer at `/` and under `/api` (what the web UI's
 //! nginx proxies), with and without a trailing slash; `HEAD` runs the `GET` handler without its
-//! side effects; `Host` is checked against `ALLOWED_HOSTS`.
+//! side effects; `Host` is checked against `ALLOWED_HOSTS`; a wrong method on a fixed path is a
+//! 405 even where an `{id}` route of the same shape exists.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, Uri};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse};
 
+use crate::fallback::{method_not_allowed, RouteTable};
 use crate::state::IsHead;
+
+/// The security headers of every answer (contract §1.6). The application adds them to what the
+/// handlers answer; this middleware adds them to the answers it gives itself.
+pub const SECURITY_HEADERS: [(HeaderName, &str); 3] = [
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "same-origin"),
+];
+
+fn with_security_headers(mut res: HttpResponse) -> HttpResponse {
+    for (name, value) in SECURITY_HEADERS {
+        res.headers_mut().insert(name, HeaderValue::from_static(value));
+    }
+    res
+}
 
 /// Paths served by other services that must keep their exact form.
 fn keeps_exact_path(path: &str) -> bool {
@@ -33,14 +51,46 @@ pub fn canonical_path(path: &str) -> &str {
     }
 }
 
+/// Whether the request's `Host` (the `:authority` in HTTP/2) is allowed. Forwarding headers
+/// (`X-Forwarded-Host`, `Forwarded`) are not trusted, as Django does not by default: they would
+/// let any client name an allowed host.
 fn host_allowed(req: &ServiceRequest, whitelist: &[String]) -> bool {
-    let host = req.connection_info().host().to_ascii_lowercase();
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))
+        .unwrap_or_default();
+    host_matches(&host, whitelist)
+}
+
+/// Django's `validate_host`: the name without port and trailing dot, case-insensitive; a
+/// pattern `.example.com` matches `example.com` and its subdomains.
+fn host_matches(host: &str, whitelist: &[String]) -> bool {
+    let host = host.trim().to_ascii_lowercase();
+    let valid_port = |port: &str| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
     let name = if host.starts_with('[') {
-        host.split(']').next().map(|h| format!("{h}]")).unwrap_or_default()
+        match host.split_once(']') {
+            Some((ip, "")) => format!("{ip}]"),
+            Some((ip, rest)) if rest.strip_prefix(':').is_some_and(valid_port) => format!("{ip}]"),
+            _ => return false,
+        }
     } else {
-        host.split(':').next().unwrap_or_default().to_owned()
+        match host.split_once(':') {
+            Some((name, port)) if valid_port(port) => name.to_owned(),
+            Some(_) => return false,
+            None => host.clone(),
+        }
     };
-    whitelist.iter().any(|h| *h == name || (h.starts_with('.') && name.ends_with(h.as_str())))
+    let name = name.strip_suffix('.').unwrap_or(&name);
+    if name.is_empty() {
+        return false;
+    }
+    whitelist.iter().any(|h| match h.strip_prefix('.') {
+        Some(domain) => name == domain || name.ends_with(h.as_str()),
+        None => h == name,
+    })
 }
 
 /// The normalising middleware (see the module doc).
@@ -56,7 +106,20 @@ pub async fn normalize(
             let res = HttpResponse::BadRequest()
                 .content_type("text/plain; charset=utf-8")
                 .body("Bad Request: invalid Host header.");
-            return Ok(req.into_response(res));
+            return Ok(req.into_response(with_security_headers(res)));
+        }
+    }
+    if canonical == "/swagger-ui" {
+        // Relative, so that it also works behind a proxy that adds a prefix (`/api/swagger-ui`).
+        let res = HttpResponse::MovedPermanently().insert_header((header::LOCATION, "swagger-ui/")).finish();
+        return Ok(req.into_response(with_security_headers(res)));
+    }
+    if req.method() != Method::OPTIONS {
+        if let Some(allowed) = RouteTable::shared().literal(&canonical) {
+            if !allowed.iter().any(|m| m == req.method().as_str()) {
+                let res = method_not_allowed(req.method(), allowed);
+                return Ok(req.into_response(with_security_headers(res)));
+            }
         }
     }
     if canonical != original {
@@ -81,7 +144,31 @@ pub async fn normalize(
 
 #[cfg(test)]
 mod tests {
-    use super::canonical_path;
+    use super::{canonical_path, host_matches};
+
+    #[test]
+    fn host_matching_follows_django() {
+        let list: Vec<String> =
+            ["backend", "localhost", "[::1]", ".example.com"].iter().map(|s| (*s).to_owned()).collect();
+        for ok in ["backend", "BACKEND:8000", "localhost.", "[::1]:8000", "[::1]", "example.com", "a.b.example.com:80"]
+        {
+            assert!(host_matches(ok, &list), "{ok}");
+        }
+        for bad in [
+            "",
+            ":8000",
+            "evil",
+            "localhost:abc",
+            "localhost:",
+            "notexample.com",
+            "[::2]",
+            "[::1]x",
+            "[::1]:",
+            "backend.evil",
+        ] {
+            assert!(!host_matches(bad, &list), "{bad}");
+        }
+    }
 
     #[test]
     fn canonical_paths() {

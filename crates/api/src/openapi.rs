@@ -20,6 +20,7 @@ use utoipa_actix_web::AppExt;
         (name = "results", description = "Training results: model download for training pods, uploads, metrics, charts"),
         (name = "inferences", description = "Inference deployments of trained results"),
         (name = "datasources", description = "Data streams announced on the control topic"),
+        (name = "iot", description = "Tasmota devices over MQTT: live status, TinyML model deployment, token-addressed downloads"),
         (name = "health", description = "Liveness and readiness")
     )
 )]

@@ -160,6 +160,18 @@ pub struct Settings {
     /// Blockscout explorer URL (`ETH_BLOCKSCOUT_URL`).
     #[arg(long, env = "FEDML_BLOCKCHAIN_BLOCKSCOUT_URL")]
     pub fedml_blockchain_blockscout_url: Option<String>,
+
+    /// Milliseconds an IoT device has to answer the status request of the device list.
+    #[arg(long, env = "KAFKAML_IOT_PROBE_WINDOW_MS", default_value_t = 500)]
+    pub iot_probe_window_ms: u64,
+
+    /// Milliseconds the IoT device list waits at most for the status of all devices together.
+    #[arg(long, env = "KAFKAML_IOT_PROBE_DEADLINE_MS", default_value_t = 1500)]
+    pub iot_probe_deadline_ms: u64,
+
+    /// Seconds an MQTT exchange with a device's broker may take (connection and acknowledgement).
+    #[arg(long, env = "KAFKAML_IOT_MQTT_TIMEOUT", default_value_t = 5)]
+    pub iot_mqtt_timeout: u64,
 }
 
 impl Settings {

@@ -26,6 +26,8 @@ pub struct AppState {
     pub cluster: Option<Arc<dyn Cluster>>,
     /// Opens the external clusters of inferences.
     pub connector: Arc<dyn ClusterConnector>,
+    /// MQTT link and files of the IoT devices.
+    pub iot: crate::routes::iot::IotServices,
 }
 
 /// The state as handlers receive it.

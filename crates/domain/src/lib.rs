@@ -9,6 +9,7 @@ pub mod decimal;
 pub mod deploy;
 pub mod enums;
 pub mod inputs;
+pub mod iot;
 pub mod outputs;
 pub mod rules;
 

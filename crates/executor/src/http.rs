@@ -5,11 +5,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
+use reqwest::multipart::{Form, Part};
 use reqwest::Url;
 use serde::Serialize;
 
 use crate::error::{body_text, seconds};
-use crate::{CheckOutcome, Executor, ExecutorError, ExecutorKind, ModelCode, RequestType};
+use crate::{CheckOutcome, Executor, ExecutorError, ExecutorKind, ModelCode, RequestType, TfliteConversion};
 
 /// Default base URL of the TensorFlow executor (`TFEXECUTOR_URL`).
 pub const DEFAULT_TF_URL: &str = "http://localhost:8001/";
@@ -20,7 +21,11 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Default bound on a whole executor call; checks compile models, so they can be slow.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Bound on a TFLite conversion (the reference's 30 s), whatever the configured request timeout.
+pub const CONVERT_TIMEOUT: Duration = Duration::from_secs(30);
+
 const CHECK_DEPLOY_CONFIG_PATH: &str = "check_deploy_config/";
+const CONVERT_TO_TFLITE_PATH: &str = "convert_to_tflite/";
 
 /// Where the executors are and how long to wait for them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +59,7 @@ struct Endpoint {
     display: String,
     exec: Url,
     check_deploy_config: Url,
+    convert_to_tflite: Url,
 }
 
 impl Endpoint {
@@ -78,12 +84,13 @@ impl Endpoint {
         let join = |path: &str| url.join(path).map_err(|e| invalid(e.to_string()));
         let exec = join(kind.exec_path())?;
         let check_deploy_config = join(CHECK_DEPLOY_CONFIG_PATH)?;
+        let convert_to_tflite = join(CONVERT_TO_TFLITE_PATH)?;
 
         let mut shown = url.clone();
         // Both setters only fail for URLs that cannot have credentials, which have none to hide.
         let _ = shown.set_username("");
         let _ = shown.set_password(None);
-        Ok(Self { kind, display: shown.to_string(), exec, check_deploy_config })
+        Ok(Self { kind, display: shown.to_string(), exec, check_deploy_config, convert_to_tflite })
     }
 }
 
@@ -188,12 +195,16 @@ impl HttpExecutor {
     }
 
     fn classify(&self, endpoint: &Endpoint, error: reqwest::Error) -> ExecutorError {
+        self.classify_within(endpoint, error, self.request_timeout)
+    }
+
+    fn classify_within(&self, endpoint: &Endpoint, error: reqwest::Error, timeout: Duration) -> ExecutorError {
         let executor = endpoint.kind;
         let url = endpoint.display.clone();
         let failure = if error.is_connect() {
             ExecutorError::Unreachable { executor, url, source: error }
         } else if error.is_timeout() {
-            ExecutorError::Timeout { executor, url, after: self.request_timeout }
+            ExecutorError::Timeout { executor, url, after: timeout }
         } else if error.is_builder() {
             ExecutorError::Request { executor, reason: error.to_string() }
         } else {
@@ -202,7 +213,7 @@ impl HttpExecutor {
         tracing::debug!(
             executor = %executor,
             error = %failure,
-            timeout = %seconds(self.request_timeout),
+            timeout = %seconds(timeout),
             "executor call failed"
         );
         failure
@@ -280,6 +291,39 @@ impl Executor for HttpExecutor {
         let (status, answer) = self.post(endpoint, &endpoint.check_deploy_config, &body).await?;
         Ok(outcome(kind, "check_deploy_config", status, &answer))
     }
+
+    async fn convert_to_tflite(&self, conversion: &TfliteConversion) -> Result<Bytes, ExecutorError> {
+        let endpoint = &self.tf;
+        let file_name = conversion.file_name();
+        let mut form = Form::new();
+        for (name, value) in conversion.form_fields() {
+            form = form.text(name, value);
+        }
+        let length = conversion.model.len() as u64;
+        let part = Part::stream_with_length(conversion.model.clone(), length).file_name(file_name.clone());
+        form = form.part(file_name, part);
+        let started = std::time::Instant::now();
+        let classify = |e| self.classify_within(endpoint, e, CONVERT_TIMEOUT);
+        let response = self
+            .client
+            .post(endpoint.convert_to_tflite.clone())
+            .timeout(CONVERT_TIMEOUT)
+            .multipart(form)
+            .send()
+            .await
+            .map_err(classify)?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(classify)?;
+        tracing::debug!(
+            executor = %endpoint.kind,
+            path = endpoint.convert_to_tflite.path(),
+            status,
+            bytes = body.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "executor answered"
+        );
+        require_ok(endpoint.kind, status, body)
+    }
 }
 
 #[cfg(test)]
@@ -308,6 +352,8 @@ mod tests {
             assert_eq!(endpoint.exec.as_str(), exec, "{base}");
             assert_eq!(endpoint.check_deploy_config.as_str(), deploy, "{base}");
         }
+        let tf = Endpoint::new(ExecutorKind::TensorFlow, "http://tfexecutor:8001/").unwrap();
+        assert_eq!(tf.convert_to_tflite.as_str(), "http://tfexecutor:8001/convert_to_tflite/");
         let pth = Endpoint::new(ExecutorKind::PyTorch, "http://pthexecutor:8002").unwrap();
         assert_eq!(pth.exec.as_str(), "http://pthexecutor:8002/exec_pth/");
         assert_eq!(pth.display, "http://pthexecutor:8002/");

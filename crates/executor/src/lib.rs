@@ -3,8 +3,8 @@
 //! Kafka-ML validates model source code by sending it to two small services, the TensorFlow
 //! executor (`TFEXECUTOR_URL`, default `http://localhost:8001/`) and the PyTorch executor
 //! (`PTHEXECUTOR_URL`, default `http://localhost:8002/`). They compile the code, build toy models
-//! and answer with a status code (checks), an HDF5 file (`load_model`) or a text
-//! (`input_shape`).
+//! and answer with a status code (checks), an HDF5 file (`load_model`), a text
+//! (`input_shape`) or a TFLite model (`convert_to_tflite`, for IoT devices).
 //!
 //! This crate hides those calls behind the [`Executor`] trait, so callers can be tested with an
 //! in-process fake, and provides the real implementation, [`HttpExecutor`], with bounded
@@ -36,9 +36,10 @@ pub mod stub;
 
 pub use error::ExecutorError;
 pub use http::{
-    ExecutorConfig, HttpExecutor, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PTH_URL, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TF_URL,
+    ExecutorConfig, HttpExecutor, CONVERT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PTH_URL, DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_TF_URL,
 };
-pub use model::{CheckOutcome, Executor, ExecutorKind, ModelCode, RequestType};
+pub use model::{CheckOutcome, Executor, ExecutorKind, Int8Quantization, ModelCode, RequestType, TfliteConversion};
 
 #[cfg(test)]
 mod tests;

@@ -145,6 +145,59 @@ impl CheckOutcome {
     }
 }
 
+/// The int8 quantization of a TFLite conversion: the executor reads up to 100 samples of the
+/// deployment's training data from Kafka (the control topic, key = deployment id, then the data
+/// topic) to calibrate the quantization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Int8Quantization {
+    /// The deployment whose data calibrates the quantization (`modelDeploymentId`).
+    pub deployment_id: i32,
+    /// The Kafka-ML control topic (`dataControlTopic`).
+    pub control_topic: String,
+    /// The Kafka bootstrap servers (`dataBootstrapServers`).
+    pub bootstrap_servers: String,
+}
+
+/// A trained TensorFlow model to convert to TFLite (`POST /convert_to_tflite/`, contract §4.8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TfliteConversion {
+    /// The training result the model belongs to; the file part is named `<result_id>.h5`.
+    pub result_id: i32,
+    /// The trained model, HDF5 bytes.
+    pub model: Bytes,
+    /// Quantize to int8 (`applyQuantization=True`, `quantizationType=int8`); `None` converts as is.
+    pub quantization: Option<Int8Quantization>,
+}
+
+impl TfliteConversion {
+    /// The name of the multipart file part (and its file name): `<result_id>.h5`.
+    pub fn file_name(&self) -> String {
+        format!("{}.h5", self.result_id)
+    }
+
+    /// The form fields in the reference's order: `applyQuantization` (`True`/`False`),
+    /// `quantizationType` (`int8` or empty), `modelDeploymentId`, `dataControlTopic` and
+    /// `dataBootstrapServers` (empty unless quantizing).
+    pub fn form_fields(&self) -> [(&'static str, String); 5] {
+        match &self.quantization {
+            Some(q) => [
+                ("applyQuantization", "True".to_owned()),
+                ("quantizationType", "int8".to_owned()),
+                ("modelDeploymentId", q.deployment_id.to_string()),
+                ("dataControlTopic", q.control_topic.clone()),
+                ("dataBootstrapServers", q.bootstrap_servers.clone()),
+            ],
+            None => [
+                ("applyQuantization", "False".to_owned()),
+                ("quantizationType", String::new()),
+                ("modelDeploymentId", String::new()),
+                ("dataControlTopic", String::new()),
+                ("dataBootstrapServers", String::new()),
+            ],
+        }
+    }
+}
+
 /// The calls Kafka-ML makes to its code executors (contract §5.1).
 ///
 /// [`crate::HttpExecutor`] is the real implementation; tests of callers can implement this trait
@@ -181,4 +234,19 @@ pub trait Executor: Send + Sync {
         kwargs_fit_json: &str,
         kwargs_val_json: &str,
     ) -> Result<CheckOutcome, ExecutorError>;
+
+    /// Converts a trained TensorFlow model to TFLite: `POST convert_to_tflite/` to the TensorFlow
+    /// executor, multipart with the form fields of [`TfliteConversion::form_fields`] and the file
+    /// part `<result_id>.h5`; the answer is the TFLite model. Bounded by
+    /// [`crate::CONVERT_TIMEOUT`].
+    ///
+    /// A status other than 200 is [`ExecutorError::Rejected`]. The default implementation (for
+    /// executors that cannot convert) fails with [`ExecutorError::Request`].
+    async fn convert_to_tflite(&self, conversion: &TfliteConversion) -> Result<Bytes, ExecutorError> {
+        let _ = conversion;
+        Err(ExecutorError::Request {
+            executor: ExecutorKind::TensorFlow,
+            reason: "this executor client cannot convert models to TFLite".to_owned(),
+        })
+    }
 }

@@ -9,6 +9,7 @@
 //! | `POST /exec_tf/`, `request_type: "load_model"` | 200 `application/octet-stream` with the bytes `HDF5-STUB:` + `model_code`; 400 when the code contains `fail_code` |
 //! | `POST /exec_tf/`, `request_type: "input_shape"` | 200 text `(None, 28, 28)` (see [`StubExecutor::set_input_shape`]); 400 when the code contains `fail_code` |
 //! | `POST /check_deploy_config/` | 200 when the JSON text `kwargs_fit` has a positive integer `epochs` or `max_epochs`; else 400 |
+//! | `POST /convert_to_tflite/` (multipart) | 200 `application/octet-stream` with `TFLITE-STUB:` (+ `int8:` when `applyQuantization` is `True`) + the bytes of the part whose name ends in `.h5`; 400 when there is no such part or it contains `fail_code` |
 //! | anything else | 400 (unparsable body or unknown `request_type`), 404 (unknown path) or 405 (not POST) |
 //!
 //! Every request is recorded ([`StubExecutor::requests`]). The server runs on its own thread
@@ -36,6 +37,8 @@ use crate::RequestType;
 pub const FAIL_CODE_MARKER: &str = "fail_code";
 /// Prefix of the "HDF5 file" the stub answers to `load_model`.
 pub const LOAD_MODEL_PREFIX: &[u8] = b"HDF5-STUB:";
+/// Prefix of the "TFLite model" the stub answers to `convert_to_tflite`.
+pub const TFLITE_PREFIX: &[u8] = b"TFLITE-STUB:";
 /// Input shape the stub answers to `input_shape` unless told otherwise.
 pub const DEFAULT_INPUT_SHAPE: &str = "(None, 28, 28)";
 
@@ -71,6 +74,63 @@ impl StubRequest {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
+
+    /// The parts of a `multipart/form-data` body, in order; `None` when the body is not one.
+    pub fn form_parts(&self) -> Option<Vec<FormPart>> {
+        let content_type = self.header("content-type")?;
+        if !content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
+            return None;
+        }
+        let boundary = content_type.split(';').find_map(|p| p.trim().strip_prefix("boundary="))?.trim_matches('"');
+        let delimiter = format!("--{boundary}");
+        let body = &self.body[..];
+        let mut parts = Vec::new();
+        let mut rest = &body[find(body, delimiter.as_bytes())? + delimiter.len()..];
+        loop {
+            if rest.starts_with(b"--") {
+                return Some(parts);
+            }
+            rest = rest.strip_prefix(b"\r\n")?;
+            let head_end = find(rest, b"\r\n\r\n")?;
+            let head = String::from_utf8_lossy(&rest[..head_end]).into_owned();
+            let content = &rest[head_end + 4..];
+            let end = find(content, format!("\r\n{delimiter}").as_bytes())?;
+            let disposition = head
+                .split("\r\n")
+                .find_map(|l| l.split_once(':').filter(|(n, _)| n.trim().eq_ignore_ascii_case("content-disposition")))
+                .map(|(_, v)| v.to_owned())
+                .unwrap_or_default();
+            let param = |key: &str| {
+                disposition
+                    .split(';')
+                    .map(str::trim)
+                    .find_map(|p| p.strip_prefix(key))
+                    .map(|v| v.trim_matches('"').to_owned())
+            };
+            parts.push(FormPart {
+                name: param("name=").unwrap_or_default(),
+                file_name: param("filename="),
+                body: Bytes::copy_from_slice(&content[..end]),
+            });
+            rest = &content[end + 2 + delimiter.len()..];
+        }
+    }
+
+    /// The text of the form field `name` of a multipart body.
+    pub fn form_field(&self, name: &str) -> Option<String> {
+        self.form_parts()?.into_iter().find(|p| p.name == name).map(|p| String::from_utf8_lossy(&p.body).into_owned())
+    }
+}
+
+/// One part of a `multipart/form-data` body received by the stub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormPart {
+    /// The part's `name`.
+    pub name: String,
+    /// The part's `filename`, for file parts.
+    pub file_name: Option<String>,
+    /// Its content.
+    pub body: Bytes,
 }
 
 /// An answer of the stub.
@@ -247,6 +307,9 @@ fn executor_behaviour(request: &StubRequest, input_shape: &str) -> StubResponse 
     if request.method != "POST" {
         return StubResponse::text(405, "method not allowed");
     }
+    if request.path == "/convert_to_tflite/" {
+        return convert_behaviour(request);
+    }
     let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
         return StubResponse::text(400, "the body is not JSON");
     };
@@ -288,6 +351,26 @@ fn executor_behaviour(request: &StubRequest, input_shape: &str) -> StubResponse 
         }
         _ => StubResponse::text(404, "not found"),
     }
+}
+
+/// `convert_to_tflite/`: the "TFLite model" is a prefix plus the HDF5 bytes.
+fn convert_behaviour(request: &StubRequest) -> StubResponse {
+    let Some(parts) = request.form_parts() else {
+        return StubResponse::text(400, "the body is not multipart/form-data");
+    };
+    let Some(model) = parts.iter().find(|p| p.name.ends_with(".h5")) else {
+        return StubResponse::text(400, "No .h5 file found in the request");
+    };
+    if find(&model.body, FAIL_CODE_MARKER.as_bytes()).is_some() {
+        return StubResponse::text(400, "the model could not be converted");
+    }
+    let int8 = parts.iter().any(|p| p.name == "applyQuantization" && &p.body[..] == b"True");
+    let mut tflite = TFLITE_PREFIX.to_vec();
+    if int8 {
+        tflite.extend_from_slice(b"int8:");
+    }
+    tflite.extend_from_slice(&model.body);
+    StubResponse::bytes(200, tflite)
 }
 
 async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: oneshot::Receiver<()>) {

@@ -7,8 +7,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::stub::{StubExecutor, StubResponse};
-use crate::{CheckOutcome, Executor, ExecutorConfig, ExecutorError, ExecutorKind, HttpExecutor, ModelCode};
+use crate::stub::{StubExecutor, StubResponse, TFLITE_PREFIX};
+use crate::{
+    CheckOutcome, Executor, ExecutorConfig, ExecutorError, ExecutorKind, HttpExecutor, Int8Quantization, ModelCode,
+    TfliteConversion,
+};
 
 fn executor_for(url: &str, request_timeout: Duration) -> HttpExecutor {
     HttpExecutor::new(ExecutorConfig {
@@ -365,4 +368,123 @@ async fn dropping_the_stub_stops_it() {
         }
     }
     assert!(matches!(last, Some(ExecutorError::Unreachable { .. })), "{last:?}");
+}
+
+fn conversion(model: &'static [u8], quantization: Option<Int8Quantization>) -> TfliteConversion {
+    TfliteConversion { result_id: 42, model: bytes::Bytes::from_static(model), quantization }
+}
+
+#[tokio::test]
+async fn convert_to_tflite_posts_the_reference_form_and_returns_the_model() {
+    let stub = StubExecutor::start().await;
+    let executor = executor(&stub);
+    let model: &'static [u8] = b"\x89HDF\r\n\x1a\n binary \x00\xff model";
+
+    let tflite = executor.convert_to_tflite(&conversion(model, None)).await.unwrap();
+
+    let mut expected = TFLITE_PREFIX.to_vec();
+    expected.extend_from_slice(model);
+    assert_eq!(&tflite[..], &expected[..]);
+    let request = &stub.raw_requests()[0];
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.path, "/convert_to_tflite/");
+    assert!(request.header("content-type").unwrap().starts_with("multipart/form-data; boundary="));
+    assert!(request.header("content-length").is_some());
+    let parts = request.form_parts().unwrap();
+    let fields: Vec<(String, Option<String>, String)> = parts
+        .iter()
+        .map(|p| (p.name.clone(), p.file_name.clone(), String::from_utf8_lossy(&p.body).into_owned()))
+        .collect();
+    let field = |n: &str, v: &str| (n.to_owned(), None, v.to_owned());
+    assert_eq!(
+        fields[..5],
+        [
+            field("applyQuantization", "False"),
+            field("quantizationType", ""),
+            field("modelDeploymentId", ""),
+            field("dataControlTopic", ""),
+            field("dataBootstrapServers", ""),
+        ]
+    );
+    assert_eq!(parts[5].name, "42.h5");
+    assert_eq!(parts[5].file_name.as_deref(), Some("42.h5"));
+    assert_eq!(&parts[5].body[..], model);
+    assert_eq!(parts.len(), 6);
+}
+
+#[tokio::test]
+async fn convert_to_tflite_with_int8_quantization_sends_the_kafka_fields() {
+    let stub = StubExecutor::start().await;
+    let quantization = Int8Quantization {
+        deployment_id: 7,
+        control_topic: "control".to_owned(),
+        bootstrap_servers: "kafka:9092".to_owned(),
+    };
+
+    let tflite = executor(&stub).convert_to_tflite(&conversion(b"h5", Some(quantization))).await.unwrap();
+
+    assert_eq!(&tflite[..], b"TFLITE-STUB:int8:h5");
+    let request = &stub.raw_requests()[0];
+    assert_eq!(request.form_field("applyQuantization").as_deref(), Some("True"));
+    assert_eq!(request.form_field("quantizationType").as_deref(), Some("int8"));
+    assert_eq!(request.form_field("modelDeploymentId").as_deref(), Some("7"));
+    assert_eq!(request.form_field("dataControlTopic").as_deref(), Some("control"));
+    assert_eq!(request.form_field("dataBootstrapServers").as_deref(), Some("kafka:9092"));
+}
+
+#[tokio::test]
+async fn convert_to_tflite_failures_are_rejected_or_unavailable() {
+    let stub = StubExecutor::start().await;
+    let error = executor(&stub).convert_to_tflite(&conversion(b"fail_code", None)).await.unwrap_err();
+    assert_eq!(error.to_string(), "TensorFlow executor answered HTTP 400: the model could not be converted");
+    assert!(!error.is_unavailable());
+
+    let port = closed_port();
+    let error = executor_for(&format!("http://127.0.0.1:{port}/"), Duration::from_secs(5))
+        .convert_to_tflite(&conversion(b"h5", None))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ExecutorError::Unreachable { .. }), "{error:?}");
+    assert!(error.is_unavailable());
+}
+
+#[tokio::test]
+async fn convert_to_tflite_has_its_own_30_second_bound() {
+    // The configured request timeout (here 200 ms) does not cut a conversion short.
+    let stub = StubExecutor::start().await;
+    stub.set_response_delay(Some(Duration::from_millis(600)));
+    let tflite = executor_for(&stub.url(), Duration::from_millis(200))
+        .convert_to_tflite(&conversion(b"h5", None))
+        .await
+        .unwrap();
+    assert_eq!(&tflite[..], b"TFLITE-STUB:h5");
+    assert_eq!(crate::CONVERT_TIMEOUT, Duration::from_secs(30));
+}
+
+#[tokio::test]
+async fn executors_that_cannot_convert_say_so() {
+    struct Checker;
+    #[async_trait::async_trait]
+    impl Executor for Checker {
+        async fn check(&self, _: ExecutorKind, _: &ModelCode) -> Result<CheckOutcome, ExecutorError> {
+            Ok(CheckOutcome::Valid)
+        }
+        async fn load_model(&self, _: &ModelCode) -> Result<bytes::Bytes, ExecutorError> {
+            Ok(bytes::Bytes::new())
+        }
+        async fn input_shape(&self, _: &ModelCode) -> Result<String, ExecutorError> {
+            Ok(String::new())
+        }
+        async fn check_deploy_config(
+            &self,
+            _: ExecutorKind,
+            _: &serde_json::Value,
+            _: &str,
+            _: &str,
+        ) -> Result<CheckOutcome, ExecutorError> {
+            Ok(CheckOutcome::Valid)
+        }
+    }
+    let error = Checker.convert_to_tflite(&conversion(b"h5", None)).await.unwrap_err();
+    assert!(matches!(error, ExecutorError::Request { .. }), "{error:?}");
 }

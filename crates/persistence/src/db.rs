@@ -119,12 +119,17 @@ pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 
 /// Builds the pool for `url`: at most `max_size` connections, `timeout` to get one. For SQLite
 /// the file's directory must exist.
+///
+/// PostgreSQL connections are checked (`SELECT 1`) as they are checked out: a connection the
+/// server closed (restart, fail-over, idle kill) is replaced instead of failing requests until
+/// the pool recycles it. SQLite connections cannot be lost and are not checked.
 pub fn build_pool(url: &str, max_size: u32, timeout: Duration) -> Result<Pool, DbError> {
     let manager = ConnectionManager::new(url);
+    let check_out_test = manager.backend == Backend::Postgres;
     r2d2::Pool::builder()
         .max_size(max_size)
         .connection_timeout(timeout)
-        .test_on_check_out(false)
+        .test_on_check_out(check_out_test)
         .build(manager)
         .map_err(DbError::from)
 }
@@ -136,6 +141,44 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<(), DbError> {
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
     }
     .map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// Runs `f` in a transaction that writes, committing on `Ok` and rolling back on `Err`.
+///
+/// On SQLite the transaction starts with `BEGIN IMMEDIATE`: it takes the write lock first, so
+/// concurrent writers wait for each other (up to the busy timeout) instead of failing with
+/// "database is locked" when a read transaction tries to become a write transaction. Inside an
+/// already open transaction, and on PostgreSQL, it is [`Connection::transaction`].
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    use diesel::result::Error;
+
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return conn.transaction(f);
+    };
+    match AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE") {
+        Ok(()) => {}
+        Err(Error::AlreadyInTransaction) => return conn.transaction(f),
+        Err(e) => return Err(e.into()),
+    }
+    match f(conn) {
+        Ok(value) => {
+            if let Err(e) = <DbConnection as Connection>::TransactionManager::commit_transaction(conn) {
+                // A failed commit leaves the transaction open: close it before reporting.
+                let _ = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn);
+                return Err(e.into());
+            }
+            Ok(value)
+        }
+        Err(error) => match <DbConnection as Connection>::TransactionManager::rollback_transaction(conn) {
+            Ok(()) | Err(Error::BrokenTransactionManager) => Err(error),
+            Err(rollback) => Err(rollback.into()),
+        },
+    }
 }
 
 /// Reverts every applied migration (used by the migration tests).
@@ -150,4 +193,79 @@ pub fn revert_all_migrations(conn: &mut DbConnection) -> Result<(), DbError> {
 /// Checks that the database answers (readiness).
 pub fn ping(conn: &mut DbConnection) -> Result<(), DbError> {
     with_conn!(conn, |c| diesel::sql_query("SELECT 1").execute(c).map(|_| ()).map_err(DbError::from))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use diesel::result::Error;
+
+    fn sqlite(dir: &std::path::Path) -> DbConnection {
+        ConnectionManager::new(&format!("sqlite://{}", dir.join("t.sqlite3").display())).connect().unwrap()
+    }
+
+    fn count(conn: &mut DbConnection) -> i64 {
+        with_conn!(conn, |c| diesel::sql_query("SELECT id FROM t").load::<IdRow>(c)).unwrap().len() as i64
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct IdRow {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        #[allow(dead_code)]
+        id: i32,
+    }
+
+    #[test]
+    fn write_transactions_commit_roll_back_and_nest() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = sqlite(dir.path());
+        conn.batch_execute("CREATE TABLE t (id INTEGER PRIMARY KEY)").unwrap();
+        write_transaction(&mut conn, |c| c.batch_execute("INSERT INTO t (id) VALUES (1)")).unwrap();
+        let failed: Result<(), Error> = write_transaction(&mut conn, |c| {
+            c.batch_execute("INSERT INTO t (id) VALUES (2)")?;
+            Err(Error::RollbackTransaction)
+        });
+        assert!(failed.is_err());
+        assert_eq!(count(&mut conn), 1);
+        // Inside an open transaction it nests as a savepoint.
+        let nested: Result<(), Error> = write_transaction(&mut conn, |c| {
+            c.batch_execute("INSERT INTO t (id) VALUES (3)")?;
+            let inner: Result<(), Error> = write_transaction(c, |c| {
+                c.batch_execute("INSERT INTO t (id) VALUES (4)")?;
+                Err(Error::RollbackTransaction)
+            });
+            assert!(inner.is_err());
+            Ok(())
+        });
+        nested.unwrap();
+        assert_eq!(count(&mut conn), 2);
+    }
+
+    #[test]
+    fn concurrent_sqlite_writers_that_read_first_wait_instead_of_failing() {
+        let dir = tempfile::tempdir().unwrap();
+        sqlite(dir.path()).batch_execute("CREATE TABLE t (id INTEGER PRIMARY KEY)").unwrap();
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let path = dir.path().to_owned();
+                std::thread::spawn(move || {
+                    let mut conn = sqlite(&path);
+                    for j in 0..10 {
+                        write_transaction(&mut conn, |c| {
+                            // Read first (as the repositories' checks do), then write.
+                            assert!(count(c) < 80);
+                            std::thread::sleep(std::time::Duration::from_millis(1));
+                            c.batch_execute(&format!("INSERT INTO t (id) VALUES ({})", 1000 + i * 100 + j))
+                        })
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(count(&mut sqlite(dir.path())), 80);
+    }
 }

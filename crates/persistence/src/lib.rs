@@ -6,11 +6,13 @@
 //! in one transaction.
 
 pub mod db;
+pub mod device_files;
 pub mod error;
 pub mod files;
 pub mod repo;
 pub mod schema;
 
-pub use db::{build_pool, run_migrations, Backend, DbConnection, Pool, PooledConnection};
+pub use db::{build_pool, run_migrations, write_transaction, Backend, DbConnection, Pool, PooledConnection};
+pub use device_files::{DeviceFile, DeviceFileStore};
 pub use error::{DbError, DbResult};
 pub use files::ArtifactStore;

@@ -6,6 +6,7 @@ pub mod deployments;
 pub mod health;
 pub mod inference_deploy;
 pub mod inferences;
+pub mod iot;
 pub mod models;
 pub mod results;
 pub mod training;
@@ -63,5 +64,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(inferences::delete_inference)
         // datasources
         .service(datasources::list_datasources)
-        .service(datasources::create_datasource);
+        .service(datasources::create_datasource)
+        // IoT devices
+        .service(iot::list_devices)
+        .service(iot::create_device)
+        .service(iot::download_model)
+        .service(iot::download_script)
+        .service(iot::get_device)
+        .service(iot::update_device)
+        .service(iot::patch_device)
+        .service(iot::delete_device)
+        .service(iot::deploy_to_devices);
 }

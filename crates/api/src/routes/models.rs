@@ -138,12 +138,18 @@ pub async fn patch_model(state: State, id: Id, body: web::Bytes) -> ApiResult<Ht
     Ok(HttpResponse::Ok().json(model))
 }
 
-/// Deletes a model that no configuration uses. 200 empty.
+/// Deletes a model that no configuration uses, with its training results and their files. 200 empty.
 #[utoipa::path(tag = TAG, operation_id = "delete_model", params(("id" = i32, Path)),
     responses((status = 200, description = "Deleted"), (status = 400, body = String), (status = 404, body = String)))]
 #[delete("/models/{id}")]
 pub async fn delete_model(state: State, id: Id) -> ApiResult<HttpResponse> {
-    state.db(move |c| models::delete(c, id.0).map_err(|e| ApiError::from_db(e, "Model does not exist"))).await?;
+    let results =
+        state.db(move |c| models::delete(c, id.0).map_err(|e| ApiError::from_db(e, "Model does not exist"))).await?;
+    for result in results {
+        if let Err(e) = state.store.delete_all(result) {
+            tracing::warn!(result.id = result, error = %e, "could not delete the files of a deleted model's result");
+        }
+    }
     Ok(HttpResponse::Ok().finish())
 }
 

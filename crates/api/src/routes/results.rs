@@ -33,6 +33,48 @@ pub async fn list_results(state: State) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(list))
 }
 
+/// Parses JSON text as a training pod writes it: Python's `json.dumps` spells non-finite floats
+/// `NaN`, `Infinity` and `-Infinity` (a diverged loss), which JSON has no words for. They are read
+/// as `null`, so the upload of a diverged training is stored rather than refused (the pods retry a
+/// refused upload and then lose the model). Anything else that is not JSON stays an error.
+fn python_json(text: &[u8]) -> Result<Value, serde_json::Error> {
+    serde_json::from_slice(text).or_else(|first| {
+        let cleaned = non_finite_as_null(text).ok_or(first)?;
+        serde_json::from_slice(&cleaned)
+    })
+}
+
+/// `text` with `NaN`, `Infinity` and `-Infinity` outside strings replaced by `null`; `None` when
+/// there are none.
+fn non_finite_as_null(text: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len());
+    let (mut in_string, mut escaped, mut replaced) = (false, false, false);
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i];
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if let Some(word) =
+            [&b"NaN"[..], b"Infinity", b"-Infinity"].into_iter().find(|w| text[i..].starts_with(w))
+        {
+            out.extend_from_slice(b"null");
+            i += word.len();
+            replaced = true;
+            continue;
+        }
+        out.push(b);
+        i += 1;
+    }
+    replaced.then_some(out)
+}
+
 fn attachment(name: &str) -> ContentDisposition {
     ContentDisposition {
         disposition: DispositionType::Attachment,
@@ -167,7 +209,7 @@ pub async fn upload_result(state: State, id: Id, req: HttpRequest, payload: web:
         .model
         .ok_or_else(|| ApiError::bad_request("The trained model file (field 'trained_model') is required."))?;
     let data = upload.data.ok_or_else(|| ApiError::bad_request("The field 'data' (metrics as JSON) is required."))?;
-    let data: Value = serde_json::from_slice(&data)
+    let data = python_json(&data)
         .map_err(|e| ApiError::bad_request(format!("Information not valid: 'data' is not valid JSON ({e}).")))?;
     if !data.is_object() {
         return Err(ApiError::bad_request("Information not valid: 'data' must be a JSON object."));
@@ -218,16 +260,29 @@ async fn download(
     state: &State,
     req: &HttpRequest,
     id: i32,
-    pick: fn(&results::ResultContext) -> Option<(Artifact, &'static str)>,
+    pick: fn(&results::ResultContext) -> Option<Artifact>,
     missing: &'static str,
-) -> ApiResult<(HttpResponse, Framework)> {
+) -> ApiResult<(HttpResponse, Artifact)> {
     let ctx =
         state.db(move |c| Ok(results::find_context(c, id)?)).await?.ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
-    let framework = ctx.model.framework();
-    let (artifact, _) = pick(&ctx).ok_or_else(|| ApiError::not_found(missing))?;
+    let artifact = pick(&ctx).ok_or_else(|| ApiError::not_found(missing))?;
     let path = state.store.path(id, artifact);
     let file = NamedFile::open_async(&path).await.map_err(|_| ApiError::not_found(missing))?;
-    Ok((file.use_etag(false).use_last_modified(false).into_response(req), framework))
+    Ok((file.use_etag(false).use_last_modified(false).into_response(req), artifact))
+}
+
+/// The framework of the stored model file, from the name the upload recorded
+/// (`trained/<id>.h5` or `trained/<id>.pth`): the file is what it was when trained, even if the
+/// model definition changed framework since.
+fn stored_model(ctx: &results::ResultContext) -> Option<Artifact> {
+    let name = ctx.result.trained_model.as_str();
+    if name.ends_with(".pth") {
+        Some(Artifact::Model(Framework::Pth))
+    } else if name.ends_with(".h5") {
+        Some(Artifact::Model(Framework::Tf))
+    } else {
+        None
+    }
 }
 
 /// Downloads the trained model (`model.h5` or `model.pth`), with the `ML-Framework` header.
@@ -235,14 +290,13 @@ async fn download(
     responses((status = 200, description = "The trained model file"), (status = 404, body = String)))]
 #[get("/results/model/{id}")]
 pub async fn download_model(state: State, id: Id, req: HttpRequest) -> ApiResult<HttpResponse> {
-    let (mut res, framework) = download(
-        &state,
-        &req,
-        id.0,
-        |ctx| (!ctx.result.trained_model.is_empty()).then_some((Artifact::Model(ctx.model.framework()), "")),
-        "The trained model of this result has not been uploaded yet.",
-    )
-    .await?;
+    let (mut res, artifact) =
+        download(&state, &req, id.0, stored_model, "The trained model of this result has not been uploaded yet.")
+            .await?;
+    let framework = match artifact {
+        Artifact::Model(framework) => framework,
+        Artifact::ConfusionMatrix => Framework::Tf,
+    };
     let name = match framework {
         Framework::Tf => "attachment; filename=\"model.h5\"",
         Framework::Pth => "attachment; filename=\"model.pth\"",
@@ -264,7 +318,7 @@ pub async fn download_confusion_matrix(state: State, id: Id, req: HttpRequest) -
         &state,
         &req,
         id.0,
-        |ctx| ctx.result.confusion_mat_img.as_ref().filter(|p| !p.is_empty()).map(|_| (Artifact::ConfusionMatrix, "")),
+        |ctx| ctx.result.confusion_mat_img.as_ref().filter(|p| !p.is_empty()).map(|_| Artifact::ConfusionMatrix),
         "This result has no confusion matrix image.",
     )
     .await?;
@@ -286,7 +340,7 @@ pub async fn chart(state: State, id: Id) -> ApiResult<HttpResponse> {
 }
 
 fn data_from_json(body: &[u8]) -> ApiResult<Option<Value>> {
-    let v: Value = serde_json::from_slice(body)
+    let v = python_json(body)
         .map_err(|e| ApiError::bad_request(format!("Information not valid: the body is not valid JSON ({e}).")))?;
     Ok(v.get("data").cloned())
 }
@@ -342,7 +396,7 @@ pub async fn update_metrics(state: State, id: Id, req: HttpRequest, payload: web
         .await?
         .ok_or_else(|| ApiError::bad_request("The field 'data' (metrics as JSON) is required."))?;
     let data = match data {
-        Value::String(text) => serde_json::from_str::<Value>(&text)
+        Value::String(text) => python_json(text.as_bytes())
             .map_err(|e| ApiError::bad_request(format!("Information not valid: 'data' is not valid JSON ({e}).")))?,
         other => other,
     };
@@ -352,4 +406,29 @@ pub async fn update_metrics(state: State, id: Id, req: HttpRequest, payload: web
     let update: MetricsUpdate = typed(data, "Information not valid")?;
     state.db(move |c| results::update_metrics(c, id.0, &update).map_err(|e| ApiError::from_db(e, NOT_FOUND))).await?;
     Ok(HttpResponse::Ok().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::python_json;
+    use serde_json::json;
+
+    #[test]
+    fn python_json_reads_non_finite_floats_as_null() {
+        let v = python_json(br#"{"loss": [0.5, NaN, Infinity, -Infinity], "x": -1}"#).unwrap();
+        assert_eq!(v, json!({"loss": [0.5, null, null, null], "x": -1}));
+        let v = python_json(br#"{"s": "NaN \"Infinity\" \\", "t": NaN}"#).unwrap();
+        assert_eq!(v, json!({"s": "NaN \"Infinity\" \\", "t": null}));
+        assert_eq!(python_json(b"[1, 2]").unwrap(), json!([1, 2]));
+    }
+
+    #[test]
+    fn python_json_keeps_other_errors() {
+        let e = python_json(b"{\"a\": nan}").unwrap_err();
+        assert_eq!(e.to_string(), "expected ident at line 1 column 8");
+        let e = python_json(b"{\"a\": NaN").unwrap_err();
+        assert!(e.to_string().contains("EOF"), "{e}");
+        assert!(python_json(b"").is_err());
+    }
 }

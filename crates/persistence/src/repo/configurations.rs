@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use kafkaml_domain::outputs::{Configuration, DeploymentRef, ModelRef};
 
-use crate::db::DbConnection;
+use crate::db::{write_transaction, DbConnection};
 use crate::error::{DbError, DbResult};
 use crate::schema::{
     automl_configuration as cfg, automl_configuration_ml_models as links, automl_deployment as dep, automl_mlmodel as m,
@@ -81,12 +81,25 @@ pub fn exists(conn: &mut DbConnection, id: i32) -> DbResult<bool> {
     Ok(n > 0)
 }
 
+fn name_taken(name: &str) -> DbError {
+    DbError::Rule(format!("A configuration named '{name}' already exists."))
+}
+
 fn check_name_free(conn: &mut DbConnection, name: &str, except: Option<i32>) -> DbResult<()> {
     let taken: Option<i32> =
         with_conn!(conn, |c| cfg::table.filter(cfg::name.eq(name)).select(cfg::id).first(c).optional())?;
     match taken {
-        Some(id) if Some(id) != except => Err(DbError::Rule(format!("A configuration named '{name}' already exists."))),
+        Some(id) if Some(id) != except => Err(name_taken(name)),
         _ => Ok(()),
+    }
+}
+
+/// Words a name clash that a concurrent request caused after the check passed as the check
+/// would have (the constraint names are not for users).
+fn explain_unique(e: DbError, name: Option<&str>) -> DbError {
+    match (e, name) {
+        (DbError::Unique(what), Some(name)) if what.contains("name") => name_taken(name),
+        (other, _) => other,
     }
 }
 
@@ -111,7 +124,7 @@ fn replace_models(conn: &mut DbConnection, id: i32, model_ids: &[i32]) -> DbResu
 
 /// Creates a configuration linked to `model_ids` (already chain-expanded), in one transaction.
 pub fn create(conn: &mut DbConnection, name: &str, description: &str, model_ids: &[i32]) -> DbResult<i32> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         check_name_free(conn, name, None)?;
         let now = kafkaml_domain::datetime::now();
         let id: i32 = with_conn!(conn, |c| diesel::insert_into(cfg::table)
@@ -121,6 +134,7 @@ pub fn create(conn: &mut DbConnection, name: &str, description: &str, model_ids:
         replace_models(conn, id, model_ids)?;
         Ok(id)
     })
+    .map_err(|e| explain_unique(e, Some(name)))
 }
 
 /// Updates a configuration; `model_ids: None` keeps its models (design §3 item 21).
@@ -131,7 +145,7 @@ pub fn update(
     description: Option<&str>,
     model_ids: Option<&[i32]>,
 ) -> DbResult<()> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         if !exists(conn, id)? {
             return Err(DbError::NotFound);
         }
@@ -147,11 +161,12 @@ pub fn update(
         }
         Ok(())
     })
+    .map_err(|e| explain_unique(e, name))
 }
 
 /// Deletes a configuration unless it has deployments.
 pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         if !exists(conn, id)? {
             return Err(DbError::NotFound);
         }

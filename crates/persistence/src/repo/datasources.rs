@@ -9,9 +9,9 @@ use crate::error::DbResult;
 use crate::schema::automl_datasource as ds;
 use crate::with_conn;
 
-/// A datasource to store.
+/// A datasource to store. A `None` is stored as SQL `NULL`.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = ds)]
+#[diesel(table_name = ds, treat_none_as_default_value = false)]
 pub struct NewDatasource {
     pub input_format: String,
     pub deployment: String,

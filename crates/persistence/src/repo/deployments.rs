@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use kafkaml_domain::outputs::{ConfigurationRef, Deployment, ModelRef, ResultSummary};
 
-use crate::db::DbConnection;
+use crate::db::{write_transaction, DbConnection};
 use crate::error::{DbError, DbResult};
 use crate::repo::text_to_json;
 use crate::schema::{
@@ -49,9 +49,10 @@ pub struct DeploymentRow {
     pub blockchain: bool,
 }
 
-/// The settings of a new deployment.
+/// The settings of a new deployment. A `None` is stored as SQL `NULL` (what a client's `null`
+/// means), never replaced by the column's default.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = dep)]
+#[diesel(table_name = dep, treat_none_as_default_value = false)]
 pub struct NewDeployment {
     pub batch: i32,
     pub tf_kwargs_fit: String,
@@ -129,7 +130,7 @@ pub struct CreatedDeployment {
 /// Inserts a deployment and one `created` training result per model of its configuration, in one
 /// transaction.
 pub fn create(conn: &mut DbConnection, new: &NewDeployment) -> DbResult<CreatedDeployment> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let config_exists: i64 =
             with_conn!(conn, |c| cfg::table.filter(cfg::id.eq(new.configuration_id)).count().get_result(c))?;
         if config_exists == 0 {
@@ -250,7 +251,7 @@ pub fn list(conn: &mut DbConnection, configuration: Option<i32>) -> DbResult<Vec
 
 /// Deletes a deployment that has no training results left.
 pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         if find_row(conn, id)?.is_none() {
             return Err(DbError::NotFound);
         }

@@ -5,14 +5,14 @@ use diesel::prelude::*;
 use kafkaml_domain::outputs::Inference;
 use kafkaml_domain::InferenceStatus;
 
-use crate::db::DbConnection;
+use crate::db::{write_transaction, DbConnection};
 use crate::error::{DbError, DbResult};
 use crate::schema::automl_inference as inf;
 use crate::with_conn;
 
 /// A row of `automl_inference`. `token` is write-only: it never leaves through the API.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = inf)]
+#[diesel(table_name = inf, treat_none_as_default_value = false)]
 pub struct InferenceRow {
     pub id: i32,
     pub status: String,
@@ -33,9 +33,9 @@ pub struct InferenceRow {
     pub upper_kafka_broker: Option<String>,
 }
 
-/// An inference to store (its id is assigned by the database).
+/// An inference to store (its id is assigned by the database). A `None` is stored as SQL `NULL`.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = inf)]
+#[diesel(table_name = inf, treat_none_as_default_value = false)]
 pub struct NewInference {
     pub status: String,
     pub status_changed: NaiveDateTime,
@@ -118,7 +118,7 @@ pub fn set_status(conn: &mut DbConnection, id: i32, status: InferenceStatus) -> 
 
 /// Deletes a stopped inference (the row only).
 pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let row = find_row(conn, id)?.ok_or(DbError::NotFound)?;
         if row.status != InferenceStatus::Stopped.as_str() {
             return Err(DbError::Rule("Inference in use, please stop it before delete.".to_owned()));

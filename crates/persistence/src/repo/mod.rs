@@ -5,6 +5,7 @@ pub mod configurations;
 pub mod datasources;
 pub mod deployments;
 pub mod inferences;
+pub mod iot_devices;
 pub mod models;
 pub mod results;
 

@@ -6,9 +6,9 @@ use diesel::prelude::*;
 use kafkaml_domain::outputs::{MlModel, ModelRef};
 use kafkaml_domain::Framework;
 
-use crate::db::DbConnection;
+use crate::db::{write_transaction, DbConnection};
 use crate::error::{DbError, DbResult};
-use crate::schema::{automl_configuration_ml_models as links, automl_mlmodel as m};
+use crate::schema::{automl_configuration_ml_models as links, automl_mlmodel as m, automl_trainingresult as r};
 use crate::with_conn;
 
 /// A row of `automl_mlmodel`.
@@ -134,11 +134,27 @@ pub fn child_map(conn: &mut DbConnection) -> DbResult<HashMap<i32, i32>> {
     Ok(rows.into_iter().filter_map(|(child, father)| father.map(|f| (f, child))).collect())
 }
 
+fn name_taken(name: &str) -> DbError {
+    DbError::Rule(format!("A model named '{name}' already exists."))
+}
+
 fn check_name_free(conn: &mut DbConnection, name: &str, except: Option<i32>) -> DbResult<()> {
     let taken: Option<i32> = with_conn!(conn, |c| m::table.filter(m::name.eq(name)).select(m::id).first(c).optional())?;
     match taken {
-        Some(id) if Some(id) != except => Err(DbError::Rule(format!("A model named '{name}' already exists."))),
+        Some(id) if Some(id) != except => Err(name_taken(name)),
         _ => Ok(()),
+    }
+}
+
+/// Words a unique violation that a concurrent request caused after the checks passed as the
+/// checks would have (the constraint names are not for users).
+fn explain_unique(e: DbError, name: &str, father: FatherChange) -> DbError {
+    match (e, father) {
+        (DbError::Unique(what), FatherChange::Set(f)) if what.contains("father") => {
+            DbError::Rule(format!("Model {f} is already the father of another model."))
+        }
+        (DbError::Unique(what), _) if what.contains("name") => name_taken(name),
+        (other, _) => other,
     }
 }
 
@@ -150,6 +166,17 @@ fn resolve_father(conn: &mut DbConnection, model_id: Option<i32>, father: i64) -
     }
     if find_row(conn, father)?.is_none() {
         return Err(DbError::Rule(format!("Father model {father} does not exist.")));
+    }
+    if let Some(id) = model_id {
+        // A descendant as father would close the chain into a loop without a root, which no
+        // list of roots shows and no training Job covers.
+        let children = child_map(conn)?;
+        let below = kafkaml_domain::rules::chain_from_root(id, |m| children.get(&m).copied());
+        if below.contains(&father) {
+            return Err(DbError::Rule(format!(
+                "Model {father} can not be the father of model {id}: it descends from it."
+            )));
+        }
     }
     let child: Option<i32> =
         with_conn!(conn, |c| m::table.filter(m::father_id.eq(father)).select(m::id).first(c).optional())?;
@@ -175,7 +202,7 @@ fn apply_father(conn: &mut DbConnection, id: i32, distributed: bool, father: Fat
 
 /// Creates a model; the father rules of contract §3.2 apply, all in one transaction.
 pub fn create(conn: &mut DbConnection, fields: &ModelFields, father: FatherChange) -> DbResult<i32> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| -> DbResult<i32> {
         check_name_free(conn, &fields.name, None)?;
         if let (true, FatherChange::Set(f)) = (fields.distributed, father) {
             resolve_father(conn, None, f)?;
@@ -185,11 +212,12 @@ pub fn create(conn: &mut DbConnection, fields: &ModelFields, father: FatherChang
         apply_father(conn, id, fields.distributed, father)?;
         Ok(id)
     })
+    .map_err(|e| explain_unique(e, &fields.name, father))
 }
 
 /// Replaces the writable fields of model `id`; the father rules of contract §3.2 apply.
 pub fn update(conn: &mut DbConnection, id: i32, fields: &ModelFields, father: FatherChange) -> DbResult<()> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         if find_row(conn, id)?.is_none() {
             return Err(DbError::NotFound);
         }
@@ -197,12 +225,14 @@ pub fn update(conn: &mut DbConnection, id: i32, fields: &ModelFields, father: Fa
         with_conn!(conn, |c| diesel::update(m::table.find(id)).set(fields).execute(c))?;
         apply_father(conn, id, fields.distributed, father)
     })
+    .map_err(|e| explain_unique(e, &fields.name, father))
 }
 
 /// Deletes model `id` unless a configuration uses it. Its children lose their father and its
-/// results are deleted with it.
-pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
-    conn.transaction(|conn| {
+/// results are deleted with it (inferences of those results keep their row, without result).
+/// Returns the ids of the deleted results, whose files the caller removes.
+pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<Vec<i32>> {
+    write_transaction(conn, |conn| {
         if find_row(conn, id)?.is_none() {
             return Err(DbError::NotFound);
         }
@@ -216,8 +246,10 @@ pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
         with_conn!(conn, |c| diesel::update(m::table.filter(m::father_id.eq(id)))
             .set(m::father_id.eq(None::<i32>))
             .execute(c))?;
+        let results: Vec<i32> =
+            with_conn!(conn, |c| r::table.filter(r::model_id.eq(id)).select(r::id).order(r::id.asc()).load(c))?;
         with_conn!(conn, |c| diesel::delete(m::table.find(id)).execute(c))?;
-        Ok(())
+        Ok(results)
     })
 }
 

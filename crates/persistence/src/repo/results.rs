@@ -7,7 +7,7 @@ use kafkaml_domain::outputs::{DeploymentRef, ModelRef, TrainingResult};
 use kafkaml_domain::ResultStatus;
 use serde_json::Value;
 
-use crate::db::DbConnection;
+use crate::db::{write_transaction, DbConnection};
 use crate::error::{DbError, DbResult};
 use crate::repo::deployments::DeploymentRow;
 use crate::repo::models::ModelRow;
@@ -136,7 +136,7 @@ pub fn mark_fetched(conn: &mut DbConnection, id: i32) -> DbResult<()> {
 
 /// Replaces the per-epoch metrics that are present in `update`.
 pub fn update_metrics(conn: &mut DbConnection, id: i32, update: &MetricsUpdate) -> DbResult<()> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let exists: i64 = with_conn!(conn, |c| r::table.filter(r::id.eq(id)).count().get_result(c))?;
         if exists == 0 {
             return Err(DbError::NotFound);
@@ -187,7 +187,7 @@ pub fn finish_upload<F>(
 where
     F: FnOnce(i32, &ModelRow) -> DbResult<StoredFiles>,
 {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let ctx = find_context(conn, id)?.ok_or(DbError::NotFound)?;
         let now = kafkaml_domain::datetime::now();
         let target = if upload.indefinite {
@@ -241,11 +241,18 @@ where
             with_conn!(conn, |c| diesel::update(r::table.find(target)).set(r::training_time.eq(t)).execute(c))?;
         }
         let files = commit_files(target, &ctx.model)?;
+        // `status_changed` follows changes of `status` only (the reference's MonitorField): a
+        // re-upload of a finished result keeps its place in the lists.
+        let status_changed = if !upload.indefinite && ctx.result.status == ResultStatus::Finished.as_str() {
+            ctx.result.status_changed
+        } else {
+            now
+        };
         with_conn!(conn, |c| diesel::update(r::table.find(target))
             .set((
                 r::trained_model.eq(&files.trained_model),
                 r::status.eq(ResultStatus::Finished.as_str()),
-                r::status_changed.eq(now),
+                r::status_changed.eq(status_changed),
                 r::status_reason.eq(None::<String>),
             ))
             .execute(c))?;
@@ -261,7 +268,7 @@ where
 /// Deletes a result that is not running (`finished`, `stopped` or `failed`). Inferences of it keep
 /// their row with `model_result = null`. The caller deletes its files afterwards.
 pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let status: Option<String> = with_conn!(conn, |c| r::table.find(id).select(r::status).first(c).optional())?;
         let status = status.ok_or(DbError::NotFound)?;
         if !matches!(

@@ -1,0 +1,106 @@
+//! A device as the MQTT side sees it: its token, its broker and the topics derived from them.
+
+use std::fmt;
+
+/// Prefix of every device topic: the backlog sets `FullTopic kafkaml/iot/%topic%/%prefix%/` and
+/// `Topic <token>`, so a device listens on `kafkaml/iot/<token>/cmnd/…` and answers on
+/// `kafkaml/iot/<token>/stat/…`.
+pub const TOPIC_ROOT: &str = "kafkaml/iot";
+
+/// A password that does not print in `Debug`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    /// Wraps a password.
+    pub fn new(password: impl Into<String>) -> Self {
+        Password(password.into())
+    }
+
+    /// The password text.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// The MQTT broker of a device and the credentials the device (and the back-end) use on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broker {
+    /// Host name or IP address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// User name.
+    pub username: String,
+    /// Password.
+    pub password: Password,
+}
+
+impl Broker {
+    /// `host:port`, for messages.
+    pub fn address(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// A Tasmota device registered in Kafka-ML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// Its token: Tasmota `Topic`, `DeviceName`, `MqttClient` and `Hostname`.
+    pub token: String,
+    /// Its Tasmota `FriendlyName`.
+    pub friendly_name: String,
+    /// Where it is reached.
+    pub broker: Broker,
+}
+
+impl Device {
+    /// `kafkaml/iot/<token>/cmnd/<command>`: where the device takes `command`.
+    pub fn command_topic(&self, command: &str) -> String {
+        format!("{TOPIC_ROOT}/{}/cmnd/{command}", self.token)
+    }
+
+    /// `kafkaml/iot/<token>/stat/<name>`: where the device publishes the answer `name`.
+    pub fn stat_topic(&self, name: &str) -> String {
+        format!("{TOPIC_ROOT}/{}/stat/{name}", self.token)
+    }
+
+    /// `kafkaml/iot/<token>/cmnd/Status`: the status request of the probe.
+    pub fn status_request_topic(&self) -> String {
+        self.command_topic("Status")
+    }
+
+    /// `kafkaml/iot/<token>/stat/STATUS1`: the device's answer to `Status 1`.
+    pub fn status_reply_topic(&self) -> String {
+        self.stat_topic("STATUS1")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_follow_the_backlog() {
+        let device = Device {
+            token: "5B8E6696".into(),
+            friendly_name: "dev".into(),
+            broker: Broker { host: "::1".into(), port: 1883, username: "u".into(), password: Password::new("s3cret") },
+        };
+        assert_eq!(device.status_request_topic(), "kafkaml/iot/5B8E6696/cmnd/Status");
+        assert_eq!(device.status_reply_topic(), "kafkaml/iot/5B8E6696/stat/STATUS1");
+        assert_eq!(device.command_topic("Br"), "kafkaml/iot/5B8E6696/cmnd/Br");
+        assert_eq!(device.broker.address(), "[::1]:1883");
+        assert!(!format!("{device:?}").contains("s3cret"));
+    }
+}

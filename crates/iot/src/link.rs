@@ -1,0 +1,50 @@
+//! The device calls as a trait, and the concurrent status probe of many devices.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kafkaml_domain::iot::DeviceStatus;
+use tokio::time::Instant;
+
+use crate::device::Device;
+use crate::error::IotError;
+
+/// The Tasmota command that runs a Berry program.
+pub const BERRY_COMMAND: &str = "Br";
+
+/// What Kafka-ML asks of a Tasmota device over its MQTT broker (contract §5.5).
+///
+/// [`crate::MqttLink`] is the real implementation; tests of callers can implement this trait with
+/// an in-process fake.
+#[async_trait]
+pub trait TasmotaLink: Send + Sync {
+    /// Connects to the device's broker with its credentials, subscribes to
+    /// `kafkaml/iot/<token>/stat/STATUS1`, publishes `1` to `kafkaml/iot/<token>/cmnd/Status`
+    /// and waits a short window for the answer: [`DeviceStatus::Connected`] when it came.
+    async fn probe(&self, device: &Device) -> Result<DeviceStatus, IotError>;
+
+    /// Publishes `payload` to `kafkaml/iot/<token>/cmnd/<command>` at QoS 1 (not retained) with
+    /// the device's credentials; returns once the broker acknowledged it.
+    async fn send_command(&self, device: &Device, command: &str, payload: &str) -> Result<(), IotError>;
+}
+
+/// Probes every device concurrently; a device whose probe fails or has not finished `deadline`
+/// after the call is [`DeviceStatus::Disconnected`]. The answer comes within `deadline` whatever
+/// the number of devices and however their brokers behave. Statuses are in `devices` order.
+pub async fn probe_all(link: &dyn TasmotaLink, devices: &[Device], deadline: Duration) -> Vec<DeviceStatus> {
+    let end = Instant::now() + deadline;
+    let probes = devices.iter().map(|device| async move {
+        match tokio::time::timeout_at(end, link.probe(device)).await {
+            Ok(Ok(status)) => status,
+            Ok(Err(error)) => {
+                tracing::debug!(device.token = %device.token, %error, "device status probe failed");
+                DeviceStatus::Disconnected
+            }
+            Err(_) => {
+                tracing::debug!(device.token = %device.token, "device status probe ran out of time");
+                DeviceStatus::Disconnected
+            }
+        }
+    });
+    futures::future::join_all(probes).await
+}

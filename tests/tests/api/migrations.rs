@@ -1,0 +1,173 @@
+//! The embedded migrations on a fresh SQLite file and a fresh PostgreSQL schema: up, down (every
+//! table gone), up again; both backends get the same tables and columns, and the diesel schema
+//! can read and write every table.
+
+use diesel::sql_types::Text;
+use diesel::{QueryableByName, RunQueryDsl};
+use kafkaml_persistence::db::{revert_all_migrations, run_migrations};
+use kafkaml_persistence::repo::{configurations, datasources, deployments, inferences, models, results};
+use kafkaml_persistence::{with_conn, DbConnection};
+use kafkaml_tests::{DbKind, TestDb};
+
+const TABLES: [&str; 8] = [
+    "automl_configuration",
+    "automl_configuration_ml_models",
+    "automl_datasource",
+    "automl_deployment",
+    "automl_inference",
+    "automl_iotdevice",
+    "automl_mlmodel",
+    "automl_trainingresult",
+];
+
+#[derive(QueryableByName, Debug)]
+struct Name {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+/// The application tables (`automl_*`) of the connection's database or schema, sorted.
+fn tables(conn: &mut DbConnection) -> Vec<String> {
+    let mut names: Vec<String> = match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'automl\\_%' ESCAPE '\\'",
+        )
+        .load::<Name>(c),
+        DbConnection::Pg(c) => diesel::sql_query(
+            "SELECT table_name::text AS name FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name LIKE 'automl\\_%'",
+        )
+        .load::<Name>(c),
+    }
+    .unwrap()
+    .into_iter()
+    .map(|n| n.name)
+    .collect();
+    names.sort();
+    names
+}
+
+/// The column names of `table`, in declaration order.
+fn columns(conn: &mut DbConnection, table: &str) -> Vec<String> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            diesel::sql_query(format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid")).load::<Name>(c)
+        }
+        DbConnection::Pg(c) => diesel::sql_query(format!(
+            "SELECT column_name::text AS name FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = '{table}' ORDER BY ordinal_position"
+        ))
+        .load::<Name>(c),
+    }
+    .unwrap()
+    .into_iter()
+    .map(|n| n.name)
+    .collect()
+}
+
+/// Reads every table through the diesel schema and writes one row of each kind the repositories
+/// write, proving `schema.rs` matches the migrated tables.
+fn exercise_schema(conn: &mut DbConnection) {
+    let model = models::create(
+        conn,
+        &models::ModelFields {
+            name: "m".to_owned(),
+            description: String::new(),
+            imports: String::new(),
+            code: "model = 1".to_owned(),
+            distributed: false,
+            framework: "tf".to_owned(),
+        },
+        models::FatherChange::Clear,
+    )
+    .unwrap();
+    let configuration = configurations::create(conn, "c", "", &[model]).unwrap();
+    let created = deployments::create(conn, &deployments::NewDeployment::with_defaults(configuration)).unwrap();
+    assert_eq!(created.results.len(), 1);
+    let listed = results::list(conn, None, None).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].status, "created");
+    assert_eq!(models::list(conn, models::ModelFilter::All).unwrap().len(), 1);
+    assert_eq!(configurations::load(conn, None).unwrap().len(), 1);
+    assert!(inferences::list(conn).unwrap().is_empty());
+    assert!(datasources::list(conn, None).unwrap().is_empty());
+    let count: i64 = with_conn!(conn, |c| {
+        use diesel::QueryDsl;
+        kafkaml_persistence::schema::automl_iotdevice::table.count().get_result(c)
+    })
+    .unwrap();
+    assert_eq!(count, 0);
+}
+
+fn up_down_up(kind: DbKind) -> Vec<(String, Vec<String>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(kind, dir.path());
+    let mut conn = db.connect();
+    assert!(tables(&mut conn).is_empty(), "a fresh database has no tables");
+
+    run_migrations(&mut conn).unwrap();
+    assert_eq!(tables(&mut conn), TABLES);
+    // Running them again is a no-op.
+    run_migrations(&mut conn).unwrap();
+    assert_eq!(tables(&mut conn), TABLES);
+    exercise_schema(&mut conn);
+
+    revert_all_migrations(&mut conn).unwrap();
+    assert!(tables(&mut conn).is_empty(), "down drops every table: {:?}", tables(&mut conn));
+
+    run_migrations(&mut conn).unwrap();
+    assert_eq!(tables(&mut conn), TABLES);
+    // The tables are empty again and usable: ids start afresh.
+    exercise_schema(&mut conn);
+    TABLES.iter().map(|t| (t.to_string(), columns(&mut conn, t))).collect()
+}
+
+#[test]
+fn sqlite_migrations_up_down_up() {
+    up_down_up(DbKind::Sqlite);
+}
+
+#[test]
+fn postgres_migrations_up_down_up() {
+    up_down_up(DbKind::Postgres);
+}
+
+#[test]
+fn both_backends_have_the_same_columns() {
+    let sqlite = up_down_up(DbKind::Sqlite);
+    let postgres = up_down_up(DbKind::Postgres);
+    assert_eq!(sqlite, postgres);
+    let result_columns = &sqlite.iter().find(|(t, _)| t == "automl_trainingresult").unwrap().1;
+    assert_eq!(
+        result_columns,
+        &[
+            "id",
+            "status",
+            "status_changed",
+            "deployment_id",
+            "model_id",
+            "train_metrics",
+            "val_metrics",
+            "test_metrics",
+            "confusion_matrix",
+            "training_time",
+            "trained_model",
+            "confusion_mat_img",
+            "status_reason"
+        ]
+    );
+}
+
+#[test]
+fn the_application_migrates_a_fresh_database_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(DbKind::Sqlite, dir.path());
+    let mut settings = kafkaml_api::Settings::defaults();
+    settings.data_dir = dir.path().join("data");
+    settings.database_url = Some(db.url.clone());
+    let _pool = kafkaml_api::app::open_database(&settings).unwrap();
+    assert_eq!(tables(&mut db.connect()), TABLES);
+    // A second start finds nothing to do.
+    let _pool = kafkaml_api::app::open_database(&settings).unwrap();
+    assert_eq!(tables(&mut db.connect()), TABLES);
+}
