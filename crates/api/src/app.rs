@@ -114,7 +114,8 @@ impl Application {
                     "x-requested-with",
                 ])
                 .expose_headers(["ML-Framework"])
-                .max_age(86400);
+                .max_age(86400)
+                .block_on_origin_mismatch(false);
             let security = DefaultHeaders::new()
                 .add((header::X_FRAME_OPTIONS, "DENY"))
                 .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

@@ -103,6 +103,44 @@ pub struct Deployment {
     pub blockchain: bool,
 }
 
+/// A JSON document stored as text and sent as it is stored, without parsing it into a tree and
+/// writing it again (the metrics of 1,000 results are most of `GET /results/`).
+#[derive(Debug, Clone)]
+pub struct JsonText(Box<serde_json::value::RawValue>);
+
+impl JsonText {
+    /// Wraps stored text; text that is not JSON becomes a JSON string holding it.
+    pub fn from_stored(text: String) -> Self {
+        use serde_json::value::RawValue;
+        match RawValue::from_string(text.clone()) {
+            Ok(raw) => JsonText(raw),
+            Err(_) => JsonText(serde_json::value::to_raw_value(&text).unwrap_or_else(|_| RawValue::NULL.to_owned())),
+        }
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The document as a JSON tree.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+    }
+}
+
+impl PartialEq for JsonText {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Serialize for JsonText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
 /// A training result (contract §3.11). `status_reason` says why a result `failed`.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct TrainingResult {
@@ -114,13 +152,13 @@ pub struct TrainingResult {
     pub deployment: DeploymentRef,
     pub model: ModelRef,
     #[schema(value_type = Object)]
-    pub train_metrics: Option<Value>,
+    pub train_metrics: Option<JsonText>,
     #[schema(value_type = Object)]
-    pub val_metrics: Option<Value>,
+    pub val_metrics: Option<JsonText>,
     #[schema(value_type = Object)]
-    pub test_metrics: Option<Value>,
+    pub test_metrics: Option<JsonText>,
     #[schema(value_type = Object)]
-    pub confusion_matrix: Option<Value>,
+    pub confusion_matrix: Option<JsonText>,
     pub training_time: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<String>,

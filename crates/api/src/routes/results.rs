@@ -334,8 +334,11 @@ pub async fn download_confusion_matrix(state: State, id: Id, req: HttpRequest) -
 #[get("/results/chart/{id}")]
 pub async fn chart(state: State, id: Id) -> ApiResult<HttpResponse> {
     let result = state.db(move |c| Ok(results::get(c, id.0)?)).await?.ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
-    let chart =
-        build_chart(result.train_metrics.as_ref(), result.val_metrics.as_ref(), result.confusion_matrix.as_ref());
+    let chart = build_chart(
+        result.train_metrics.map(|j| j.to_value()).as_ref(),
+        result.val_metrics.map(|j| j.to_value()).as_ref(),
+        result.confusion_matrix.map(|j| j.to_value()).as_ref(),
+    );
     Ok(HttpResponse::Ok().json(chart))
 }
 

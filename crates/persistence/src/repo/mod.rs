@@ -24,6 +24,11 @@ pub(crate) fn text_to_json(t: Option<String>) -> Option<Value> {
     t.map(|t| serde_json::from_str(&t).unwrap_or(Value::String(t)))
 }
 
+/// Reads a JSON text column back without parsing it into a tree.
+pub(crate) fn text_to_raw(t: Option<String>) -> Option<kafkaml_domain::outputs::JsonText> {
+    t.map(kafkaml_domain::outputs::JsonText::from_stored)
+}
+
 /// Narrows an id from the API (`i64`) to the column type; ids outside the range do not exist.
 pub fn narrow_id(id: i64) -> Option<i32> {
     i32::try_from(id).ok()

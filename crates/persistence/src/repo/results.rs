@@ -11,7 +11,7 @@ use crate::db::{write_transaction, DbConnection};
 use crate::error::{DbError, DbResult};
 use crate::repo::deployments::DeploymentRow;
 use crate::repo::models::ModelRow;
-use crate::repo::{json_to_text, text_to_json};
+use crate::repo::{json_to_text, text_to_json, text_to_raw};
 use crate::schema::{automl_deployment as dep, automl_mlmodel as m, automl_trainingresult as r};
 use crate::with_conn;
 
@@ -58,10 +58,10 @@ fn into_output((row, dep_time, model_id, model_name): ListRow) -> TrainingResult
         status_changed: row.status_changed,
         deployment: DeploymentRef { id: row.deployment_id, time: dep_time },
         model: ModelRef { id: model_id, name: model_name },
-        train_metrics: text_to_json(row.train_metrics),
-        val_metrics: text_to_json(row.val_metrics),
-        test_metrics: text_to_json(row.test_metrics),
-        confusion_matrix: text_to_json(row.confusion_matrix),
+        train_metrics: text_to_raw(row.train_metrics),
+        val_metrics: text_to_raw(row.val_metrics),
+        test_metrics: text_to_raw(row.test_metrics),
+        confusion_matrix: text_to_raw(row.confusion_matrix),
         training_time: row.training_time,
         status_reason: row.status_reason,
     }
