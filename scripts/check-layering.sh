@@ -17,5 +17,6 @@ for dep in diesel actix-web kube rdkafka rumqttc reqwest; do forbid kafkaml-doma
 for crate in kafkaml-persistence kafkaml-executor; do forbid "$crate" actix-web; done
 forbid kafkaml-persistence reqwest
 forbid kafkaml-executor diesel
+for dep in actix-web diesel; do forbid kafkaml-messaging "$dep"; done
 [ "$fail" -eq 0 ] && echo "layering: ok"
 exit "$fail"

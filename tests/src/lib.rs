@@ -2,6 +2,8 @@
 //! SQLite file or a fresh PostgreSQL schema, with a stub executor, and offers an HTTP client.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod kafka;
+
 use std::path::PathBuf;
 
 use diesel::connection::SimpleConnection;

@@ -5,8 +5,10 @@ pub mod datasources;
 pub mod deployments;
 pub mod health;
 pub mod inferences;
+pub mod kafka;
 pub mod models;
 pub mod results;
+pub mod ws;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -55,5 +57,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(inferences::delete_inference)
         // datasources
         .service(datasources::list_datasources)
-        .service(datasources::create_datasource);
+        .service(datasources::create_datasource)
+        .service(kafka::publish_datasource)
+        // live predictions (WebSocket)
+        .service(ws::predictions_socket);
 }
