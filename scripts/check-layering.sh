@@ -18,5 +18,6 @@ for crate in kafkaml-persistence kafkaml-executor; do forbid "$crate" actix-web;
 forbid kafkaml-persistence reqwest
 forbid kafkaml-executor diesel
 for dep in actix-web diesel; do forbid kafkaml-iot "$dep"; done
+for dep in actix-web diesel; do forbid kafkaml-messaging "$dep"; done
 [ "$fail" -eq 0 ] && echo "layering: ok"
 exit "$fail"

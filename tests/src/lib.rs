@@ -5,6 +5,8 @@
 pub mod fake_kube;
 
 use std::net::{SocketAddr, ToSocketAddrs};
+pub mod kafka;
+
 use std::path::PathBuf;
 
 use diesel::connection::SimpleConnection;

@@ -91,8 +91,20 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr().context("reading the bound address")?.port();
         let watcher = cluster.clone().map(|c| crate::cluster::spawn_failure_watcher(c, pool.clone()));
-        let state =
-            web::Data::new(AppState { pool, store, executor, settings: settings.clone(), iot, cluster, connector });
+        let kafka = crate::routes::kafka::connect(&settings).context("configuring Kafka")?;
+        let ws_slots = Arc::new(tokio::sync::Semaphore::new(settings.ws_max_connections));
+        let state = web::Data::new(AppState {
+            pool,
+            store,
+            executor,
+            settings: settings.clone(),
+            iot,
+            cluster,
+            connector,
+            publisher: kafka.publisher,
+            predictions: kafka.predictions,
+            ws_slots,
+        });
         let routes = RouteTable::from_openapi(&crate::openapi::document());
         let whitelist = settings.host_whitelist();
         let frontend = settings.frontend_url.trim_end_matches('/').to_owned();

@@ -77,6 +77,15 @@ pub struct Settings {
     #[arg(long, env = "CONTROL_TOPIC")]
     pub control_topic: Option<String>,
 
+    /// Seconds a control-message publication may take (broker acknowledgement included) before
+    /// `POST /datasources/kafka` answers 503.
+    #[arg(long, env = "KAFKAML_KAFKA_TIMEOUT", default_value_t = 5)]
+    pub kafka_timeout: u64,
+
+    /// Most prediction WebSockets (`/ws/`) served at once; each holds a Kafka consumer.
+    #[arg(long, env = "KAFKAML_WS_MAX_CONNECTIONS", default_value_t = 64)]
+    pub ws_max_connections: usize,
+
     /// The back-end's own URL as training and inference pods reach it (e.g. `http://backend:8000`).
     #[arg(long, env = "BACKEND_URL")]
     pub backend_url: Option<String>,

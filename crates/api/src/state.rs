@@ -5,6 +5,7 @@ use std::sync::Arc;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use kafkaml_executor::Executor;
+use kafkaml_messaging::{ControlPublisher, PredictionSource};
 use kafkaml_orchestration::{Cluster, ClusterConnector, ClusterError};
 use kafkaml_persistence::{ArtifactStore, DbConnection, Pool};
 use serde_json::Value;
@@ -28,6 +29,12 @@ pub struct AppState {
     pub connector: Arc<dyn ClusterConnector>,
     /// MQTT link and files of the IoT devices.
     pub iot: crate::routes::iot::IotServices,
+    /// Publishes to the control topic; `None` when `BOOTSTRAP_SERVERS` or `CONTROL_TOPIC` is unset.
+    pub publisher: Option<Arc<dyn ControlPublisher>>,
+    /// Live prediction subscriptions for `/ws/`; `None` when `BOOTSTRAP_SERVERS` is unset.
+    pub predictions: Option<Arc<dyn PredictionSource>>,
+    /// One permit per open prediction WebSocket (`KAFKAML_WS_MAX_CONNECTIONS`).
+    pub ws_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// The state as handlers receive it.

@@ -7,6 +7,7 @@ mod deployments;
 mod health;
 mod inferences;
 mod iot;
+mod kafka;
 mod migrations;
 mod models;
 mod orchestration;

@@ -7,11 +7,13 @@ pub mod health;
 pub mod inference_deploy;
 pub mod inferences;
 pub mod iot;
+pub mod kafka;
 pub mod models;
 pub mod results;
 pub mod training;
 mod training_input;
 mod training_jobs;
+pub mod ws;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -74,5 +76,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(iot::update_device)
         .service(iot::patch_device)
         .service(iot::delete_device)
-        .service(iot::deploy_to_devices);
+        .service(iot::deploy_to_devices)
+        // datasources to Kafka
+        .service(kafka::publish_datasource)
+        // live predictions (WebSocket)
+        .service(ws::predictions_socket);
 }
