@@ -109,9 +109,18 @@ pub struct Deployment {
 pub struct JsonText(Box<serde_json::value::RawValue>);
 
 impl JsonText {
-    /// Wraps stored text; text that is not JSON becomes a JSON string holding it.
+    /// Wraps stored text; text that is not JSON becomes a JSON string holding it. Compact text
+    /// (what the back-end writes) is kept as it is; text with whitespace is re-written compactly
+    /// so that answers always use compact separators.
     pub fn from_stored(text: String) -> Self {
         use serde_json::value::RawValue;
+        if text.bytes().any(|b| b.is_ascii_whitespace()) {
+            if let Ok(v) = serde_json::from_str::<Value>(&text) {
+                if let Ok(raw) = serde_json::value::to_raw_value(&v) {
+                    return JsonText(raw);
+                }
+            }
+        }
         match RawValue::from_string(text.clone()) {
             Ok(raw) => JsonText(raw),
             Err(_) => JsonText(serde_json::value::to_raw_value(&text).unwrap_or_else(|_| RawValue::NULL.to_owned())),
@@ -126,6 +135,19 @@ impl JsonText {
     /// The document as a JSON tree.
     pub fn to_value(&self) -> Value {
         serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod json_text_tests {
+    use super::JsonText;
+
+    #[test]
+    fn stored_text_is_sent_compact() {
+        assert_eq!(JsonText::from_stored(r#"{"loss":[0.5,0.4]}"#.to_owned()).get(), r#"{"loss":[0.5,0.4]}"#);
+        assert_eq!(JsonText::from_stored(r#"{"loss": [0.5, 0.4]}"#.to_owned()).get(), r#"{"loss":[0.5,0.4]}"#);
+        assert_eq!(JsonText::from_stored("not json".to_owned()).get(), r#""not json""#);
+        assert_eq!(JsonText::from_stored(r#"{"b":1,"a":2}"#.to_owned()).to_value().to_string(), r#"{"b":1,"a":2}"#);
     }
 }
 
