@@ -21,10 +21,6 @@ use crate::TestApp;
 /// The broker address the test command provides (`scripts/test.sh` exports it).
 pub const DEFAULT_TEST_KAFKA: &str = "127.0.0.1:19092";
 
-fn in_ci() -> bool {
-    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
-}
-
 fn answers(address: &str) -> bool {
     address
         .to_socket_addrs()
@@ -34,13 +30,9 @@ fn answers(address: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Reports a missing test service: a failure when `CI=true` or when the test command asked for it
-/// explicitly, otherwise a skip (the test returns early).
-fn missing(what: &str, required: bool) {
-    if required || in_ci() {
-        panic!("{what} is required for this test (run scripts/test.sh, which starts it)");
-    }
-    eprintln!("SKIPPED: {what} is not available; run scripts/test.sh to start it");
+/// A missing test service is a failure, never a skip.
+fn missing(what: &str) -> ! {
+    panic!("{what} is required for this test (run scripts/test.sh, which starts it)");
 }
 
 /// A message read back from a topic.
@@ -74,16 +66,17 @@ pub fn unique_topic(prefix: &str) -> String {
 }
 
 impl Kafka {
-    /// The shared test broker: `KAFKAML_TEST_KAFKA`, else `127.0.0.1:19092` when it answers.
-    /// `None` (the test skips) only outside CI and when the variable is unset.
-    pub fn from_env() -> Option<Kafka> {
-        let explicit = std::env::var("KAFKAML_TEST_KAFKA").ok().filter(|v| !v.trim().is_empty());
-        let bootstrap = explicit.clone().unwrap_or_else(|| DEFAULT_TEST_KAFKA.to_owned());
-        if answers(&bootstrap) {
-            return Some(Kafka { bootstrap });
+    /// The shared test broker: `KAFKAML_TEST_KAFKA`, else `127.0.0.1:19092`. Panics when it does
+    /// not answer.
+    pub fn from_env() -> Kafka {
+        let bootstrap = std::env::var("KAFKAML_TEST_KAFKA")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_TEST_KAFKA.to_owned());
+        if !answers(&bootstrap) {
+            missing(&format!("a Kafka broker at {bootstrap} (KAFKAML_TEST_KAFKA)"));
         }
-        missing(&format!("a Kafka broker at {bootstrap} (KAFKAML_TEST_KAFKA)"), explicit.is_some());
-        None
+        Kafka { bootstrap }
     }
 
     fn admin(&self) -> AdminClient<DefaultClientContext> {
@@ -233,12 +226,10 @@ pub struct TansuBroker {
 }
 
 impl TansuBroker {
-    /// Starts a broker and waits until it answers. `None` (the test skips) only outside CI when the
-    /// binary is missing.
-    pub async fn start() -> Option<TansuBroker> {
+    /// Starts a broker and waits until it answers. Panics when the binary is missing.
+    pub async fn start() -> TansuBroker {
         let Some(binary) = tansu_binary() else {
-            missing("the tansu binary (cargo install tansu --locked --features dynostore)", false);
-            return None;
+            missing("the tansu binary (cargo install tansu --locked --features dynostore)");
         };
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let url = format!("tcp://127.0.0.1:{port}");
@@ -255,7 +246,7 @@ impl TansuBroker {
             assert!(Instant::now() < deadline, "tansu did not start on {}", broker.bootstrap);
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Some(broker)
+        broker
     }
 
     /// This broker as a [`Kafka`].
