@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
-use actix_web::http::header;
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpRequest, HttpServer};
 use anyhow::Context;
@@ -19,7 +18,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::fallback::{fallback, RouteTable};
-use crate::middleware::normalize;
+use crate::middleware::{normalize, SECURITY_HEADERS};
 use crate::openapi::ApiDoc;
 use crate::routes::iot::IotServices;
 use crate::settings::Settings;
@@ -105,7 +104,7 @@ impl Application {
             predictions: kafka.predictions,
             ws_slots,
         });
-        let routes = RouteTable::from_openapi(&crate::openapi::document());
+        let routes = RouteTable::shared();
         let whitelist = settings.host_whitelist();
         let frontend = settings.frontend_url.trim_end_matches('/').to_owned();
 
@@ -128,10 +127,8 @@ impl Application {
                 .expose_headers(["ML-Framework"])
                 .max_age(86400)
                 .block_on_origin_mismatch(false);
-            let security = DefaultHeaders::new()
-                .add((header::X_FRAME_OPTIONS, "DENY"))
-                .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-                .add((header::REFERRER_POLICY, "same-origin"));
+            let security =
+                SECURITY_HEADERS.iter().fold(DefaultHeaders::new(), |h, (name, value)| h.add((name.clone(), *value)));
             let whitelist = whitelist.clone();
             let table = routes.clone();
             let (app, api) = App::new()
