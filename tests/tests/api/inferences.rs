@@ -100,7 +100,7 @@ db_test!(list_is_newest_first_and_never_shows_the_token, |app| async move {
     // The token is still stored (the stop action needs it).
     let mut conn = conn(&app);
     let row = inference_repo::find_row(&mut conn, external as i32).unwrap().unwrap();
-    assert_eq!(row.token.as_deref(), Some(SECRET));
+    assert_eq!(row.fields.token.as_deref(), Some(SECRET));
 });
 
 db_test!(get_one_and_not_found, |app| async move {

@@ -902,8 +902,8 @@ db_test!(delete_keeps_inferences_with_a_null_result, |app| async move {
     assert_eq!(res.status(), 200);
     let mut conn = app.db.connect();
     let inf = inferences::find_row(&mut conn, inference).unwrap().expect("the inference row stays");
-    assert_eq!(inf.model_result_id, None);
-    assert_eq!(inf.status, "deployed");
+    assert_eq!(inf.fields.model_result_id, None);
+    assert_eq!(inf.fields.status, "deployed");
     let list = app.get_json("/inferences/").await;
     assert_eq!(list[0]["id"], json!(inference));
     assert_eq!(list[0]["model_result"], Value::Null);

@@ -110,10 +110,13 @@ pub async fn stop_inference(state: State, id: Id) -> ApiResult<HttpResponse> {
     let row = state
         .db(move |c| inferences::find_row(c, id.0)?.ok_or_else(|| ApiError::not_found("Inference does not exist")))
         .await?;
-    if row.status != InferenceStatus::Deployed.as_str() {
-        return Err(ApiError::bad_request(format!("The inference is not running (its status is {}).", row.status)));
+    if row.fields.status != InferenceStatus::Deployed.as_str() {
+        return Err(ApiError::bad_request(format!(
+            "The inference is not running (its status is {}).",
+            row.fields.status
+        )));
     }
-    let external = match (blank_to_none(&row.external_host), blank_to_none(&row.token)) {
+    let external = match (blank_to_none(&row.fields.external_host), blank_to_none(&row.fields.token)) {
         (Some(host), Some(token)) => Some((host, token)),
         _ => None,
     };

@@ -67,8 +67,8 @@ pub async fn inference_info(state: State, id: Id) -> ApiResult<HttpResponse> {
                 results::find_context(c, id.0)?.ok_or_else(|| ApiError::not_found("Training result does not exist"))?;
             if let Some(inf) = inferences::latest_for_result(c, id.0)? {
                 return Ok(Suggestion::Ready(InferenceInfo {
-                    input_format: inf.input_format,
-                    input_config: inf.input_config,
+                    input_format: inf.fields.input_format,
+                    input_config: inf.fields.input_config,
                 }));
             }
             let deployment = ctx.result.deployment_id.to_string();

@@ -15,26 +15,12 @@ use crate::with_conn;
 #[diesel(table_name = inf, treat_none_as_default_value = false)]
 pub struct InferenceRow {
     pub id: i32,
-    pub status: String,
-    pub status_changed: NaiveDateTime,
-    pub model_result_id: Option<i32>,
-    pub replicas: i32,
-    pub input_format: String,
-    pub input_config: String,
-    pub input_topic: String,
-    pub output_topic: String,
-    pub time: NaiveDateTime,
-    pub limit_: Option<f64>,
-    pub output_upper: String,
-    pub token: Option<String>,
-    pub external_host: Option<String>,
-    pub input_kafka_broker: Option<String>,
-    pub output_kafka_broker: Option<String>,
-    pub upper_kafka_broker: Option<String>,
+    #[diesel(embed)]
+    pub fields: NewInference,
 }
 
 /// An inference to store (its id is assigned by the database). A `None` is stored as SQL `NULL`.
-#[derive(Debug, Clone, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = inf, treat_none_as_default_value = false)]
 pub struct NewInference {
     pub status: String,
@@ -59,21 +45,21 @@ impl From<InferenceRow> for Inference {
     fn from(r: InferenceRow) -> Self {
         Inference {
             id: r.id,
-            model_result: r.model_result_id,
-            replicas: r.replicas,
-            input_format: r.input_format,
-            input_config: r.input_config,
-            input_topic: r.input_topic,
-            output_topic: r.output_topic,
-            time: r.time,
-            status: r.status,
-            status_changed: r.status_changed,
-            limit: r.limit_,
-            output_upper: r.output_upper,
-            external_host: r.external_host,
-            input_kafka_broker: r.input_kafka_broker,
-            output_kafka_broker: r.output_kafka_broker,
-            upper_kafka_broker: r.upper_kafka_broker,
+            model_result: r.fields.model_result_id,
+            replicas: r.fields.replicas,
+            input_format: r.fields.input_format,
+            input_config: r.fields.input_config,
+            input_topic: r.fields.input_topic,
+            output_topic: r.fields.output_topic,
+            time: r.fields.time,
+            status: r.fields.status,
+            status_changed: r.fields.status_changed,
+            limit: r.fields.limit_,
+            output_upper: r.fields.output_upper,
+            external_host: r.fields.external_host,
+            input_kafka_broker: r.fields.input_kafka_broker,
+            output_kafka_broker: r.fields.output_kafka_broker,
+            upper_kafka_broker: r.fields.upper_kafka_broker,
         }
     }
 }
@@ -120,7 +106,7 @@ pub fn set_status(conn: &mut DbConnection, id: i32, status: InferenceStatus) -> 
 pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
     write_transaction(conn, |conn| {
         let row = find_row(conn, id)?.ok_or(DbError::NotFound)?;
-        if row.status != InferenceStatus::Stopped.as_str() {
+        if row.fields.status != InferenceStatus::Stopped.as_str() {
             return Err(DbError::Rule("Inference in use, please stop it before delete.".to_owned()));
         }
         with_conn!(conn, |c| diesel::delete(inf::table.find(id)).execute(c))?;
