@@ -239,7 +239,7 @@ pub(crate) async fn deploy(app: &TestApp, id: i32) {
 
 fn deployed_time(app: &TestApp, id: i32) -> String {
     let mut conn = app.db.connect();
-    datetime::format(&repo::find_context(&mut conn, id).unwrap().unwrap().deployment.time)
+    datetime::format(&repo::find_context(&mut conn, id).unwrap().unwrap().deployment.fields.time)
 }
 
 /// Tests with adjusted settings, once per backend.

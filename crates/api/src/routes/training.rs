@@ -137,7 +137,11 @@ pub async fn stop_training(state: State, id: Id) -> ApiResult<HttpResponse> {
     }
     let cluster = state.cluster()?;
     let d = &ctx.deployment;
-    let flags = TrainingFlags { incremental: d.incremental, federated: d.federated, blockchain: d.blockchain };
+    let flags = TrainingFlags {
+        incremental: d.fields.incremental,
+        federated: d.fields.federated,
+        blockchain: d.fields.blockchain,
+    };
     let planned_results: Vec<PlannedResult> = all.iter().map(|(r, m)| planned(r.id, m)).collect();
     let job = job_of_result(&planned_results, flags, id.0)
         .ok_or_else(|| ApiError::Internal(format!("no training Job for result {}", id.0)))?;

@@ -20,38 +20,13 @@ use crate::with_conn;
 #[diesel(table_name = dep)]
 pub struct DeploymentRow {
     pub id: i32,
-    pub batch: i32,
-    pub tf_kwargs_fit: String,
-    pub tf_kwargs_val: String,
-    pub pth_kwargs_fit: String,
-    pub pth_kwargs_val: String,
-    pub conf_mat_settings: Option<bool>,
-    pub configuration_id: i32,
-    pub time: NaiveDateTime,
-    pub optimizer: String,
-    pub learning_rate: f64,
-    pub loss: String,
-    pub metrics: String,
-    pub incremental: bool,
-    pub indefinite: bool,
-    pub stream_timeout: Option<i32>,
-    pub monitoring_metric: Option<String>,
-    pub change: Option<String>,
-    pub improvement: Option<f64>,
-    pub unsupervised: bool,
-    pub unsupervised_rounds: Option<i32>,
-    pub confidence: Option<f64>,
-    pub federated: bool,
-    pub agg_rounds: Option<i32>,
-    pub min_data: Option<i32>,
-    pub agg_strategy: String,
-    pub data_restriction: Option<String>,
-    pub blockchain: bool,
+    #[diesel(embed)]
+    pub fields: NewDeployment,
 }
 
 /// The settings of a new deployment. A `None` is stored as SQL `NULL` (what a client's `null`
 /// means), never replaced by the column's default.
-#[derive(Debug, Clone, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = dep, treat_none_as_default_value = false)]
 pub struct NewDeployment {
     pub batch: i32,
@@ -167,36 +142,37 @@ pub fn find_row(conn: &mut DbConnection, id: i32) -> DbResult<Option<DeploymentR
 }
 
 fn into_output(row: DeploymentRow, configuration: ConfigurationRef, results: Vec<ResultSummary>) -> Deployment {
+    let f = row.fields;
     Deployment {
         id: row.id,
         configuration,
         results,
-        optimizer: row.optimizer,
-        learning_rate: row.learning_rate,
-        loss: row.loss,
-        metrics: row.metrics,
-        incremental: row.incremental,
-        indefinite: row.indefinite,
-        stream_timeout: row.stream_timeout,
-        monitoring_metric: row.monitoring_metric,
-        change: row.change,
-        improvement: row.improvement,
-        unsupervised: row.unsupervised,
-        unsupervised_rounds: row.unsupervised_rounds,
-        confidence: row.confidence,
-        batch: row.batch,
-        tf_kwargs_fit: row.tf_kwargs_fit,
-        tf_kwargs_val: row.tf_kwargs_val,
-        pth_kwargs_fit: row.pth_kwargs_fit,
-        pth_kwargs_val: row.pth_kwargs_val,
-        conf_mat_settings: row.conf_mat_settings,
-        time: row.time,
-        federated: row.federated,
-        agg_rounds: row.agg_rounds,
-        min_data: row.min_data,
-        agg_strategy: row.agg_strategy,
-        data_restriction: text_to_json(row.data_restriction),
-        blockchain: row.blockchain,
+        optimizer: f.optimizer,
+        learning_rate: f.learning_rate,
+        loss: f.loss,
+        metrics: f.metrics,
+        incremental: f.incremental,
+        indefinite: f.indefinite,
+        stream_timeout: f.stream_timeout,
+        monitoring_metric: f.monitoring_metric,
+        change: f.change,
+        improvement: f.improvement,
+        unsupervised: f.unsupervised,
+        unsupervised_rounds: f.unsupervised_rounds,
+        confidence: f.confidence,
+        batch: f.batch,
+        tf_kwargs_fit: f.tf_kwargs_fit,
+        tf_kwargs_val: f.tf_kwargs_val,
+        pth_kwargs_fit: f.pth_kwargs_fit,
+        pth_kwargs_val: f.pth_kwargs_val,
+        conf_mat_settings: f.conf_mat_settings,
+        time: f.time,
+        federated: f.federated,
+        agg_rounds: f.agg_rounds,
+        min_data: f.min_data,
+        agg_strategy: f.agg_strategy,
+        data_restriction: text_to_json(f.data_restriction),
+        blockchain: f.blockchain,
     }
 }
 
@@ -242,7 +218,7 @@ pub fn list(conn: &mut DbConnection, configuration: Option<i32>) -> DbResult<Vec
     Ok(rows
         .into_iter()
         .map(|(row, name)| {
-            let configuration = ConfigurationRef { id: row.configuration_id, name };
+            let configuration = ConfigurationRef { id: row.fields.configuration_id, name };
             let results = by_deployment.remove(&row.id).unwrap_or_default();
             into_output(row, configuration, results)
         })

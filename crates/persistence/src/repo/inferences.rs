@@ -43,23 +43,24 @@ pub struct NewInference {
 
 impl From<InferenceRow> for Inference {
     fn from(r: InferenceRow) -> Self {
+        let f = r.fields;
         Inference {
             id: r.id,
-            model_result: r.fields.model_result_id,
-            replicas: r.fields.replicas,
-            input_format: r.fields.input_format,
-            input_config: r.fields.input_config,
-            input_topic: r.fields.input_topic,
-            output_topic: r.fields.output_topic,
-            time: r.fields.time,
-            status: r.fields.status,
-            status_changed: r.fields.status_changed,
-            limit: r.fields.limit_,
-            output_upper: r.fields.output_upper,
-            external_host: r.fields.external_host,
-            input_kafka_broker: r.fields.input_kafka_broker,
-            output_kafka_broker: r.fields.output_kafka_broker,
-            upper_kafka_broker: r.fields.upper_kafka_broker,
+            model_result: f.model_result_id,
+            replicas: f.replicas,
+            input_format: f.input_format,
+            input_config: f.input_config,
+            input_topic: f.input_topic,
+            output_topic: f.output_topic,
+            time: f.time,
+            status: f.status,
+            status_changed: f.status_changed,
+            limit: f.limit_,
+            output_upper: f.output_upper,
+            external_host: f.external_host,
+            input_kafka_broker: f.input_kafka_broker,
+            output_kafka_broker: f.output_kafka_broker,
+            upper_kafka_broker: f.upper_kafka_broker,
         }
     }
 }

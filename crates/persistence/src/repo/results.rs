@@ -206,8 +206,9 @@ where
         };
         let stored_test = if upload.indefinite { None } else { text_to_json(ctx.result.test_metrics.clone()) };
         let test_metrics = upload.test_metrics.as_ref().or(stored_test.as_ref());
-        let image_required =
-            ctx.deployment.conf_mat_settings == Some(true) && !ctx.model.distributed && has_test_metrics(test_metrics);
+        let image_required = ctx.deployment.fields.conf_mat_settings == Some(true)
+            && !ctx.model.distributed
+            && has_test_metrics(test_metrics);
         if image_required && !has_confusion_image {
             return Err(DbError::Rule(
                 "The confusion matrix image (file field 'confussion_matrix') is required: the deployment generates \
