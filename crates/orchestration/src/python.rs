@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use kafkaml_domain::rules::python_float_repr;
+use kafkaml_domain::rules::{python_float_repr, write_python_style, PyStyle};
 use serde_json::Value;
 
 /// Python's `repr()` of a JSON value: `{'x': [1, 2.5, True, None, 'a']}`.
@@ -77,44 +77,11 @@ pub fn quantity_text(value: f64) -> String {
     }
 }
 
+/// Python's `repr()` spellings.
+const REPR: PyStyle = PyStyle { null: "None", bools: ["True", "False"], string: write_str_repr };
+
 fn write_repr(out: &mut String, value: &Value) {
-    match value {
-        Value::Null => out.push_str("None"),
-        Value::Bool(b) => out.push_str(python_bool(*b)),
-        Value::Number(n) => {
-            if n.is_i64() || n.is_u64() {
-                out.push_str(&n.to_string());
-            } else {
-                match n.as_f64() {
-                    Some(f) => out.push_str(&python_float_repr(f)),
-                    None => out.push_str(&n.to_string()),
-                }
-            }
-        }
-        Value::String(s) => write_str_repr(out, s),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_repr(out, item);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            out.push('{');
-            for (i, (key, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_str_repr(out, key);
-                out.push_str(": ");
-                write_repr(out, item);
-            }
-            out.push('}');
-        }
-    }
+    write_python_style(out, value, &REPR);
 }
 
 /// Python's `repr(str)`: single quotes unless the text holds `'` and no `"`; `\\`, `\n`, `\r`,

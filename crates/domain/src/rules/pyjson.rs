@@ -98,11 +98,31 @@ pub fn python_float_repr(x: f64) -> String {
     out
 }
 
+/// How a Python-style writer spells what differs between `json.dumps` and `repr()`: `null` /
+/// `None`, `true` / `True`, and string quoting. Numbers and containers are written alike.
+#[derive(Clone, Copy)]
+pub struct PyStyle {
+    /// The spelling of JSON `null`.
+    pub null: &'static str,
+    /// The spellings of `true` and `false`.
+    pub bools: [&'static str; 2],
+    /// Writes a string (also object keys).
+    pub string: fn(&mut String, &str),
+}
+
+/// `json.dumps` (with its default `ensure_ascii`).
+const JSON_DUMPS: PyStyle = PyStyle { null: "null", bools: ["true", "false"], string: write_string };
+
 fn write_value(out: &mut String, value: &Value) {
+    write_python_style(out, value, &JSON_DUMPS);
+}
+
+/// Writes `value` with Python's separators (`", "`, `": "`), keys in stored order, floats as
+/// [`python_float_repr`], and the scalar spellings of `style`.
+pub fn write_python_style(out: &mut String, value: &Value, style: &PyStyle) {
     match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(true) => out.push_str("true"),
-        Value::Bool(false) => out.push_str("false"),
+        Value::Null => out.push_str(style.null),
+        Value::Bool(b) => out.push_str(style.bools[usize::from(!*b)]),
         Value::Number(n) => {
             if n.is_i64() || n.is_u64() {
                 out.push_str(&n.to_string());
@@ -113,14 +133,14 @@ fn write_value(out: &mut String, value: &Value) {
                 }
             }
         }
-        Value::String(s) => write_string(out, s),
+        Value::String(s) => (style.string)(out, s),
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_value(out, item);
+                write_python_style(out, item, style);
             }
             out.push(']');
         }
@@ -130,9 +150,9 @@ fn write_value(out: &mut String, value: &Value) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_string(out, key);
+                (style.string)(out, key);
                 out.push_str(": ");
-                write_value(out, item);
+                write_python_style(out, item, style);
             }
             out.push('}');
         }
