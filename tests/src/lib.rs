@@ -10,7 +10,6 @@ pub mod kafka;
 use std::path::PathBuf;
 
 use diesel::connection::SimpleConnection;
-use diesel::Connection;
 use kafkaml_api::{Application, Settings};
 use kafkaml_executor::stub::StubExecutor;
 use kafkaml_persistence::db::ConnectionManager;
@@ -33,6 +32,12 @@ pub enum DbKind {
 /// `postgres://postgres@127.0.0.1:5432/test`.
 pub fn postgres_base_url() -> String {
     std::env::var("KAFKAML_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A connection to the database of [`postgres_base_url`], opened like the application's own (so
+/// libpq's OpenSSL is initialised the same way).
+pub fn postgres_admin() -> Result<DbConnection, kafkaml_persistence::DbError> {
+    ConnectionManager::new(&postgres_base_url()).connect()
 }
 
 /// The socket address of the PostgreSQL server of [`postgres_base_url`].
@@ -65,8 +70,8 @@ impl TestDb {
             DbKind::Postgres => {
                 let base = postgres_base_url();
                 let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = diesel::PgConnection::establish(&base)
-                    .unwrap_or_else(|e| panic!("PostgreSQL at {base} is required for the tests: {e}"));
+                let mut conn =
+                    postgres_admin().unwrap_or_else(|e| panic!("PostgreSQL at {base} is required for the tests: {e}"));
                 conn.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
                 let sep = if base.contains('?') { '&' } else { '?' };
                 let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
@@ -84,7 +89,7 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(schema) = &self.schema {
-            if let Ok(mut conn) = diesel::PgConnection::establish(&postgres_base_url()) {
+            if let Ok(mut conn) = postgres_admin() {
                 let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
             }
         }

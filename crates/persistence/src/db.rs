@@ -82,7 +82,10 @@ impl ConnectionManager {
     /// Opens one connection.
     pub fn connect(&self) -> Result<DbConnection, DbError> {
         match self.backend {
-            Backend::Postgres => Ok(DbConnection::Pg(PgConnection::establish(&self.url)?)),
+            Backend::Postgres => {
+                init_openssl_without_atexit();
+                Ok(DbConnection::Pg(PgConnection::establish(&self.url)?))
+            }
             Backend::Sqlite => {
                 let mut c = SqliteConnection::establish(&self.url)?;
                 c.batch_execute(
@@ -93,6 +96,16 @@ impl ConnectionManager {
             }
         }
     }
+}
+
+/// Initialises the system OpenSSL that libpq uses, once per process, before libpq does.
+///
+/// Left to libpq, OpenSSL registers an `atexit` handler that frees its global state while pool
+/// threads may still be opening or closing connections, and the process dies with SIGSEGV as it
+/// exits (diesel-rs/diesel#3441). rust-openssl's initialisation passes `OPENSSL_INIT_NO_ATEXIT`,
+/// and the first initialisation decides.
+fn init_openssl_without_atexit() {
+    openssl_sys::init();
 }
 
 impl r2d2::ManageConnection for ConnectionManager {

@@ -645,7 +645,6 @@ async fn health_probes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_database_connections_are_replaced() {
     use diesel::connection::SimpleConnection;
-    use diesel::Connection;
 
     let name = format!("kafkaml_ready_{}", uuid::Uuid::new_v4().simple());
     let app_name = name.clone();
@@ -655,7 +654,7 @@ async fn killed_database_connections_are_replaced() {
     })
     .await;
     assert_eq!(app.get("/readyz").await.status(), 200);
-    let mut admin = diesel::PgConnection::establish(&kafkaml_tests::postgres_base_url()).unwrap();
+    let mut admin = kafkaml_tests::postgres_admin().unwrap();
     admin
         .batch_execute(&format!(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{name}'"
