@@ -13,7 +13,7 @@
 //! | request | answer |
 //! | --- | --- |
 //! | any request without `Authorization: Bearer <token>` | 401 `Status` `Unauthorized` |
-//! | `POST` collection | 201 with the object as stored: `metadata.uid`, `resourceVersion`, `creationTimestamp`, `namespace` (and `generation: 1` for Jobs and RCs) set, `generateName` honoured, `status` reset as the API server does (`{}` for Jobs, `{"replicas":0}` for RCs, `{"phase":"Pending"}` for Pods); 409 `AlreadyExists`; 400 `BadRequest` for a body that is not a valid object of the kind or names another namespace; 422 `Invalid` without a name |
+//! | `POST` collection | 201 with the object as stored: `metadata.uid`, `resourceVersion`, `creationTimestamp`, `namespace` (and `generation: 1` for Jobs and RCs) set, `generateName` honoured, `status` reset as the API server does (`{}` for Jobs, `{"replicas":0}` for RCs, `{"phase":"Pending"}` for Pods); 409 `AlreadyExists`; 400 `BadRequest` for a body that is not a valid object of the kind or names another namespace; 422 `Invalid` without a name or for a Job name longer than 63 characters |
 //! | `GET` item | 200 with the object; 404 `NotFound` |
 //! | `GET` collection | 200 `JobList`/… with `metadata.resourceVersion`; `labelSelector` (`k=v`, `k==v`, `k!=v`, `k`, `!k`, `k in (a,b)`, `k notin (a,b)`, comma-separated) and `fieldSelector` (`path=v`, `path!=v` on any string field, e.g. `metadata.name`) filter it; `limit` is ignored (one page) |
 //! | `GET` collection with `watch=true` or `watch=1` | 200 stream of newline-delimited `{"type":"ADDED"\|"MODIFIED"\|"DELETED"\|"BOOKMARK","object":…}`: with `resourceVersion` absent or `0`, first `ADDED` for every matching object; with `resourceVersion=N`, every change after `N` (the fake keeps its whole history, so never 410 Gone); with `sendInitialEvents=true`, the `ADDED` events then a `BOOKMARK` annotated `k8s.io/initial-events-end`; then live events until `timeoutSeconds` |
@@ -673,6 +673,18 @@ impl State {
                 .about(kind, ""))
             }
         };
+        if kind == Kind::Job && name.len() > 63 {
+            // The Job controller copies the name into the pods' `job-name` label: a label value.
+            return Err(ApiError::new(
+                422,
+                "Invalid",
+                format!(
+                    "Job.batch \"{name}\" is invalid: spec.template.labels: Invalid value: \"{name}\": \
+                     must be no more than 63 characters"
+                ),
+            )
+            .about(kind, &name));
+        }
         let key = (kind, ns.to_owned(), name.clone());
         if self.objects.contains_key(&key) {
             return Err(ApiError::new(409, "AlreadyExists", format!("{} \"{name}\" already exists", kind.qualified()))

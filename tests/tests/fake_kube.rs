@@ -142,6 +142,11 @@ async fn not_found_and_conflict_answers_are_kubernetes_status_objects() {
     assert_eq!(res.unwrap().status(), 400);
     let res = http.post(&url).bearer_auth(TOKEN).json(&json!({"metadata": {}})).send().await.unwrap();
     assert_eq!(res.status(), 422);
+    // A Job name must fit in a label value: 63 characters at most.
+    let long = serde_json::to_value(job(&"j".repeat(64), json!({}))).unwrap();
+    let res = http.post(&url).bearer_auth(TOKEN).json(&long).send().await.unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("must be no more than 63 characters"));
     let res = http.get(format!("{}/apis/apps/v1/namespaces/{NS}/deployments", fake.url())).bearer_auth(TOKEN).send();
     assert_eq!(res.await.unwrap().status(), 404);
     let res = http.put(format!("{url}/j")).bearer_auth(TOKEN).json(&body).send().await.unwrap();

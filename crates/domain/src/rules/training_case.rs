@@ -183,6 +183,11 @@ pub fn select_training_case(
 /// Distributed cases: `<prefix>` followed by `-<id>` for every id, root to leaf
 /// (`distributed-model-training-13-14-15`). An empty id list gives the bare prefix.
 ///
+/// Kubernetes refuses Job names longer than [`MAX_JOB_NAME_LEN`] (the Job controller copies the
+/// name into a label value). A longer name (a long chain, large ids) keeps its first 54
+/// characters and ends in `-` plus 8 hex digits of a hash of the whole name, so it stays
+/// readable, unique and the same every time it is computed (stop finds the Job again).
+///
 /// ```
 /// use kafkaml_domain::rules::{job_name, TrainingCase};
 ///
@@ -202,7 +207,24 @@ pub fn job_name(case: TrainingCase, result_ids_root_to_leaf: &[i32]) -> String {
     for id in ids {
         let _ = write!(name, "-{id}");
     }
+    if name.len() <= MAX_JOB_NAME_LEN {
+        return name;
+    }
+    let hash = fnv1a_32(name.as_bytes());
+    // The name is ASCII (prefix, digits, '-'), so any byte index is a char boundary.
+    name.truncate(MAX_JOB_NAME_LEN - 9);
+    let kept = name.trim_end_matches('-').len();
+    name.truncate(kept);
+    let _ = write!(name, "-{hash:08x}");
     name
+}
+
+/// The longest Job name Kubernetes accepts (a label value: 63 characters).
+pub const MAX_JOB_NAME_LEN: usize = 63;
+
+/// 32-bit FNV-1a: a hash that is the same on every platform and Rust release.
+fn fnv1a_32(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5_u32, |hash, &b| (hash ^ u32::from(b)).wrapping_mul(0x0100_0193))
 }
 
 #[cfg(test)]
@@ -357,6 +379,36 @@ mod tests {
             "fed-dist-incremental-model-training-controller-13-14-15"
         );
         assert_eq!(job_name(TrainingCase::DistributedClassic, &[42]), "distributed-model-training-42");
+    }
+
+    #[test]
+    fn long_job_names_are_shortened_to_63_characters_deterministically() {
+        // 47-character prefix + three 10-digit ids: 80 characters before shortening.
+        let ids = [2_000_000_001, 2_000_000_002, 2_000_000_003];
+        let name = job_name(TrainingCase::FederatedDistributedIncremental, &ids);
+        assert_eq!(name.len(), MAX_JOB_NAME_LEN, "{name}");
+        assert!(name.starts_with("fed-dist-incremental-model-training-controller-2000000"), "{name}");
+        let (_, hash) = name.rsplit_once('-').unwrap();
+        assert_eq!(hash.len(), 8);
+        assert!(hash.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{name}");
+        assert_eq!(job_name(TrainingCase::FederatedDistributedIncremental, &ids), name, "same every time");
+        // Chains that share the kept part still get different names.
+        let other = job_name(TrainingCase::FederatedDistributedIncremental, &[2_000_000_001, 2_000_000_002, 7]);
+        assert_ne!(other, name);
+        assert_eq!(other.len(), MAX_JOB_NAME_LEN);
+        // Every case and chain length stays within the limit and ends with a letter or digit.
+        for case in TrainingCase::ALL {
+            for len in 1..=12 {
+                let chain: Vec<i32> = (0..len).map(|i| i32::MAX - i).collect();
+                let name = job_name(case, &chain);
+                assert!(name.len() <= MAX_JOB_NAME_LEN, "{name}");
+                assert!(name.bytes().last().unwrap().is_ascii_alphanumeric(), "{name}");
+            }
+        }
+        // Names that fit are left alone.
+        let fits = job_name(TrainingCase::FederatedDistributedIncremental, &[12345, 67890]);
+        assert_eq!(fits, "fed-dist-incremental-model-training-controller-12345-67890");
+        assert!(fits.len() <= MAX_JOB_NAME_LEN);
     }
 
     #[test]
