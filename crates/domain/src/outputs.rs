@@ -1,6 +1,8 @@
 //! Response bodies, field for field and in the order of the reference's serializers (contract §3).
 //! Secrets (an inference's `token`, a device's `mqtt_password`) are never part of them.
 
+use std::borrow::Cow;
+
 use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::Value;
@@ -114,16 +116,16 @@ impl JsonText {
     /// so that answers always use compact separators.
     pub fn from_stored(text: String) -> Self {
         use serde_json::value::RawValue;
-        if text.bytes().any(|b| b.is_ascii_whitespace()) {
-            if let Ok(v) = serde_json::from_str::<Value>(&text) {
-                if let Ok(raw) = serde_json::value::to_raw_value(&v) {
-                    return JsonText(raw);
-                }
+        // Validated as stored (removing whitespace first could join two tokens: `1 2`); one parse.
+        match (serde_json::from_str::<&RawValue>(&text), without_insignificant_whitespace(&text)) {
+            (Ok(raw), Cow::Borrowed(_)) => JsonText(raw.to_owned()),
+            // Valid JSON stays valid without its insignificant whitespace; `null` is only a guard.
+            (Ok(_), Cow::Owned(compact)) => {
+                JsonText(RawValue::from_string(compact).unwrap_or_else(|_| RawValue::NULL.to_owned()))
             }
-        }
-        match RawValue::from_string(text.clone()) {
-            Ok(raw) => JsonText(raw),
-            Err(_) => JsonText(serde_json::value::to_raw_value(&text).unwrap_or_else(|_| RawValue::NULL.to_owned())),
+            (Err(_), _) => {
+                JsonText(serde_json::value::to_raw_value(&text).unwrap_or_else(|_| RawValue::NULL.to_owned()))
+            }
         }
     }
 
@@ -138,6 +140,33 @@ impl JsonText {
     }
 }
 
+/// `text` without the whitespace outside JSON strings, which is insignificant in valid JSON
+/// (Python's `json.dumps` and PostgreSQL's `jsonb` write `{"loss": [0.5, 0.4]}`). Strings,
+/// escapes included, are copied as they are.
+fn without_insignificant_whitespace(text: &str) -> Cow<'_, str> {
+    if !text.bytes().any(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if matches!(c, ' ' | '\t' | '\n' | '\r') {
+            continue;
+        } else if c == '"' {
+            in_string = true;
+        }
+        out.push(c);
+    }
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod json_text_tests {
     use super::JsonText;
@@ -148,6 +177,16 @@ mod json_text_tests {
         assert_eq!(JsonText::from_stored(r#"{"loss": [0.5, 0.4]}"#.to_owned()).get(), r#"{"loss":[0.5,0.4]}"#);
         assert_eq!(JsonText::from_stored("not json".to_owned()).get(), r#""not json""#);
         assert_eq!(JsonText::from_stored(r#"{"b":1,"a":2}"#.to_owned()).to_value().to_string(), r#"{"b":1,"a":2}"#);
+        // Whitespace inside strings (escaped quotes and backslashes included) is kept.
+        assert_eq!(
+            JsonText::from_stored("{ \"a b\" : [ \"x \\\" y\" , \"z\\\\\" ] ,\n\t\"c\": null }".to_owned()).get(),
+            r#"{"a b":["x \" y","z\\"],"c":null}"#
+        );
+        // Text that is not JSON is sent as a JSON string of the text as stored.
+        assert_eq!(JsonText::from_stored("nan is not json".to_owned()).get(), r#""nan is not json""#);
+        assert_eq!(JsonText::from_stored("{\"a\": tru e}".to_owned()).get(), r#""{\"a\": tru e}""#);
+        assert_eq!(JsonText::from_stored("1 2".to_owned()).get(), r#""1 2""#);
+        assert_eq!(JsonText::from_stored(" 12 ".to_owned()).get(), "12");
     }
 }
 

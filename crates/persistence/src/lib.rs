@@ -11,6 +11,7 @@ pub mod error;
 pub mod files;
 pub mod repo;
 pub mod schema;
+pub mod time;
 
 pub use db::{build_pool, run_migrations, write_transaction, Backend, DbConnection, Pool, PooledConnection};
 pub use device_files::{DeviceFile, DeviceFileStore};

@@ -2,7 +2,9 @@
 //! `GET /configurations/` with 100 configurations, `GET /models/` with 520 models, on SQLite.
 //! One client in series (p50/p99) and 32 concurrent clients (requests per second).
 //!
-//! Run with `cargo run --release -p kafkaml-tests --bin bench-lists`.
+//! Run with `cargo run --release -p kafkaml-tests --bin bench-lists`. With
+//! `KAFKAML_BENCH_SERVE_SECS=N` it then keeps serving the seeded data for N seconds and prints
+//! its address and database file, for a load generator in another process (e.g. `wrk`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
@@ -98,4 +100,8 @@ async fn main() {
     measure(&app, "/results/", 300, 5).await;
     measure(&app, "/configurations/", 500, 5).await;
     measure(&app, "/models/", 500, 5).await;
+    if let Some(secs) = std::env::var("KAFKAML_BENCH_SERVE_SECS").ok().and_then(|s| s.parse().ok()) {
+        println!("serving {} for {secs} s (database {})", app.address, app.db.url);
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+    }
 }

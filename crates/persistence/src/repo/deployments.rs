@@ -13,6 +13,7 @@ use crate::schema::{
     automl_configuration as cfg, automl_configuration_ml_models as links, automl_deployment as dep,
     automl_mlmodel as m, automl_trainingresult as r,
 };
+use crate::time::DbTime;
 use crate::with_conn;
 
 /// A row of `automl_deployment`.
@@ -36,6 +37,7 @@ pub struct NewDeployment {
     pub pth_kwargs_val: String,
     pub conf_mat_settings: Option<bool>,
     pub configuration_id: i32,
+    #[diesel(deserialize_as = DbTime)]
     pub time: NaiveDateTime,
     pub optimizer: String,
     pub learning_rate: f64,
@@ -193,7 +195,7 @@ pub fn list(conn: &mut DbConnection, configuration: Option<i32>) -> DbResult<Vec
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    type SummaryRow = (i32, i32, String, NaiveDateTime, i32, String);
+    type SummaryRow = (i32, i32, String, DbTime, i32, String);
     let results: Vec<SummaryRow> = with_conn!(conn, |c| {
         let mut q = r::table
             .inner_join(m::table)
@@ -212,7 +214,7 @@ pub fn list(conn: &mut DbConnection, configuration: Option<i32>) -> DbResult<Vec
             id,
             status,
             model: ModelRef { id: model_id, name: model_name },
-            status_changed,
+            status_changed: status_changed.0,
         });
     }
     Ok(rows

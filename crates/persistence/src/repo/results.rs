@@ -13,6 +13,7 @@ use crate::repo::deployments::DeploymentRow;
 use crate::repo::models::ModelRow;
 use crate::repo::{json_to_text, text_to_json, text_to_raw};
 use crate::schema::{automl_deployment as dep, automl_mlmodel as m, automl_trainingresult as r};
+use crate::time::DbTime;
 use crate::with_conn;
 
 /// A row of `automl_trainingresult`.
@@ -21,6 +22,7 @@ use crate::with_conn;
 pub struct ResultRow {
     pub id: i32,
     pub status: String,
+    #[diesel(deserialize_as = DbTime)]
     pub status_changed: NaiveDateTime,
     pub deployment_id: i32,
     pub model_id: i32,
@@ -49,14 +51,14 @@ pub struct ResultContext {
     pub deployment: DeploymentRow,
 }
 
-type ListRow = (ResultRow, NaiveDateTime, i32, String);
+type ListRow = (ResultRow, DbTime, i32, String);
 
 fn into_output((row, dep_time, model_id, model_name): ListRow) -> TrainingResult {
     TrainingResult {
         id: row.id,
         status: row.status,
         status_changed: row.status_changed,
-        deployment: DeploymentRef { id: row.deployment_id, time: dep_time },
+        deployment: DeploymentRef { id: row.deployment_id, time: dep_time.0 },
         model: ModelRef { id: model_id, name: model_name },
         train_metrics: text_to_raw(row.train_metrics),
         val_metrics: text_to_raw(row.val_metrics),
