@@ -585,9 +585,21 @@ fn the_dockerignore_keeps_what_the_build_needs() {
     for p in ["target", ".git"] {
         assert!(patterns.contains(p), ".dockerignore leaves out {p}");
     }
-    for needed in ["Cargo.toml", "Cargo.lock", "crates", "migrations", "tests", "openapi", "docker/Dockerfile"] {
+    // `.cargo/config.toml` carries the build settings of the bundled SQLite.
+    for needed in [
+        "Cargo.toml",
+        "Cargo.lock",
+        ".cargo/config.toml",
+        "crates",
+        "migrations",
+        "tests",
+        "openapi",
+        "docker/Dockerfile",
+    ] {
         assert!(
-            !patterns.iter().any(|p| *p == needed || needed.starts_with(&format!("{p}/")) || *p == "*"),
+            !patterns
+                .iter()
+                .any(|p| *p == needed || needed.starts_with(&format!("{p}/")) || *p == "*" || *p == ".cargo"),
             ".dockerignore drops {needed}, which the build needs"
         );
     }

@@ -3,7 +3,7 @@
 //! side effects; `Host` is checked against `ALLOWED_HOSTS`; a wrong method on a fixed path is a
 //! 405 even where an `{id}` route of the same shape exists.
 
-use actix_web::body::{BoxBody, MessageBody};
+use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, Uri};
@@ -137,9 +137,29 @@ pub async fn normalize(
     }
     let res = next.call(req).await?;
     if head {
-        return Ok(res.map_body(|_, _| BoxBody::new(())));
+        return Ok(res.map_body(|_, body| BoxBody::new(HeadBody(body.size()))));
     }
     Ok(res.map_into_boxed_body())
+}
+
+/// The body of a `HEAD` answer: no bytes, but the size of the `GET` body it stands for, so that
+/// `Content-Length` is the one `GET` would send (the HTTP/1 encoder, which saw the request as
+/// `HEAD`, writes the header and no body).
+struct HeadBody(BodySize);
+
+impl MessageBody for HeadBody {
+    type Error = std::convert::Infallible;
+
+    fn size(&self) -> BodySize {
+        self.0
+    }
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<actix_web::web::Bytes, Self::Error>>> {
+        std::task::Poll::Ready(None)
+    }
 }
 
 #[cfg(test)]

@@ -965,6 +965,7 @@ db_test!(download_trained_model_head_and_missing, |app| async move {
     let res = app.client.head(app.url(&format!("/results/model/{id}"))).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(header(&res, "ml-framework"), "tf");
+    assert_eq!(header(&res, "content-length"), MODEL_BYTES.len().to_string());
     assert!(res.bytes().await.unwrap().is_empty());
     // The file vanished from disk (e.g. a wiped volume): a 404, not a 500.
     std::fs::remove_file(trained_path(&app, &format!("{id}.h5"))).unwrap();

@@ -60,6 +60,21 @@ async fn send(app: &TestApp, method: &str, path: &str) -> Response {
     app.client.request(Method::from_bytes(method.as_bytes()).unwrap(), app.url(path)).send().await.unwrap()
 }
 
+/// Sends `request` as it is over a new connection and returns everything the server wrote until
+/// it closed the connection (send `Connection: close`).
+async fn raw_http(app: &TestApp, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.address.strip_prefix("http://").unwrap();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut answer))
+        .await
+        .expect("the server closes the connection")
+        .unwrap();
+    String::from_utf8(answer).unwrap()
+}
+
 async fn send_body(app: &TestApp, method: &str, path: &str, ctype: &str, body: Vec<u8>) -> Response {
     app.client
         .request(Method::from_bytes(method.as_bytes()).unwrap(), app.url(path))
@@ -233,12 +248,22 @@ async fn slash_and_api_prefix_variants_answer_alike() {
             assert_eq!(res.text().await.unwrap(), reference, "{path}");
         }
     }
-    // HEAD answers the GET headers without a body.
+    // HEAD answers the GET headers, Content-Length included, without a body.
     for path in ["/models", "/api/results/", "/results/chart/1"] {
+        let get = app.get(path).await;
+        let length = get.headers()["content-length"].clone();
+        assert!(!get.bytes().await.unwrap().is_empty(), "{path}");
         let res = send(&app, "HEAD", path).await;
         assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(res.headers()["content-length"], length, "{path}");
         assert!(res.bytes().await.unwrap().is_empty());
     }
+    // The raw answer to HEAD ends after the headers, so the connection stays usable.
+    let raw = raw_http(&app, "HEAD /models/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await;
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(!head.to_ascii_lowercase().contains("content-length: 0\r"), "{head}");
+    assert_eq!(body, "", "HEAD sent a body");
     // A query string survives the normalisation.
     assert_eq!(app.get("/api/results/?format=json").await.status(), 200);
     // POST without the slash works (no 301 dance, no 500).
