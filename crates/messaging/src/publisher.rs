@@ -155,11 +155,19 @@ pub enum TopicError {
 /// topics). One partition keeps the control messages in order; the replication factor is
 /// `min(3, number of brokers)`. Takes at most about `2 × config.timeout`; an error means the
 /// broker is down or refused (the caller logs it and goes on).
+///
+/// The blocking admin calls run on a thread of their own rather than tokio's blocking pool: a
+/// runtime that shuts down while the broker is unreachable does not wait for them.
 pub async fn ensure_topic(config: &KafkaConfig) -> Result<TopicStatus, TopicError> {
     let config = config.clone();
-    tokio::task::spawn_blocking(move || ensure_topic_blocking(&config))
-        .await
-        .map_err(|e| TopicError::Task(e.to_string()))?
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("kafkaml-topic-check".to_owned())
+        .spawn(move || {
+            let _ = tx.send(ensure_topic_blocking(&config));
+        })
+        .map_err(|e| TopicError::Task(e.to_string()))?;
+    rx.await.map_err(|_| TopicError::Task("the topic check thread ended without an answer".to_owned()))?
 }
 
 fn ensure_topic_blocking(config: &KafkaConfig) -> Result<TopicStatus, TopicError> {
