@@ -7,22 +7,23 @@ use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
+use actix_web::http::header::ContentType;
 use actix_web::middleware::{from_fn, DefaultHeaders};
-use actix_web::{web, App, HttpRequest, HttpServer};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use anyhow::Context;
 use kafkaml_executor::{Executor, ExecutorConfig, HttpExecutor};
 use kafkaml_orchestration::{Cluster, ClusterConnector};
 use kafkaml_persistence::{build_pool, run_migrations, ArtifactStore, Backend, Pool};
-use utoipa::OpenApi;
-use utoipa_actix_web::AppExt;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::fallback::{fallback, RouteTable};
 use crate::middleware::{normalize, SECURITY_HEADERS};
-use crate::openapi::ApiDoc;
 use crate::routes::iot::IotServices;
 use crate::settings::Settings;
 use crate::state::AppState;
+
+/// Where the OpenAPI document is served (and where Swagger UI reads it).
+const OPENAPI_JSON: &str = "/api-docs/openapi.json";
 
 /// Largest JSON body accepted (model code can be long).
 const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
@@ -105,6 +106,7 @@ impl Application {
             ws_slots,
         });
         let routes = RouteTable::shared();
+        let spec = crate::openapi::served_json();
         let whitelist = settings.host_whitelist();
         let frontend = settings.frontend_url.trim_end_matches('/').to_owned();
 
@@ -131,14 +133,19 @@ impl Application {
                 SECURITY_HEADERS.iter().fold(DefaultHeaders::new(), |h, (name, value)| h.add((name.clone(), *value)));
             let whitelist = whitelist.clone();
             let table = routes.clone();
-            let (app, api) = App::new()
-                .into_utoipa_app()
-                .openapi(ApiDoc::openapi())
+            let spec = spec.clone();
+            App::new()
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(MAX_JSON_BODY))
                 .configure(crate::routes::configure)
-                .split_for_parts();
-            app.service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api))
+                .route(
+                    OPENAPI_JSON,
+                    web::get().to(move || {
+                        let spec = spec.clone();
+                        async move { HttpResponse::Ok().content_type(ContentType::json()).body(spec) }
+                    }),
+                )
+                .service(SwaggerUi::new("/swagger-ui/{_:.*}").config(SwaggerConfig::from(OPENAPI_JSON)))
                 .default_service(web::to(move |req: HttpRequest| fallback(req, table.clone())))
                 .wrap(security)
                 .wrap(cors)

@@ -5,19 +5,30 @@ use std::sync::{Arc, OnceLock};
 
 use actix_web::http::{header, Method};
 use actix_web::{HttpRequest, HttpResponse};
-use regex::Regex;
 
 /// One documented path template with its methods.
 #[derive(Debug)]
 struct Route {
     /// The template, e.g. `/models/{id}`.
     template: String,
-    /// Matches the template (`{param}` matches one segment).
-    pattern: Regex,
+    /// The template's `/`-separated segments; `None` for a `{param}`, which matches any one
+    /// non-empty segment.
+    segments: Vec<Option<String>>,
     /// Number of `{param}` segments: fewer means more specific.
     params: usize,
     /// `GET`, `POST`, … in a fixed order, then `HEAD` (with `GET`) and `OPTIONS`.
     methods: Vec<String>,
+}
+
+impl Route {
+    fn matches(&self, path: &str) -> bool {
+        let mut given = path.split('/');
+        self.segments.iter().all(|expected| match (expected, given.next()) {
+            (Some(literal), Some(seg)) => literal == seg,
+            (None, Some(seg)) => !seg.is_empty(),
+            (_, None) => false,
+        }) && given.next().is_none()
+    }
 }
 
 /// Known path templates with their methods, built from the OpenAPI document.
@@ -32,12 +43,8 @@ impl RouteTable {
     pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Arc<Self> {
         let mut routes = Vec::new();
         for (path, item) in api.paths.paths.iter() {
-            let pattern = path
-                .split('/')
-                .map(|seg| if seg.starts_with('{') { "[^/]+".to_owned() } else { regex::escape(seg) })
-                .collect::<Vec<_>>()
-                .join("/");
-            let Ok(pattern) = Regex::new(&format!("^{pattern}$")) else { continue };
+            let segments =
+                path.split('/').map(|seg| (!seg.starts_with('{')).then(|| seg.to_owned())).collect::<Vec<_>>();
             let value = serde_json::to_value(item).unwrap_or_default();
             let mut methods: Vec<String> = ["get", "post", "put", "patch", "delete"]
                 .iter()
@@ -49,7 +56,7 @@ impl RouteTable {
             }
             methods.push("OPTIONS".to_owned());
             let params = path.split('/').filter(|seg| seg.starts_with('{')).count();
-            routes.push(Route { template: path.clone(), pattern, params, methods });
+            routes.push(Route { template: path.clone(), segments, params, methods });
         }
         routes.sort_by_key(|r| r.params);
         Arc::new(RouteTable { routes })
@@ -63,7 +70,7 @@ impl RouteTable {
 
     /// The methods of the most specific template matching `path`.
     pub fn allowed(&self, path: &str) -> Option<&[String]> {
-        self.routes.iter().find(|r| r.pattern.is_match(path)).map(|r| r.methods.as_slice())
+        self.routes.iter().find(|r| r.matches(path)).map(|r| r.methods.as_slice())
     }
 
     /// The methods of a template without parameters that is exactly `path`. The router would
@@ -105,5 +112,10 @@ mod tests {
         assert_eq!(table.literal("/models/fathers").unwrap(), ["GET", "HEAD", "OPTIONS"]);
         assert!(table.literal("/models/7").is_none());
         assert!(table.allowed("/nowhere").is_none());
+        // A parameter is one non-empty segment.
+        assert!(table.allowed("/models/7/extra").is_none());
+        assert!(table.allowed("/results/chart/").is_none());
+        assert_eq!(table.allowed("/results/chart/x1").unwrap(), ["GET", "HEAD", "OPTIONS"]);
+        assert_eq!(table.allowed("/models").unwrap(), ["GET", "POST", "HEAD", "OPTIONS"]);
     }
 }

@@ -28,9 +28,19 @@ pub struct ApiDoc;
 
 /// The complete document, as served at `/api-docs/openapi.json`.
 pub fn document() -> utoipa::openapi::OpenApi {
-    let (_, api) =
-        App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(crate::routes::configure).split_for_parts();
+    let (_, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(|cfg| crate::routes::configure(cfg))
+        .split_for_parts();
     api
+}
+
+/// The document as served at `/api-docs/openapi.json` (compact JSON), built once per process: the
+/// server workers share these bytes instead of each keeping a copy of the document.
+pub fn served_json() -> actix_web::web::Bytes {
+    static JSON: std::sync::OnceLock<actix_web::web::Bytes> = std::sync::OnceLock::new();
+    JSON.get_or_init(|| document().to_json().unwrap_or_default().into()).clone()
 }
 
 /// The document as pretty-printed JSON (what `openapi/openapi.json` holds), with a final newline.

@@ -15,70 +15,91 @@ mod training_input;
 mod training_jobs;
 pub mod ws;
 
-use utoipa_actix_web::service_config::ServiceConfig;
+use actix_web::dev::HttpServiceFactory;
+use utoipa_actix_web::OpenApiFactory;
+
+/// Where [`configure`] registers the routes: actix-web's own `ServiceConfig` (what each server
+/// worker uses: no OpenAPI work per worker) or utoipa-actix-web's, which also collects every
+/// handler's OpenAPI path (what [`crate::openapi::document`] builds the document from, once).
+pub trait RouteSink {
+    /// Registers one documented handler.
+    fn handler<F: HttpServiceFactory + OpenApiFactory + 'static>(&mut self, handler: F) -> &mut Self;
+}
+
+impl RouteSink for actix_web::web::ServiceConfig {
+    fn handler<F: HttpServiceFactory + OpenApiFactory + 'static>(&mut self, handler: F) -> &mut Self {
+        self.service(handler)
+    }
+}
+
+impl RouteSink for utoipa_actix_web::service_config::ServiceConfig<'_> {
+    fn handler<F: HttpServiceFactory + OpenApiFactory + 'static>(&mut self, handler: F) -> &mut Self {
+        self.service(handler)
+    }
+}
 
 /// Registers every route at its canonical path (no `/api` prefix, no trailing slash: the
 /// normalising middleware maps the other spellings onto these). Fixed paths come before `{id}`.
-pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(health::healthz)
-        .service(health::readyz)
+pub fn configure<C: RouteSink>(cfg: &mut C) {
+    cfg.handler(health::healthz)
+        .handler(health::readyz)
         // models
-        .service(models::list_models)
-        .service(models::create_model)
-        .service(models::list_distributed)
-        .service(models::list_fathers)
-        .service(models::model_of_result)
-        .service(models::get_model)
-        .service(models::update_model)
-        .service(models::patch_model)
-        .service(models::delete_model)
+        .handler(models::list_models)
+        .handler(models::create_model)
+        .handler(models::list_distributed)
+        .handler(models::list_fathers)
+        .handler(models::model_of_result)
+        .handler(models::get_model)
+        .handler(models::update_model)
+        .handler(models::patch_model)
+        .handler(models::delete_model)
         // configurations
-        .service(configurations::list_configurations)
-        .service(configurations::create_configuration)
-        .service(configurations::get_configuration)
-        .service(configurations::update_configuration)
-        .service(configurations::patch_configuration)
-        .service(configurations::delete_configuration)
-        .service(configurations::frameworks_in_configuration)
-        .service(configurations::distributed_configuration)
+        .handler(configurations::list_configurations)
+        .handler(configurations::create_configuration)
+        .handler(configurations::get_configuration)
+        .handler(configurations::update_configuration)
+        .handler(configurations::patch_configuration)
+        .handler(configurations::delete_configuration)
+        .handler(configurations::frameworks_in_configuration)
+        .handler(configurations::distributed_configuration)
         // deployments
-        .service(deployments::list_deployments)
-        .service(training::create_deployment)
-        .service(deployments::results_of_deployment)
-        .service(deployments::deployments_of_configuration)
-        .service(deployments::delete_deployment)
+        .handler(deployments::list_deployments)
+        .handler(training::create_deployment)
+        .handler(deployments::results_of_deployment)
+        .handler(deployments::deployments_of_configuration)
+        .handler(deployments::delete_deployment)
         // results
-        .service(results::list_results)
-        .service(results::download_model)
-        .service(results::download_confusion_matrix)
-        .service(results::chart)
-        .service(training::stop_training)
-        .service(inferences::inference_info)
-        .service(inference_deploy::deploy_inference)
-        .service(results::model_for_training)
-        .service(results::upload_result)
-        .service(results::delete_result)
-        .service(results::update_metrics)
+        .handler(results::list_results)
+        .handler(results::download_model)
+        .handler(results::download_confusion_matrix)
+        .handler(results::chart)
+        .handler(training::stop_training)
+        .handler(inferences::inference_info)
+        .handler(inference_deploy::deploy_inference)
+        .handler(results::model_for_training)
+        .handler(results::upload_result)
+        .handler(results::delete_result)
+        .handler(results::update_metrics)
         // inferences
-        .service(inferences::list_inferences)
-        .service(inferences::get_inference)
-        .service(inference_deploy::stop_inference)
-        .service(inferences::delete_inference)
+        .handler(inferences::list_inferences)
+        .handler(inferences::get_inference)
+        .handler(inference_deploy::stop_inference)
+        .handler(inferences::delete_inference)
         // datasources
-        .service(datasources::list_datasources)
-        .service(datasources::create_datasource)
+        .handler(datasources::list_datasources)
+        .handler(datasources::create_datasource)
         // IoT devices
-        .service(iot::list_devices)
-        .service(iot::create_device)
-        .service(iot::download_model)
-        .service(iot::download_script)
-        .service(iot::get_device)
-        .service(iot::update_device)
-        .service(iot::patch_device)
-        .service(iot::delete_device)
-        .service(iot::deploy_to_devices)
+        .handler(iot::list_devices)
+        .handler(iot::create_device)
+        .handler(iot::download_model)
+        .handler(iot::download_script)
+        .handler(iot::get_device)
+        .handler(iot::update_device)
+        .handler(iot::patch_device)
+        .handler(iot::delete_device)
+        .handler(iot::deploy_to_devices)
         // datasources to Kafka
-        .service(kafka::publish_datasource)
+        .handler(kafka::publish_datasource)
         // live predictions (WebSocket)
-        .service(ws::predictions_socket);
+        .handler(ws::predictions_socket);
 }
