@@ -92,6 +92,13 @@ impl Application {
         let port = listener.local_addr().context("reading the bound address")?.port();
         let watcher = cluster.clone().map(|c| crate::cluster::spawn_failure_watcher(c, pool.clone()));
         let kafka = crate::routes::kafka::connect(&settings).context("configuring Kafka")?;
+        if settings.enable_fedml_blockchain && crate::cluster::blockchain_token(&settings).is_err() {
+            tracing::warn!(
+                "ENABLE_FEDML_BLOCKCHAIN is set, but this back-end does not deploy the token contract at start-up: \
+                 blockchain federated trainings are refused until FEDML_BLOCKCHAIN_TOKEN_ADDRESS and \
+                 FEDML_BLOCKCHAIN_ABI name a deployed contract"
+            );
+        }
         let ws_slots = Arc::new(tokio::sync::Semaphore::new(settings.ws_max_connections));
         let state = web::Data::new(AppState {
             pool,

@@ -77,6 +77,21 @@ pub fn inference_image(settings: &Settings, framework: Framework, distributed: b
     required(value.as_deref(), &what, variable).map(str::to_owned)
 }
 
+/// Blockchain federated training (case 9) needs the deployed token contract: its address and ABI.
+/// The reference deployed one at start-up (`ENABLE_FEDML_BLOCKCHAIN`); this back-end takes it
+/// from the settings, so without them such a deployment is refused instead of launching Jobs
+/// that cannot work.
+pub fn blockchain_token(settings: &Settings) -> ApiResult<()> {
+    let what = "The blockchain token contract for blockchain federated training";
+    required(
+        settings.fedml_blockchain_token_address.as_deref(),
+        &format!("{what} (address)"),
+        "FEDML_BLOCKCHAIN_TOKEN_ADDRESS",
+    )?;
+    required(settings.fedml_blockchain_abi.as_deref(), &format!("{what} (ABI)"), "FEDML_BLOCKCHAIN_ABI")?;
+    Ok(())
+}
+
 /// What every training Job receives from the settings.
 pub fn training_environment(settings: &Settings, backend_url: String) -> TrainingEnvironment {
     TrainingEnvironment {

@@ -138,6 +138,12 @@ pub struct Settings {
     #[arg(long, env = "KAFKAML_KUBE_TIMEOUT", default_value_t = 10)]
     pub kube_timeout: u64,
 
+    /// The reference's switch to deploy a token contract at start-up (`1`). This back-end does not
+    /// deploy one: with the switch on it warns at start-up unless the contract is given by
+    /// `FEDML_BLOCKCHAIN_TOKEN_ADDRESS` and `FEDML_BLOCKCHAIN_ABI`.
+    #[arg(long, env = "ENABLE_FEDML_BLOCKCHAIN", value_parser = clap::builder::FalseyValueParser::new())]
+    pub enable_fedml_blockchain: bool,
+
     /// Ethereum RPC endpoint of blockchain federated training (`ETH_RPC_URL` of its Jobs).
     #[arg(long, env = "FEDML_BLOCKCHAIN_RPC_URL")]
     pub fedml_blockchain_rpc_url: Option<String>,

@@ -364,6 +364,49 @@ kube_test!(deploys_blockchain_federated_training, |app, kube| async move {
     assert!(env_value(&job, "CONTROL_TOPIC").is_none());
 });
 
+/// The application against `kube` without blockchain settings, plus `token_address` if given.
+async fn spawn_without_token_contract(kube: &FakeKube, token_address: Option<&str>) -> TestApp {
+    let (url, token) = (kube.url(), kube.token().to_owned());
+    let token_address = token_address.map(str::to_owned);
+    TestApp::spawn_with(DbKind::Sqlite, move |s| {
+        s.kube_host = Some(url);
+        s.kube_token = Some(token.parse().unwrap());
+        s.backend_url = Some("http://backend:8000".to_owned());
+        s.tensorflow_training_model_image = Some(TF_TRAIN.to_owned());
+        s.fedml_blockchain_token_address = token_address;
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blockchain_training_without_a_token_contract_is_refused_and_changes_nothing() {
+    let kube = FakeKube::start(TOKEN).await;
+    let app = spawn_without_token_contract(&kube, None).await;
+    let m = app.create_model("chainfed", "tf", false, None).await;
+    let cfg = app.create_configuration("bc", &[m]).await;
+    let blockchain = body(cfg, json!({"federated": true, "blockchain": true}));
+    let message = "The blockchain token contract for blockchain federated training (address) is not configured: \
+                   set FEDML_BLOCKCHAIN_TOKEN_ADDRESS.";
+    assert_eq!(deploy(&app, &blockchain).await, (503, message.to_owned()));
+    assert!(kube.jobs(NS).is_empty());
+    assert_eq!(app.get_json("/deployments/").await, json!([]));
+    assert_eq!(app.get_json("/results/").await, json!([]));
+    // Only single federated non-incremental training uses the token: other cases go ahead.
+    let incremental = body(cfg, json!({"federated": true, "blockchain": true, "incremental": true}));
+    assert_eq!(deploy(&app, &incremental).await.0, 201);
+    assert_eq!(job_names(&kube).len(), 1);
+
+    // With an address but no ABI, the ABI is what is missing.
+    let app = spawn_without_token_contract(&kube, Some("0xTOKEN")).await;
+    let m = app.create_model("chainfed", "tf", false, None).await;
+    let cfg = app.create_configuration("bc", &[m]).await;
+    let message = "The blockchain token contract for blockchain federated training (ABI) is not configured: \
+                   set FEDML_BLOCKCHAIN_ABI.";
+    let blockchain = body(cfg, json!({"federated": true, "blockchain": true}));
+    assert_eq!(deploy(&app, &blockchain).await, (503, message.to_owned()));
+    assert_eq!(job_names(&kube).len(), 1);
+}
+
 kube_test!(stops_every_kind_of_training, |app, kube| async move {
     let single = app.create_model("s", "tf", false, None).await;
     let root = app.create_model("r", "tf", true, None).await;

@@ -3,6 +3,7 @@
 
 use actix_web::{post, web, HttpResponse};
 use kafkaml_domain::deploy::DeploymentInput;
+use kafkaml_domain::rules::{select_training_case, ModelRole, TrainingCase};
 use kafkaml_domain::{Framework, ResultStatus};
 use kafkaml_executor::ExecutorKind;
 use kafkaml_orchestration::plan::{job_of_result, plan_jobs, PlannedResult, TrainingFlags};
@@ -11,7 +12,7 @@ use kafkaml_persistence::repo::deployments;
 use kafkaml_persistence::repo::models::{self, ModelRow};
 use kafkaml_persistence::repo::results;
 
-use crate::cluster::{backend_url, training_environment, training_image};
+use crate::cluster::{backend_url, blockchain_token, training_environment, training_image};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::training_input::{kwargs_of, new_deployment, planned, training_deployment, INVALID};
 use crate::routes::training_jobs::create_all_or_none;
@@ -80,9 +81,13 @@ pub async fn create_deployment(state: State, body: web::Bytes) -> ApiResult<Http
         training_image(&state.settings, *framework)?;
     }
     check_monitoring_metric(&input, &config_models)?;
+    let new = new_deployment(&input, configuration);
+    let single_case = select_training_case(ModelRole::NonDistributed, new.incremental, new.federated, new.blockchain);
+    if single_case == Some(TrainingCase::SingleFederatedBlockchain) && config_models.iter().any(|m| !m.distributed) {
+        blockchain_token(&state.settings)?;
+    }
     check_with_executors(&state, &input, &frameworks).await?;
 
-    let new = new_deployment(&input, configuration);
     let to_store = new.clone();
     let created = state.db(move |c| Ok(deployments::create(c, &to_store)?)).await?;
     let by_id: std::collections::HashMap<i32, &ModelRow> = config_models.iter().map(|m| (m.id, m)).collect();
