@@ -200,7 +200,11 @@ impl Settings {
 
     /// Settings with every default, as if no variable and no flag were given.
     pub fn defaults() -> Self {
-        <Settings as clap::Parser>::parse_from(["kafkaml-backend"])
+        use clap::{CommandFactory, FromArgMatches};
+        // Without their variables the arguments fall back to their defaults, whatever the
+        // process environment holds (tests and embedders start from a known state).
+        let command = Settings::command().mut_args(|arg| arg.env(None::<&str>));
+        Settings::from_arg_matches(&command.get_matches_from(["kafkaml-backend"])).unwrap_or_else(|e| e.exit())
     }
 
     /// The accepted `Host` names; `None` accepts any.

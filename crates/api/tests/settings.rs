@@ -57,3 +57,28 @@ fn kubernetes_settings() {
     assert!(cluster.insecure_skip_tls_verify);
     assert_eq!(cluster.timeout, std::time::Duration::from_secs(3));
 }
+
+#[test]
+fn defaults_ignore_the_environment() {
+    // Runs itself as a child process with variables set (the test process's own environment is
+    // left alone); the child checks what `Settings::defaults()` holds.
+    const CHILD: &str = "KAFKAML_SETTINGS_DEFAULTS_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        let s = kafkaml_api::Settings::defaults();
+        assert_eq!(s.bind, "127.0.0.1:8000");
+        assert_eq!(s.bootstrap_servers, None);
+        assert_eq!(s.kube_host, None);
+        assert_eq!(s.kube_namespace, "kafkaml");
+        return;
+    }
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "defaults_ignore_the_environment", "--nocapture"])
+        .env(CHILD, "1")
+        .env("KAFKAML_BIND", "0.0.0.0:9")
+        .env("BOOTSTRAP_SERVERS", "kafka:9092")
+        .env("KUBE_HOST", "https://cluster:6443")
+        .env("KUBE_NAMESPACE", "elsewhere")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+}
