@@ -113,19 +113,24 @@ pub struct JsonText(Box<serde_json::value::RawValue>);
 impl JsonText {
     /// Wraps stored text; text that is not JSON becomes a JSON string holding it. Compact text
     /// (what the back-end writes) is kept as it is; text with whitespace is re-written compactly
-    /// so that answers always use compact separators.
+    /// so that answers always use compact separators. Either way the text is parsed once.
     pub fn from_stored(text: String) -> Self {
         use serde_json::value::RawValue;
-        // Validated as stored (removing whitespace first could join two tokens: `1 2`); one parse.
-        match (serde_json::from_str::<&RawValue>(&text), without_insignificant_whitespace(&text)) {
-            (Ok(raw), Cow::Borrowed(_)) => JsonText(raw.to_owned()),
-            // Valid JSON stays valid without its insignificant whitespace; `null` is only a guard.
-            (Ok(_), Cow::Owned(compact)) => {
-                JsonText(RawValue::from_string(compact).unwrap_or_else(|_| RawValue::NULL.to_owned()))
+        let as_string =
+            |text: &str| JsonText(serde_json::value::to_raw_value(text).unwrap_or_else(|_| RawValue::NULL.to_owned()));
+        let compact = match without_insignificant_whitespace(&text) {
+            Some(Cow::Borrowed(_)) => {
+                return match serde_json::from_str::<&RawValue>(&text) {
+                    Ok(raw) => JsonText(raw.to_owned()),
+                    Err(_) => as_string(&text),
+                }
             }
-            (Err(_), _) => {
-                JsonText(serde_json::value::to_raw_value(&text).unwrap_or_else(|_| RawValue::NULL.to_owned()))
-            }
+            Some(Cow::Owned(compact)) => compact,
+            None => return as_string(&text),
+        };
+        match RawValue::from_string(compact) {
+            Ok(raw) => JsonText(raw),
+            Err(_) => as_string(&text),
         }
     }
 
@@ -141,30 +146,45 @@ impl JsonText {
 }
 
 /// `text` without the whitespace outside JSON strings, which is insignificant in valid JSON
-/// (Python's `json.dumps` and PostgreSQL's `jsonb` write `{"loss": [0.5, 0.4]}`). Strings,
-/// escapes included, are copied as they are.
-fn without_insignificant_whitespace(text: &str) -> Cow<'_, str> {
-    if !text.bytes().any(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
-        return Cow::Borrowed(text);
+/// (Python's `json.dumps` and PostgreSQL's `jsonb` write `{"loss": [0.5, 0.4]}`); strings,
+/// escapes included, are copied as they are. `None` when whitespace separates two parts of a
+/// word (`1 2`, `tru e`): such text is not JSON, and removing the space would make it so.
+fn without_insignificant_whitespace(text: &str) -> Option<Cow<'_, str>> {
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-');
+    if !text.bytes().any(is_space) {
+        return Some(Cow::Borrowed(text));
     }
-    let mut out = String::with_capacity(text.len());
+    // Only ASCII bytes are looked at or dropped, so the kept bytes stay valid UTF-8.
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
     let (mut in_string, mut escaped) = (false, false);
-    for c in text.chars() {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
         if in_string {
-            match (escaped, c) {
+            match (escaped, b) {
                 (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
                 _ => {}
             }
-        } else if matches!(c, ' ' | '\t' | '\n' | '\r') {
+        } else if is_space(b) {
+            let run_end = bytes[i..].iter().position(|&c| !is_space(c)).map_or(bytes.len(), |n| i + n);
+            let joins_words = out.last().is_some_and(|&before| is_word(before))
+                && bytes.get(run_end).is_some_and(|&after| is_word(after));
+            if joins_words {
+                return None;
+            }
+            i = run_end;
             continue;
-        } else if c == '"' {
+        } else if b == b'"' {
             in_string = true;
         }
-        out.push(c);
+        out.push(b);
+        i += 1;
     }
-    Cow::Owned(out)
+    String::from_utf8(out).ok().map(Cow::Owned)
 }
 
 #[cfg(test)]
@@ -187,6 +207,11 @@ mod json_text_tests {
         assert_eq!(JsonText::from_stored("{\"a\": tru e}".to_owned()).get(), r#""{\"a\": tru e}""#);
         assert_eq!(JsonText::from_stored("1 2".to_owned()).get(), r#""1 2""#);
         assert_eq!(JsonText::from_stored(" 12 ".to_owned()).get(), "12");
+        assert_eq!(JsonText::from_stored("- 1".to_owned()).get(), r#""- 1""#);
+        assert_eq!(JsonText::from_stored("[1, 2] x".to_owned()).get(), r#""[1, 2] x""#);
+        assert_eq!(JsonText::from_stored("nan".to_owned()).get(), r#""nan""#);
+        assert_eq!(JsonText::from_stored(r#"{ "ñ a" : "é\tb" }"#.to_owned()).get(), r#"{"ñ a":"é\tb"}"#);
+        assert_eq!(JsonText::from_stored("[ -1.5e3 , true ,null ]".to_owned()).get(), "[-1.5e3,true,null]");
     }
 }
 

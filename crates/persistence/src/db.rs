@@ -141,8 +141,6 @@ pub fn build_pool(url: &str, max_size: u32, timeout: Duration) -> Result<Pool, D
     let check_out_test = manager.backend == Backend::Postgres;
     r2d2::Pool::builder()
         .max_size(max_size)
-        .min_idle(Some(1))
-        .thread_pool(std::sync::Arc::new(scheduled_thread_pool::ScheduledThreadPool::new(1)))
         .connection_timeout(timeout)
         .test_on_check_out(check_out_test)
         .build(manager)
