@@ -100,6 +100,7 @@ impl Application {
             );
         }
         let ws_slots = Arc::new(tokio::sync::Semaphore::new(settings.ws_max_connections));
+        let db_slots = Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
         let state = web::Data::new(AppState {
             pool,
             store,
@@ -111,6 +112,7 @@ impl Application {
             publisher: kafka.publisher,
             predictions: kafka.predictions,
             ws_slots,
+            db_slots,
         });
         let routes = RouteTable::shared();
         let spec = crate::openapi::served_json();

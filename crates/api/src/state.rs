@@ -35,6 +35,9 @@ pub struct AppState {
     pub predictions: Option<Arc<dyn PredictionSource>>,
     /// One permit per open prediction WebSocket (`KAFKAML_WS_MAX_CONNECTIONS`).
     pub ws_slots: Arc<tokio::sync::Semaphore>,
+    /// One permit per pooled connection: requests wait for a connection here, asynchronously,
+    /// instead of each parking a blocking thread in the pool.
+    pub db_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// The state as handlers receive it.
@@ -60,14 +63,24 @@ impl AppState {
         }
     }
 
-    /// Runs `f` with a pooled connection on the blocking thread pool.
+    /// Runs `f` with a pooled connection on the blocking thread pool. At most as many calls as the
+    /// pool has connections run at once (so no more blocking threads than connections); the
+    /// others wait here, up to the pool's connection timeout, then answer 503.
     pub async fn db<T, F>(&self, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
     {
+        let busy = || ApiError::Unavailable("The database is unavailable, try again later.".to_owned());
+        let wait = self.pool.connection_timeout();
+        let permit = tokio::time::timeout(wait, self.db_slots.clone().acquire_owned())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| busy())?;
         let pool = self.pool.clone();
         web::block(move || {
+            // Held until the work is done, even when the request is dropped meanwhile.
+            let _permit = permit;
             let mut conn = pool.get().map_err(kafkaml_persistence::DbError::from)?;
             f(&mut conn)
         })
