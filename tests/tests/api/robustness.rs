@@ -652,6 +652,9 @@ async fn swagger_ui_and_openapi_document() {
         assert!(paths.contains_key(path), "{path} missing from {:?}", paths.keys().collect::<Vec<_>>());
     }
     assert!(paths["/results/{id}"]["post"]["requestBody"]["content"]["multipart/form-data"].is_object());
+    // What is served is the committed document (`openapi/openapi.json`, kept current by a test).
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/openapi.json")).unwrap();
+    assert_eq!(doc, serde_json::from_str::<Value>(&committed).unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
