@@ -118,19 +118,16 @@ impl JsonText {
         use serde_json::value::RawValue;
         let as_string =
             |text: &str| JsonText(serde_json::value::to_raw_value(text).unwrap_or_else(|_| RawValue::NULL.to_owned()));
-        let compact = match without_insignificant_whitespace(&text) {
-            Some(Cow::Borrowed(_)) => {
-                return match serde_json::from_str::<&RawValue>(&text) {
-                    Ok(raw) => JsonText(raw.to_owned()),
-                    Err(_) => as_string(&text),
-                }
+        match without_insignificant_whitespace(&text) {
+            // Already compact: validated where it is, copied once.
+            Some(Cow::Borrowed(_)) => match serde_json::from_str::<&RawValue>(&text) {
+                Ok(raw) => JsonText(raw.to_owned()),
+                Err(_) => as_string(&text),
+            },
+            Some(Cow::Owned(compact)) => {
+                RawValue::from_string(compact).map(JsonText).unwrap_or_else(|_| as_string(&text))
             }
-            Some(Cow::Owned(compact)) => compact,
-            None => return as_string(&text),
-        };
-        match RawValue::from_string(compact) {
-            Ok(raw) => JsonText(raw),
-            Err(_) => as_string(&text),
+            None => as_string(&text),
         }
     }
 
