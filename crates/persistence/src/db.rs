@@ -98,7 +98,8 @@ impl ConnectionManager {
     }
 }
 
-/// Initialises the system OpenSSL that libpq uses, once per process, before libpq does.
+/// Initialises the OpenSSL that libpq uses (built in by openssl-sys), once per process, before
+/// libpq does.
 ///
 /// Left to libpq, OpenSSL registers an `atexit` handler that frees its global state while pool
 /// threads may still be opening or closing connections, and the process dies with SIGSEGV as it

@@ -1,6 +1,6 @@
 //! A process that exits while other threads still open PostgreSQL connections must exit cleanly.
 //!
-//! libpq uses the system OpenSSL; left to itself, OpenSSL frees its global state in an `atexit`
+//! libpq uses OpenSSL; left to itself, OpenSSL frees its global state in an `atexit`
 //! handler while those threads still use it, and about one exit in ten died with SIGSEGV
 //! (diesel-rs/diesel#3441; seen in CI as a test that passed and then crashed). The test runs
 //! itself as a child process many times, each child exiting mid-connection.
