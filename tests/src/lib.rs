@@ -219,6 +219,40 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Stores an inference of `result` with `status` directly in the database (a `RAW` stream
+    /// from `in` to `out`, one replica, stamped now), as `POST /results/inference/<id>` would;
+    /// returns its id.
+    pub fn seed_inference(
+        &self,
+        result: Option<i32>,
+        status: &str,
+        adjust: impl FnOnce(&mut kafkaml_persistence::repo::inferences::NewInference),
+    ) -> i32 {
+        let now = kafkaml_domain::datetime::now();
+        let mut new = kafkaml_persistence::repo::inferences::NewInference {
+            status: status.to_owned(),
+            status_changed: now,
+            model_result_id: result,
+            replicas: 1,
+            input_format: "RAW".to_owned(),
+            input_config: String::new(),
+            input_topic: "in".to_owned(),
+            output_topic: "out".to_owned(),
+            time: now,
+            limit_: None,
+            output_upper: String::new(),
+            token: None,
+            external_host: None,
+            input_kafka_broker: None,
+            output_kafka_broker: None,
+            upper_kafka_broker: None,
+        };
+        adjust(&mut new);
+        kafkaml_persistence::repo::inferences::create(&mut self.db.connect(), &new).unwrap()
+    }
+}
+
 /// Generates one test per database for an async test body: `db_test!(name, |app| async move { … });`
 /// becomes `name::sqlite` and `name::postgres`.
 #[macro_export]

@@ -16,27 +16,12 @@ const SECRET: &str = "s3cr3t-bearer-token";
 /// Stores an inference; returns its id.
 fn seed(app: &TestApp, result: Option<i64>, status: &str, time: &str, adjust: impl FnOnce(&mut NewInference)) -> i64 {
     let time = parse(time).unwrap();
-    let mut new = NewInference {
-        status: status.to_owned(),
-        status_changed: time,
-        model_result_id: result.map(|r| r as i32),
-        replicas: 1,
-        input_format: "RAW".to_owned(),
-        input_config: String::new(),
-        input_topic: "in".to_owned(),
-        output_topic: "out".to_owned(),
-        time,
-        limit_: None,
-        output_upper: String::new(),
-        token: None,
-        external_host: None,
-        input_kafka_broker: None,
-        output_kafka_broker: None,
-        upper_kafka_broker: None,
-    };
-    adjust(&mut new);
-    let mut conn = conn(app);
-    inference_repo::create(&mut conn, &new).unwrap() as i64
+    let id = app.seed_inference(result.map(|r| r as i32), status, |new| {
+        new.status_changed = time;
+        new.time = time;
+        adjust(new);
+    });
+    i64::from(id)
 }
 
 /// A configuration with one tf model, deployed once; returns `(deployment id, result id)`.

@@ -494,27 +494,7 @@ db_test!(delete_removes_the_results_of_the_model, |app| async move {
         std::fs::write(trained.join(format!("{}.{ext}", results[1])), b"x").unwrap();
     }
     std::fs::write(trained.join(format!("{}.h5", results[0])), b"kept").unwrap();
-    let now = kafkaml_domain::datetime::now();
-    let inference = kafkaml_persistence::repo::inferences::NewInference {
-        status: "stopped".to_owned(),
-        status_changed: now,
-        model_result_id: Some(results[1] as i32),
-        replicas: 1,
-        input_format: "RAW".to_owned(),
-        input_config: String::new(),
-        input_topic: "in".to_owned(),
-        output_topic: "out".to_owned(),
-        time: now,
-        limit_: None,
-        output_upper: String::new(),
-        token: None,
-        external_host: None,
-        input_kafka_broker: None,
-        output_kafka_broker: None,
-        upper_kafka_broker: None,
-    };
-    let mut conn = crate::resource_kit::conn(&app);
-    let inference = kafkaml_persistence::repo::inferences::create(&mut conn, &inference).unwrap();
+    let inference = app.seed_inference(Some(results[1] as i32), "stopped", |_| {});
     expect_empty(app.delete(&format!("/models/{gone}")).await, 200).await;
     assert_eq!(count!(app, automl_trainingresult), 1);
     let left = expect_json(app.get("/results/").await, 200).await;

@@ -872,32 +872,7 @@ db_test!(delete_keeps_inferences_with_a_null_result, |app| async move {
     let s = seed_tf(&app, |_| {});
     let id = s.result();
     assert_eq!(upload(&app, id, None, &json!({})).await.status(), 200);
-    let inference = {
-        let mut conn = app.db.connect();
-        let now = datetime::now();
-        inferences::create(
-            &mut conn,
-            &inferences::NewInference {
-                status: "deployed".to_owned(),
-                status_changed: now,
-                model_result_id: Some(id),
-                replicas: 1,
-                input_format: "RAW".to_owned(),
-                input_config: String::new(),
-                input_topic: "in".to_owned(),
-                output_topic: "out".to_owned(),
-                time: now,
-                limit_: None,
-                output_upper: String::new(),
-                token: None,
-                external_host: None,
-                input_kafka_broker: None,
-                output_kafka_broker: None,
-                upper_kafka_broker: None,
-            },
-        )
-        .unwrap()
-    };
+    let inference = app.seed_inference(Some(id), "deployed", |_| {});
     let res = app.delete(&format!("/results/{id}")).await;
     assert_eq!(res.status(), 200);
     let mut conn = app.db.connect();

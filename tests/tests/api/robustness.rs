@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 
-use kafkaml_persistence::repo::inferences;
 use kafkaml_tests::{db_test, DbKind, TestApp};
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
@@ -88,30 +87,7 @@ async fn send_body(app: &TestApp, method: &str, path: &str, ctype: &str, body: V
 /// A model, a configuration, a deployment with result 1 and an inference of it.
 fn seed_everything(app: &TestApp) {
     let s = seed_tf(app, |_| {});
-    let mut conn = app.db.connect();
-    let now = kafkaml_domain::datetime::now();
-    inferences::create(
-        &mut conn,
-        &inferences::NewInference {
-            status: "deployed".to_owned(),
-            status_changed: now,
-            model_result_id: Some(s.result()),
-            replicas: 1,
-            input_format: "RAW".to_owned(),
-            input_config: String::new(),
-            input_topic: "in".to_owned(),
-            output_topic: "out".to_owned(),
-            time: now,
-            limit_: None,
-            output_upper: String::new(),
-            token: Some("secret".to_owned()),
-            external_host: None,
-            input_kafka_broker: None,
-            output_kafka_broker: None,
-            upper_kafka_broker: None,
-        },
-    )
-    .unwrap();
+    app.seed_inference(Some(s.result()), "deployed", |new| new.token = Some("secret".to_owned()));
 }
 
 // ---------------------------------------------------------------------------------------------
