@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::datetime::drf;
 use crate::enums::Framework;
+use crate::rules::pyjson::without_insignificant_whitespace;
 
 /// A nested model reference `{"id", "name"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -140,48 +141,6 @@ impl JsonText {
     pub fn to_value(&self) -> Value {
         serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
     }
-}
-
-/// `text` without the whitespace outside JSON strings, which is insignificant in valid JSON
-/// (Python's `json.dumps` and PostgreSQL's `jsonb` write `{"loss": [0.5, 0.4]}`); strings,
-/// escapes included, are copied as they are. `None` when whitespace separates two parts of a
-/// word (`1 2`, `tru e`): such text is not JSON, and removing the space would make it so.
-fn without_insignificant_whitespace(text: &str) -> Option<Cow<'_, str>> {
-    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
-    let is_word = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-');
-    if !text.bytes().any(is_space) {
-        return Some(Cow::Borrowed(text));
-    }
-    // Only ASCII bytes are looked at or dropped, so the kept bytes stay valid UTF-8.
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let (mut in_string, mut escaped) = (false, false);
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-        } else if is_space(b) {
-            let run_end = bytes[i..].iter().position(|&c| !is_space(c)).map_or(bytes.len(), |n| i + n);
-            let joins_words = out.last().is_some_and(|&before| is_word(before))
-                && bytes.get(run_end).is_some_and(|&after| is_word(after));
-            if joins_words {
-                return None;
-            }
-            i = run_end;
-            continue;
-        } else if b == b'"' {
-            in_string = true;
-        }
-        out.push(b);
-        i += 1;
-    }
-    String::from_utf8(out).ok().map(Cow::Owned)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use kafkaml_domain::inputs::{MetricsUpdate, ResultUpload};
 use kafkaml_domain::outputs::TrainingResult;
-use kafkaml_domain::rules::{build_chart, Chart};
+use kafkaml_domain::rules::{build_chart, parse_python_json, Chart};
 use kafkaml_domain::Framework;
 use kafkaml_executor::ModelCode;
 use kafkaml_persistence::files::Artifact;
@@ -31,48 +31,6 @@ const MAX_FIELD: usize = 16 * 1024 * 1024;
 pub async fn list_results(state: State) -> ApiResult<HttpResponse> {
     let list = state.db(|c| Ok(results::list(c, None, None)?)).await?;
     Ok(HttpResponse::Ok().json(list))
-}
-
-/// Parses JSON text as a training pod writes it: Python's `json.dumps` spells non-finite floats
-/// `NaN`, `Infinity` and `-Infinity` (a diverged loss), which JSON has no words for. They are read
-/// as `null`, so the upload of a diverged training is stored rather than refused (the pods retry a
-/// refused upload and then lose the model). Anything else that is not JSON stays an error.
-fn python_json(text: &[u8]) -> Result<Value, serde_json::Error> {
-    serde_json::from_slice(text).or_else(|first| {
-        let cleaned = non_finite_as_null(text).ok_or(first)?;
-        serde_json::from_slice(&cleaned)
-    })
-}
-
-/// `text` with `NaN`, `Infinity` and `-Infinity` outside strings replaced by `null`; `None` when
-/// there are none.
-fn non_finite_as_null(text: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len());
-    let (mut in_string, mut escaped, mut replaced) = (false, false, false);
-    let mut i = 0;
-    while i < text.len() {
-        let b = text[i];
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-        } else if b == b'"' {
-            in_string = true;
-        } else if let Some(word) =
-            [&b"NaN"[..], b"Infinity", b"-Infinity"].into_iter().find(|w| text[i..].starts_with(w))
-        {
-            out.extend_from_slice(b"null");
-            i += word.len();
-            replaced = true;
-            continue;
-        }
-        out.push(b);
-        i += 1;
-    }
-    replaced.then_some(out)
 }
 
 fn attachment(name: &str) -> ContentDisposition {
@@ -209,7 +167,7 @@ pub async fn upload_result(state: State, id: Id, req: HttpRequest, payload: web:
         .model
         .ok_or_else(|| ApiError::bad_request("The trained model file (field 'trained_model') is required."))?;
     let data = upload.data.ok_or_else(|| ApiError::bad_request("The field 'data' (metrics as JSON) is required."))?;
-    let data = python_json(&data)
+    let data = parse_python_json(&data)
         .map_err(|e| ApiError::bad_request(format!("Information not valid: 'data' is not valid JSON ({e}).")))?;
     if !data.is_object() {
         return Err(ApiError::bad_request("Information not valid: 'data' must be a JSON object."));
@@ -343,7 +301,7 @@ pub async fn chart(state: State, id: Id) -> ApiResult<HttpResponse> {
 }
 
 fn data_from_json(body: &[u8]) -> ApiResult<Option<Value>> {
-    let v = python_json(body)
+    let v = parse_python_json(body)
         .map_err(|e| ApiError::bad_request(format!("Information not valid: the body is not valid JSON ({e}).")))?;
     Ok(v.get("data").cloned())
 }
@@ -399,7 +357,7 @@ pub async fn update_metrics(state: State, id: Id, req: HttpRequest, payload: web
         .await?
         .ok_or_else(|| ApiError::bad_request("The field 'data' (metrics as JSON) is required."))?;
     let data = match data {
-        Value::String(text) => python_json(text.as_bytes())
+        Value::String(text) => parse_python_json(text.as_bytes())
             .map_err(|e| ApiError::bad_request(format!("Information not valid: 'data' is not valid JSON ({e}).")))?,
         other => other,
     };
@@ -409,29 +367,4 @@ pub async fn update_metrics(state: State, id: Id, req: HttpRequest, payload: web
     let update: MetricsUpdate = typed(data, "Information not valid")?;
     state.db(move |c| results::update_metrics(c, id.0, &update).map_err(|e| ApiError::from_db(e, NOT_FOUND))).await?;
     Ok(HttpResponse::Ok().finish())
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use super::python_json;
-    use serde_json::json;
-
-    #[test]
-    fn python_json_reads_non_finite_floats_as_null() {
-        let v = python_json(br#"{"loss": [0.5, NaN, Infinity, -Infinity], "x": -1}"#).unwrap();
-        assert_eq!(v, json!({"loss": [0.5, null, null, null], "x": -1}));
-        let v = python_json(br#"{"s": "NaN \"Infinity\" \\", "t": NaN}"#).unwrap();
-        assert_eq!(v, json!({"s": "NaN \"Infinity\" \\", "t": null}));
-        assert_eq!(python_json(b"[1, 2]").unwrap(), json!([1, 2]));
-    }
-
-    #[test]
-    fn python_json_keeps_other_errors() {
-        let e = python_json(b"{\"a\": nan}").unwrap_err();
-        assert_eq!(e.to_string(), "expected ident at line 1 column 8");
-        let e = python_json(b"{\"a\": NaN").unwrap_err();
-        assert!(e.to_string().contains("EOF"), "{e}");
-        assert!(python_json(b"").is_err());
-    }
 }

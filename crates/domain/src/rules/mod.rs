@@ -16,5 +16,5 @@ pub mod training_case;
 pub use chain::{chain_from_root, expand_chains};
 pub use chart::{build_chart, Chart, ChartPoint, ChartSeries};
 pub use kwargs::{kwargs_to_json, parse_kwargs, KwargsError, REFERENCE_KWARGS_PATTERN};
-pub use pyjson::{python_float_repr, python_json_dumps, write_python_style, PyStyle};
+pub use pyjson::{parse_python_json, python_float_repr, python_json_dumps, write_python_style, PyStyle};
 pub use training_case::{job_name, select_training_case, ModelRole, TrainingCase, MAX_JOB_NAME_LEN};

@@ -182,6 +182,109 @@ fn write_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Parses JSON text as Python's `json.dumps` writes it: non-finite floats are spelled `NaN`,
+/// `Infinity` and `-Infinity` (a diverged loss), which JSON has no words for. They are read as
+/// `null`, so the upload of a diverged training is stored rather than refused (the training pods
+/// retry a refused upload and then lose the model). Anything else that is not JSON stays an error.
+pub fn parse_python_json(text: &[u8]) -> Result<Value, serde_json::Error> {
+    serde_json::from_slice(text).or_else(|first| {
+        let cleaned = non_finite_as_null(text).ok_or(first)?;
+        serde_json::from_slice(&cleaned)
+    })
+}
+
+/// `text` with `NaN`, `Infinity` and `-Infinity` outside strings replaced by `null`; `None` when
+/// there are none.
+fn non_finite_as_null(text: &[u8]) -> Option<Vec<u8>> {
+    let mut replaced = false;
+    let out = rewrite_outside_strings(text, |rest, _| {
+        match [&b"NaN"[..], b"Infinity", b"-Infinity"].into_iter().find(|w| rest.starts_with(w)) {
+            Some(word) => {
+                replaced = true;
+                Outside::Replace(word.len(), b"null")
+            }
+            None => Outside::Keep,
+        }
+    })?;
+    replaced.then_some(out)
+}
+
+/// `text` without the whitespace outside JSON strings, which is insignificant in valid JSON
+/// (`json.dumps` and PostgreSQL's `jsonb` write `{"loss": [0.5, 0.4]}`); strings, escapes
+/// included, are copied as they are. `None` when whitespace separates two parts of a word (`1 2`,
+/// `tru e`): such text is not JSON, and removing the space would make it so.
+pub(crate) fn without_insignificant_whitespace(text: &str) -> Option<std::borrow::Cow<'_, str>> {
+    use std::borrow::Cow;
+    let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let is_word = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-');
+    if !text.bytes().any(|b| is_space(&b)) {
+        return Some(Cow::Borrowed(text));
+    }
+    let out = rewrite_outside_strings(text.as_bytes(), |rest, last_kept| {
+        let run = rest.iter().take_while(|b| is_space(b)).count();
+        if run == 0 {
+            Outside::Keep
+        } else if last_kept.is_some_and(|b| is_word(&b)) && rest.get(run).is_some_and(is_word) {
+            Outside::Refuse
+        } else {
+            Outside::Skip(run)
+        }
+    })?;
+    // Only ASCII bytes were dropped, so the kept bytes are still UTF-8.
+    String::from_utf8(out).ok().map(Cow::Owned)
+}
+
+/// What [`rewrite_outside_strings`] does at a byte outside JSON strings.
+enum Outside {
+    /// Copy the byte.
+    Keep,
+    /// Drop this many bytes.
+    Skip(usize),
+    /// Drop this many bytes and write the given ones instead.
+    Replace(usize, &'static [u8]),
+    /// Give up: the whole rewrite answers `None`.
+    Refuse,
+}
+
+/// Copies `text`, asking `decide` at every byte outside JSON strings what to do; `decide` sees the
+/// text from that byte on and the last byte written so far. Strings (from `"` to the closing `"`,
+/// escapes included) are copied as they are. `None` when `decide` refuses.
+fn rewrite_outside_strings(text: &[u8], mut decide: impl FnMut(&[u8], Option<u8>) -> Outside) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i];
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else {
+            match decide(&text[i..], out.last().copied()) {
+                Outside::Keep => {}
+                Outside::Skip(n) => {
+                    i += n;
+                    continue;
+                }
+                Outside::Replace(n, with) => {
+                    out.extend_from_slice(with);
+                    i += n;
+                    continue;
+                }
+                Outside::Refuse => return None,
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -273,5 +376,23 @@ mod tests {
         assert_eq!(python_json_dumps(&json!("😀")), r#""\ud83d\ude00""#);
         assert_eq!(python_json_dumps(&json!("it's / ok")), r#""it's / ok""#);
         assert_eq!(python_json_dumps(&json!({"ké": 1})), r#"{"k\u00e9": 1}"#);
+    }
+
+    #[test]
+    fn python_json_reads_non_finite_floats_as_null() {
+        let v = parse_python_json(br#"{"loss": [0.5, NaN, Infinity, -Infinity], "x": -1}"#).unwrap();
+        assert_eq!(v, json!({"loss": [0.5, null, null, null], "x": -1}));
+        let v = parse_python_json(br#"{"s": "NaN \"Infinity\" \\", "t": NaN}"#).unwrap();
+        assert_eq!(v, json!({"s": "NaN \"Infinity\" \\", "t": null}));
+        assert_eq!(parse_python_json(b"[1, 2]").unwrap(), json!([1, 2]));
+    }
+
+    #[test]
+    fn python_json_keeps_other_errors() {
+        let e = parse_python_json(b"{\"a\": nan}").unwrap_err();
+        assert_eq!(e.to_string(), "expected ident at line 1 column 8");
+        let e = parse_python_json(b"{\"a\": NaN").unwrap_err();
+        assert!(e.to_string().contains("EOF"), "{e}");
+        assert!(parse_python_json(b"").is_err());
     }
 }
