@@ -149,6 +149,11 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.unwrap()
     }
 
+    /// GET as the web UI's browser sends it in development: with `Origin: http://localhost:4200`.
+    pub async fn get_from_web_ui(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).header("Origin", "http://localhost:4200").send().await.unwrap()
+    }
+
     /// GET, expecting 200 and a JSON body.
     pub async fn get_json(&self, path: &str) -> Value {
         let res = self.get(path).await;

@@ -903,13 +903,7 @@ db_test!(download_trained_model_tf_and_pth, |app| async move {
             assert_eq!(&res.bytes().await.unwrap()[..], MODEL_BYTES);
         }
         // The browser (web UI) reads ML-Framework through CORS.
-        let res = app
-            .client
-            .get(app.url(&format!("/api/results/model/{id}")))
-            .header("Origin", "http://localhost:4200")
-            .send()
-            .await
-            .unwrap();
+        let res = app.get_from_web_ui(&format!("/api/results/model/{id}")).await;
         assert_eq!(res.status(), 200);
         assert_eq!(header(&res, "access-control-allow-origin"), "http://localhost:4200");
         let expose: Vec<String> = res

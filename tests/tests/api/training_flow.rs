@@ -139,13 +139,7 @@ db_test!(tensorflow_training_pod, |app| async move {
     assert_eq!(res.status(), 200);
     assert_eq!(header(&res, "ml-framework"), "tf");
     assert_eq!(&res.bytes().await.unwrap()[..], MODEL_BYTES);
-    let res = app
-        .client
-        .get(app.url(&format!("/api/results/model/{id}")))
-        .header("Origin", "http://localhost:4200")
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_from_web_ui(&format!("/api/results/model/{id}")).await;
     assert_eq!(res.status(), 200);
     assert_eq!(header(&res, "content-disposition"), "attachment; filename=\"model.h5\"");
     assert!(header(&res, "access-control-expose-headers").eq_ignore_ascii_case("ML-Framework"));
