@@ -39,16 +39,18 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
-    /// Builds the table from the document's paths (`{param}` matches one segment).
-    pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Arc<Self> {
+    /// Builds the table from the paths of an OpenAPI document in JSON (`{param}` matches one
+    /// segment).
+    pub fn from_document(document: &serde_json::Value) -> Arc<Self> {
         let mut routes = Vec::new();
-        for (path, item) in api.paths.paths.iter() {
+        let no_paths = serde_json::Map::new();
+        let paths = document.get("paths").and_then(serde_json::Value::as_object).unwrap_or(&no_paths);
+        for (path, item) in paths {
             let segments =
                 path.split('/').map(|seg| (!seg.starts_with('{')).then(|| seg.to_owned())).collect::<Vec<_>>();
-            let value = serde_json::to_value(item).unwrap_or_default();
             let mut methods: Vec<String> = ["get", "post", "put", "patch", "delete"]
                 .iter()
-                .filter(|m| value.get(**m).is_some())
+                .filter(|m| item.get(**m).is_some())
                 .map(|m| m.to_ascii_uppercase())
                 .collect();
             if methods.iter().any(|m| m == "GET") {
@@ -65,7 +67,13 @@ impl RouteTable {
     /// The table of the application's own document, built once.
     pub fn shared() -> Arc<Self> {
         static TABLE: OnceLock<Arc<RouteTable>> = OnceLock::new();
-        TABLE.get_or_init(|| RouteTable::from_openapi(&crate::openapi::document())).clone()
+        TABLE
+            .get_or_init(|| {
+                // The served document, so the document is built once per process.
+                let document = serde_json::from_slice(&crate::openapi::served_json()).unwrap_or_default();
+                RouteTable::from_document(&document)
+            })
+            .clone()
     }
 
     /// The methods of the most specific template matching `path`.
