@@ -236,11 +236,11 @@ impl TestApp {
     ) -> i32 {
         let now = kafkaml_domain::datetime::now();
         let mut new = kafkaml_persistence::repo::inferences::NewInference {
-            status: status.to_owned(),
+            status: kafkaml_domain::InferenceStatus::parse(status).expect("a known inference status"),
             status_changed: now,
             model_result_id: result,
             replicas: 1,
-            input_format: "RAW".to_owned(),
+            input_format: kafkaml_domain::InputFormat::Raw,
             input_config: String::new(),
             input_topic: "in".to_owned(),
             output_topic: "out".to_owned(),

@@ -11,16 +11,15 @@ use actix_web::http::header::ContentType;
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use anyhow::Context;
-use kafkaml_executor::{Executor, ExecutorConfig, HttpExecutor};
-use kafkaml_orchestration::{Cluster, ClusterConnector};
-use kafkaml_persistence::{build_pool, run_migrations, ArtifactStore, Backend, Pool};
+use kafkaml_persistence::{build_pool, run_migrations, ArtifactStore, Backend, DeviceFileStore, Pool};
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::fallback::{fallback, RouteTable};
 use crate::middleware::{normalize, SECURITY_HEADERS};
-use crate::routes::iot::IotServices;
+use crate::services::Services;
 use crate::settings::Settings;
 use crate::state::AppState;
+use crate::usecase::{Config, Ctx};
 
 /// Where the OpenAPI document is served (and where Swagger UI reads it).
 const OPENAPI_JSON: &str = "/api-docs/openapi.json";
@@ -33,16 +32,6 @@ pub struct Application {
     port: u16,
     server: Server,
     watcher: Option<tokio::task::JoinHandle<()>>,
-}
-
-/// The outside services the application talks to, for embedders and tests that bring their own.
-pub struct Services {
-    /// The TensorFlow / PyTorch executors.
-    pub executor: Arc<dyn Executor>,
-    /// The default Kubernetes cluster, if any (its training Jobs are watched for failures).
-    pub cluster: Option<Arc<dyn Cluster>>,
-    /// Opens the external clusters of inferences.
-    pub connector: Arc<dyn ClusterConnector>,
 }
 
 /// Opens the pool for the settings' database and runs the pending migrations.
@@ -60,59 +49,39 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<Pool> {
 }
 
 impl Application {
-    /// Builds the server from settings, with the HTTP executor client.
+    /// Builds the server from settings, with the real outside services.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let executor = HttpExecutor::new(ExecutorConfig {
-            tf_url: settings.tfexecutor_url.clone(),
-            pth_url: settings.pthexecutor_url.clone(),
-            request_timeout: Duration::from_secs(settings.executor_timeout.max(1)),
-            ..ExecutorConfig::default()
-        })
-        .context("configuring the executor client")?;
-        Self::build_with(settings, Arc::new(executor)).await
+        let services = Services::from_settings(&settings).await?;
+        Self::build_with_services(settings, services).await
     }
 
-    /// Builds the server from settings and a given executor (embedders and tests may bring theirs);
-    /// Kubernetes access comes from the settings.
-    pub async fn build_with(settings: Settings, executor: Arc<dyn Executor>) -> anyhow::Result<Self> {
-        let (cluster, connector) = crate::cluster::clusters(&settings).await?;
-        Self::build_with_services(settings, Services { executor, cluster, connector: Arc::new(connector) }).await
-    }
-
-    /// Builds the server from settings and the given outside services.
+    /// Builds the server from settings and the given outside services (embedders and tests may
+    /// bring their own).
     pub async fn build_with_services(settings: Settings, services: Services) -> anyhow::Result<Self> {
-        let Services { executor, cluster, connector } = services;
         let pool = {
             let settings = settings.clone();
             tokio::task::spawn_blocking(move || open_database(&settings)).await.context("database start-up task")??
         };
         let store = ArtifactStore::open(&settings.data_dir).context("opening the file store")?;
-        let iot = IotServices::from_settings(&settings).context("opening the IoT devices' file store")?;
+        let device_files = DeviceFileStore::open(&settings.data_dir).context("opening the IoT devices' file store")?;
         let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr().context("reading the bound address")?.port();
-        let watcher = cluster.clone().map(|c| crate::cluster::spawn_failure_watcher(c, pool.clone()));
-        let kafka = crate::routes::kafka::connect(&settings).context("configuring Kafka")?;
-        if settings.enable_fedml_blockchain && crate::cluster::blockchain_token(&settings).is_err() {
+        let config = Config::from_settings(&settings);
+        if settings.enable_fedml_blockchain && config.blockchain_token.is_err() {
             tracing::warn!(
                 "ENABLE_FEDML_BLOCKCHAIN is set, but this back-end does not deploy the token contract at start-up: \
                  blockchain federated trainings are refused until FEDML_BLOCKCHAIN_TOKEN_ADDRESS and \
                  FEDML_BLOCKCHAIN_ABI name a deployed contract"
             );
         }
-        let ws_slots = Arc::new(tokio::sync::Semaphore::new(settings.ws_max_connections));
-        let db_slots = Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
+        let cluster = services.cluster.clone();
+        let ctx = Arc::new(Ctx::new(pool, store, device_files, services, config));
+        let watcher = cluster.map(|c| tokio::spawn(crate::usecase::training::record_job_failures(ctx.clone(), c)));
         let state = web::Data::new(AppState {
-            pool,
-            store,
-            executor,
-            settings: settings.clone(),
-            iot,
-            cluster,
-            connector,
-            publisher: kafka.publisher,
-            predictions: kafka.predictions,
-            ws_slots,
-            db_slots,
+            ctx,
+            ws_slots: Arc::new(tokio::sync::Semaphore::new(settings.ws_max_connections)),
+            ws_max_connections: settings.ws_max_connections,
+            probe_deadline: Duration::from_millis(settings.iot_probe_deadline_ms),
         });
         let routes = RouteTable::shared();
         let spec = crate::openapi::served_json();

@@ -9,6 +9,8 @@ use kafkaml_executor::ExecutorError;
 use kafkaml_orchestration::ClusterError;
 use kafkaml_persistence::DbError;
 
+use crate::usecase::{self, Missing};
+
 /// An error answer.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -58,7 +60,7 @@ impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::NotFound => ApiError::not_found_detail(),
-            DbError::Rule(msg) => ApiError::bad_request(msg),
+            DbError::Rule(rule) => ApiError::bad_request(rule.to_string()),
             DbError::Unique(what) => ApiError::bad_request(format!("Information not valid: {what} already exists.")),
             DbError::ForeignKey(_) => {
                 ApiError::bad_request("Information not valid: a referenced object does not exist.")
@@ -72,6 +74,50 @@ impl From<DbError> for ApiError {
                 ApiError::Unavailable("The database is unavailable, try again later.".to_owned())
             }
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// How the API words what was not found: a text naming the object where the reference answered
+/// text, DRF's `{"detail": "Not found."}` on its generic routes.
+fn not_found(missing: Missing) -> ApiError {
+    let text = match missing {
+        Missing::Model => "Model does not exist",
+        Missing::Configuration => "Configuration does not exist",
+        Missing::Deployment => "Deployment does not exist",
+        Missing::TrainingResult => "Training result does not exist",
+        Missing::Result => "Result does not exist",
+        Missing::ModelResult => "Model result not found.",
+        Missing::ModelFile => "Model file not found.",
+        Missing::Inference => "Inference does not exist",
+        Missing::Devices => "No valid devices found.",
+        Missing::IotDevice | Missing::Object => return ApiError::not_found_detail(),
+    };
+    ApiError::not_found(text)
+}
+
+/// The status table of the use cases' errors.
+impl From<usecase::Error> for ApiError {
+    fn from(e: usecase::Error) -> Self {
+        use usecase::Error as E;
+        match e {
+            E::Invalid { .. } | E::BadRequest(_) | E::Rule(_) | E::ExternalCluster { .. } | E::Conversion(_) => {
+                ApiError::bad_request(e.to_string())
+            }
+            E::NotFound(missing) => not_found(missing),
+            E::UnknownDevices(tokens) => {
+                ApiError::not_found(format!("No device has the token {}; nothing was deployed.", tokens.join(", ")))
+            }
+            E::NotConfigured(_) | E::Int8WithoutKafka | E::KafkaNotConfigured | E::NotPublished { .. } | E::Iot(_) => {
+                ApiError::Unavailable(e.to_string())
+            }
+            E::DatabaseBusy => ApiError::Unavailable("The database is unavailable, try again later.".to_owned()),
+            E::ShapeWithoutDimensions(_) | E::NotDelivered(_) => ApiError::BadGateway(e.to_string()),
+            E::Db(e) => e.into(),
+            E::Cluster(e) => e.into(),
+            E::Executor(e) => e.into(),
+            E::Io(e) => e.into(),
+            E::Internal(cause) => ApiError::Internal(cause),
         }
     }
 }

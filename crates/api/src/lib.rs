@@ -9,8 +9,11 @@ pub mod healthcheck;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;
+pub mod services;
 pub mod settings;
 pub mod state;
+pub mod usecase;
 
 pub use app::Application;
+pub use services::Services;
 pub use settings::Settings;

@@ -13,77 +13,16 @@ use validator::{Validate, ValidationError};
 
 use crate::enums::{AggStrategy, InputFormat};
 use crate::inputs::IdRef;
-
-fn number_from(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse::<f64>().ok(),
-        _ => None,
-    }
-    .filter(|n| n.is_finite())
-}
-
-fn int_from(v: &Value) -> Result<i32, String> {
-    let n = match v {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse::<i64>().ok(),
-        _ => None,
-    };
-    let n = n.ok_or_else(|| "A valid integer is required.".to_owned())?;
-    i32::try_from(n).map_err(|_| "Ensure this value is a 32-bit integer.".to_owned())
-}
-
-/// A required number (JSON number or numeric string).
-fn number<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    let v = Value::deserialize(d)?;
-    number_from(&v).ok_or_else(|| D::Error::custom("A valid number is required."))
-}
-
-/// An integer (JSON number or numeric string); `null` is refused.
-fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
-    int_from(&Value::deserialize(d)?).map_err(D::Error::custom)
-}
-
-/// A present decimal of a non-nullable column: `null` is refused.
-fn some_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    number(d).map(Some)
-}
-
-/// A decimal of a nullable column: absent → `None`, `null` → `Some(None)`.
-fn nullable_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<f64>>, D::Error> {
-    match Value::deserialize(d)? {
-        Value::Null => Ok(Some(None)),
-        v => number_from(&v).map(|n| Some(Some(n))).ok_or_else(|| D::Error::custom("A valid number is required.")),
-    }
-}
-
-/// An integer of a nullable column: absent → `None`, `null` → `Some(None)`.
-fn nullable_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i32>>, D::Error> {
-    match Value::deserialize(d)? {
-        Value::Null => Ok(Some(None)),
-        v => int_from(&v).map(|n| Some(Some(n))).map_err(D::Error::custom),
-    }
-}
-
-/// A boolean of a nullable column: absent → `None`, `null` → `Some(None)`.
-fn nullable_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<bool>>, D::Error> {
-    Option::<bool>::deserialize(d).map(Some)
-}
-
-/// A boolean; `null` reads as `false`.
-fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
-}
-
-/// A text; `null` reads as `""`.
-fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
-}
-
-/// A present text of a non-nullable column: `null` is refused.
-fn some_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    String::deserialize(d).map(Some)
-}
+use crate::lenient::{
+    int, no_id, null_as_empty, null_as_false, nullable_bool, nullable_int, nullable_number, number, one, some_number,
+    some_text,
+};
+use crate::rules::kwargs_to_json;
+use crate::settings::{
+    Decimal, DeploymentRequest, DeploymentSettings, DistributedSettings, ExternalCluster, FederatedSettings,
+    FitSettings, FrameworkKwargs, IncrementalSettings, InferenceRequest, InferenceSettings, Kwargs,
+    SemiSupervisedSettings,
+};
 
 /// `data_restriction`: any JSON value, or a JSON document as text (what the web UI sends, design
 /// §3 item 23), which is parsed; absent → `None`, `null` → `Some(None)`.
@@ -98,14 +37,6 @@ fn restriction<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Value>>,
     }
 }
 
-fn one() -> i32 {
-    1
-}
-
-fn no_id() -> IdRef {
-    IdRef(None)
-}
-
 fn decimal_7_6(v: f64) -> Result<(), ValidationError> {
     crate::decimal::check(v, 7, 6).map_err(|m| ValidationError::new("decimal").with_message(m.into()))
 }
@@ -115,10 +46,10 @@ fn decimal_15_10(v: f64) -> Result<(), ValidationError> {
 }
 
 /// An id that must be given (not null, not 0).
-fn required_id<'de, D: Deserializer<'de>>(d: D) -> Result<IdRef, D::Error> {
+fn required_id<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     match IdRef::deserialize(d)? {
         IdRef(None) => Err(D::Error::custom("This field is required.")),
-        id => Ok(id),
+        IdRef(Some(id)) => Ok(id),
     }
 }
 
@@ -128,8 +59,7 @@ fn required_id<'de, D: Deserializer<'de>>(d: D) -> Result<IdRef, D::Error> {
 pub struct DeploymentInput {
     /// The configuration to train (an id, or a numeric string).
     #[serde(deserialize_with = "required_id")]
-    #[schema(value_type = i64)]
-    pub configuration: IdRef,
+    pub configuration: i64,
     /// GPU memory per Job (the web UI sends GB); `> 0` asks for a GPU.
     #[serde(deserialize_with = "number")]
     pub gpumem: f64,
@@ -138,19 +68,19 @@ pub struct DeploymentInput {
     #[validate(range(min = 1, message = "Batch has to be greater than 0"))]
     pub batch: i32,
     /// Keyword arguments of `fit` for TensorFlow models (`epochs=5, steps_per_epoch=1000`).
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "null_as_empty")]
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
     pub tf_kwargs_fit: String,
     /// Keyword arguments of `evaluate` for TensorFlow models.
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "null_as_empty")]
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
     pub tf_kwargs_val: String,
     /// Keyword arguments of training for PyTorch models (`max_epochs=5`).
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "null_as_empty")]
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
     pub pth_kwargs_fit: String,
     /// Keyword arguments of validation for PyTorch models.
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "null_as_empty")]
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
     pub pth_kwargs_val: String,
     /// Generate a confusion matrix (default false; may be null).
@@ -172,10 +102,10 @@ pub struct DeploymentInput {
     #[serde(default, deserialize_with = "some_text")]
     pub metrics: Option<String>,
     /// Incremental training on a stream.
-    #[serde(default, deserialize_with = "flag")]
+    #[serde(default, deserialize_with = "null_as_false")]
     pub incremental: bool,
     /// Incremental training without end.
-    #[serde(default, deserialize_with = "flag")]
+    #[serde(default, deserialize_with = "null_as_false")]
     pub indefinite: bool,
     /// Stream timeout in milliseconds (default 60000; may be null).
     #[serde(default, deserialize_with = "nullable_int")]
@@ -193,7 +123,7 @@ pub struct DeploymentInput {
     #[schema(value_type = Option<f64>)]
     pub improvement: Option<Option<f64>>,
     /// Semi-supervised training.
-    #[serde(default, deserialize_with = "flag")]
+    #[serde(default, deserialize_with = "null_as_false")]
     pub unsupervised: bool,
     /// Rounds of semi-supervised training (default 5; may be null).
     #[serde(default, deserialize_with = "nullable_int")]
@@ -205,7 +135,7 @@ pub struct DeploymentInput {
     #[schema(value_type = Option<f64>)]
     pub confidence: Option<Option<f64>>,
     /// Federated training.
-    #[serde(default, deserialize_with = "flag")]
+    #[serde(default, deserialize_with = "null_as_false")]
     pub federated: bool,
     /// Aggregation rounds (default 15; may be null).
     #[serde(default, deserialize_with = "nullable_int")]
@@ -228,19 +158,72 @@ pub struct DeploymentInput {
     #[schema(value_type = Option<Object>)]
     pub data_restriction: Option<Option<Value>>,
     /// Blockchain-based federated aggregation.
-    #[serde(default, deserialize_with = "flag")]
+    #[serde(default, deserialize_with = "null_as_false")]
     pub blockchain: bool,
 }
 
 impl DeploymentInput {
-    /// The configuration id (present once validated).
-    pub fn configuration_id(&self) -> i64 {
-        self.configuration.0.unwrap_or_default()
-    }
-
     /// The aggregation strategy in effect: `agg_strategy`, else `strategy`, else `FedAvg`.
     pub fn aggregation(&self) -> AggStrategy {
         self.agg_strategy.or(self.strategy).unwrap_or_default()
+    }
+
+    /// The request this body asks for: absent settings take their defaults, the kwargs of both
+    /// frameworks are parsed (never evaluated). The error names the field that is not valid.
+    pub fn resolve(self) -> Result<DeploymentRequest, String> {
+        let kwargs = |fit: &str, val: &str, prefix: &str| -> Result<Kwargs, String> {
+            let parse = |text: &str, field: &str| kwargs_to_json(text).map_err(|e| format!("{prefix}_{field}: {e}"));
+            Ok(Kwargs { fit: parse(fit, "kwargs_fit")?, val: parse(val, "kwargs_val")? })
+        };
+        let kwargs = FrameworkKwargs {
+            tf: kwargs(&self.tf_kwargs_fit, &self.tf_kwargs_val, "tf")?,
+            pth: kwargs(&self.pth_kwargs_fit, &self.pth_kwargs_val, "pth")?,
+        };
+        let agg_strategy = self.aggregation();
+        let d = DeploymentSettings::default();
+        // `None`: absent (the default); `Some(None)`: sent as null (stored as null).
+        let given = |sent: Option<Option<f64>>, default: Option<Decimal>| match sent {
+            None => default,
+            Some(value) => value.map(Decimal::given),
+        };
+        let settings = DeploymentSettings {
+            fit: FitSettings {
+                batch: self.batch,
+                tf_kwargs_fit: self.tf_kwargs_fit,
+                tf_kwargs_val: self.tf_kwargs_val,
+                pth_kwargs_fit: self.pth_kwargs_fit,
+                pth_kwargs_val: self.pth_kwargs_val,
+                conf_mat_settings: self.conf_mat_settings.unwrap_or(d.fit.conf_mat_settings),
+            },
+            distributed: DistributedSettings {
+                optimizer: self.optimizer.unwrap_or(d.distributed.optimizer),
+                learning_rate: self.learning_rate.map_or(d.distributed.learning_rate, Decimal::given),
+                loss: self.loss.unwrap_or(d.distributed.loss),
+                metrics: self.metrics.unwrap_or(d.distributed.metrics),
+            },
+            incremental: IncrementalSettings {
+                incremental: self.incremental,
+                indefinite: self.indefinite,
+                stream_timeout: self.stream_timeout.unwrap_or(d.incremental.stream_timeout),
+                monitoring_metric: self.monitoring_metric,
+                change: self.change,
+                improvement: given(self.improvement, d.incremental.improvement),
+            },
+            semi_supervised: SemiSupervisedSettings {
+                unsupervised: self.unsupervised,
+                unsupervised_rounds: self.unsupervised_rounds.unwrap_or(d.semi_supervised.unsupervised_rounds),
+                confidence: given(self.confidence, d.semi_supervised.confidence),
+            },
+            federated: FederatedSettings {
+                federated: self.federated,
+                agg_rounds: self.agg_rounds.unwrap_or(d.federated.agg_rounds),
+                min_data: self.min_data.unwrap_or(d.federated.min_data),
+                agg_strategy,
+                data_restriction: self.data_restriction.unwrap_or(d.federated.data_restriction),
+                blockchain: self.blockchain,
+            },
+        };
+        Ok(DeploymentRequest { configuration: self.configuration, gpumem: self.gpumem, settings, kwargs })
     }
 }
 
@@ -263,16 +246,16 @@ pub struct InferenceInput {
     #[serde(default)]
     pub input_format: InputFormat,
     /// Decoding settings of the input records, a JSON document as text.
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub input_config: String,
     /// Topic the inference reads.
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub input_topic: String,
     /// Topic the inference writes its predictions to.
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub output_topic: String,
     /// Topic towards the upper model (distributed early exit).
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub output_upper: String,
     /// Early-exit confidence threshold of distributed models, `decimal(15,10)`.
     #[serde(default, deserialize_with = "nullable_number")]
@@ -297,31 +280,37 @@ pub struct InferenceInput {
 }
 
 impl InferenceInput {
-    /// The `limit` given, if any.
-    pub fn limit_value(&self) -> Option<f64> {
-        self.limit.flatten()
-    }
-
-    /// Checks the parts `validator` cannot express: the limit's precision and that
-    /// `external_host` and `token` come together.
-    pub fn check(&self) -> Result<(), String> {
-        if let Some(limit) = self.limit_value() {
+    /// The request this body asks for, to serve result `result_id` (the result of the URL): checks
+    /// what `validator` cannot express — a `model_result` in the body must be `result_id`, the
+    /// limit's precision, and `external_host` and `token` come together. The error says what is
+    /// wrong.
+    pub fn resolve(self, result_id: i32) -> Result<InferenceRequest, String> {
+        if let Some(body_id) = self.model_result.0.filter(|b| *b != i64::from(result_id)) {
+            return Err(format!("model_result {body_id} in the body is not the result {result_id} of the URL."));
+        }
+        let limit = self.limit.flatten();
+        if let Some(limit) = limit {
             decimal_15_10(limit).map_err(|e| format!("limit: {}", e.message.unwrap_or_default()))?;
         }
-        let host = self.external_host.as_deref().is_some_and(|h| !h.trim().is_empty());
-        let token = self.token.as_deref().is_some_and(|t| !t.trim().is_empty());
-        if host != token {
+        let blank = |v: &Option<String>| v.as_deref().is_none_or(|v| v.trim().is_empty());
+        if blank(&self.external_host) != blank(&self.token) {
             return Err("external_host and token: give both to run the inference in an external cluster, or neither."
                 .to_owned());
         }
-        Ok(())
-    }
-
-    /// The external cluster `(host, token)` when both are given.
-    pub fn external_cluster(&self) -> Option<(&str, &str)> {
-        let host = self.external_host.as_deref().map(str::trim).filter(|h| !h.is_empty())?;
-        let token = self.token.as_deref().map(str::trim).filter(|t| !t.is_empty())?;
-        Some((host, token))
+        let settings = InferenceSettings {
+            replicas: self.replicas,
+            input_format: self.input_format,
+            input_config: self.input_config,
+            input_topic: self.input_topic,
+            output_topic: self.output_topic,
+            output_upper: self.output_upper,
+            limit,
+            external: ExternalCluster::of(self.external_host.as_deref(), self.token.as_deref()),
+            input_kafka_broker: self.input_kafka_broker,
+            output_kafka_broker: self.output_kafka_broker,
+            upper_kafka_broker: self.upper_kafka_broker,
+        };
+        Ok(InferenceRequest { gpumem: self.gpumem, settings })
     }
 }
 
@@ -346,7 +335,7 @@ mod tests {
     #[test]
     fn web_ui_form() {
         let d: DeploymentInput = parse(web_ui_body()).unwrap();
-        assert_eq!(d.configuration_id(), 3);
+        assert_eq!(d.configuration, 3);
         assert_eq!(d.batch, 10);
         assert_eq!(d.gpumem, 0.0);
         assert_eq!(d.aggregation(), AggStrategy::FedAdam);
@@ -365,7 +354,7 @@ mod tests {
             "batch": "4"
         }))
         .unwrap();
-        assert_eq!(d.configuration_id(), 3);
+        assert_eq!(d.configuration, 3);
         assert_eq!(d.gpumem, 1.5);
         assert_eq!(d.batch, 4);
         assert_eq!(d.improvement, Some(None));
@@ -416,18 +405,26 @@ mod tests {
         .unwrap();
         assert_eq!(i.model_result, IdRef(Some(4)));
         assert_eq!(i.replicas, 2);
-        assert!(i.check().is_ok());
-        assert_eq!(i.external_cluster(), None);
-        assert_eq!(i.limit_value(), None);
+        let r = i.resolve(4).unwrap();
+        assert_eq!(r.settings.external, None);
+        assert_eq!(r.settings.limit, None);
+        assert_eq!(r.settings.replicas, 2);
         let i: InferenceInput =
             parse(json!({"gpumem": 1, "external_host": "https://k:6443", "token": "t", "limit": "0.5"})).unwrap();
-        assert_eq!(i.external_cluster(), Some(("https://k:6443", "t")));
-        assert_eq!(i.limit_value(), Some(0.5));
         assert_eq!(i.model_result, IdRef(None));
+        let r = i.resolve(9).unwrap();
+        assert_eq!(
+            r.settings.external,
+            Some(ExternalCluster { host: "https://k:6443".to_owned(), token: "t".to_owned() })
+        );
+        assert_eq!(r.settings.limit, Some(0.5));
+        assert_eq!(r.gpumem, 1.0);
         let i: InferenceInput = parse(json!({"gpumem": 0, "external_host": "https://k:6443"})).unwrap();
-        assert!(i.check().unwrap_err().starts_with("external_host and token"));
+        assert!(i.resolve(1).unwrap_err().starts_with("external_host and token"));
         let i: InferenceInput = parse(json!({"gpumem": 0, "limit": 0.12345678901})).unwrap();
-        assert_eq!(i.check().unwrap_err(), "limit: Ensure that there are no more than 10 decimal places.");
+        assert_eq!(i.resolve(1).unwrap_err(), "limit: Ensure that there are no more than 10 decimal places.");
+        let i: InferenceInput = parse(json!({"gpumem": 0, "model_result": 3})).unwrap();
+        assert_eq!(i.resolve(4).unwrap_err(), "model_result 3 in the body is not the result 4 of the URL.");
         assert!(parse::<InferenceInput>(json!({"gpumem": 0, "input_format": "XML"}))
             .unwrap_err()
             .starts_with("input_format: unknown variant `XML`"));
@@ -435,5 +432,34 @@ mod tests {
             parse::<InferenceInput>(json!({"gpumem": 0, "replicas": 0})).unwrap_err(),
             "replicas: Ensure this value is greater than or equal to 1."
         );
+    }
+
+    #[test]
+    fn resolving_takes_the_defaults_once_and_keeps_what_was_given() {
+        let r = parse::<DeploymentInput>(json!({"configuration": 2, "gpumem": 0})).unwrap().resolve().unwrap();
+        assert_eq!(r.configuration, 2);
+        assert_eq!(r.settings, DeploymentSettings::default());
+        assert_eq!(r.kwargs.tf, Kwargs { fit: "{}".to_owned(), val: "{}".to_owned() });
+        let r = parse::<DeploymentInput>(json!({
+            "configuration": 2, "gpumem": 1, "learning_rate": 0.01, "improvement": null, "confidence": 0.5,
+            "stream_timeout": null, "tf_kwargs_fit": "epochs=5", "strategy": "FedYogi", "data_restriction": null
+        }))
+        .unwrap()
+        .resolve()
+        .unwrap();
+        let s = &r.settings;
+        assert_eq!(s.distributed.learning_rate, Decimal::given(0.01));
+        assert_eq!(s.incremental.improvement, None);
+        assert_eq!(s.incremental.stream_timeout, None);
+        assert_eq!(s.semi_supervised.confidence, Some(Decimal::given(0.5)));
+        assert_eq!(s.federated.agg_strategy, AggStrategy::FedYogi);
+        assert_eq!(s.federated.data_restriction, None);
+        assert_eq!(s.fit.tf_kwargs_fit, "epochs=5");
+        assert_eq!(r.kwargs.of(crate::Framework::Tf).fit, r#"{"epochs": 5}"#);
+        let refused = parse::<DeploymentInput>(json!({"configuration": 2, "gpumem": 0, "pth_kwargs_val": "x=import"}))
+            .unwrap()
+            .resolve()
+            .unwrap_err();
+        assert!(refused.starts_with("pth_kwargs_val: "), "{refused}");
     }
 }

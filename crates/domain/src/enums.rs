@@ -1,10 +1,25 @@
 //! The closed sets of values of the data model, with their wire spelling.
+//!
+//! The same spelling is stored in the database: persistence reads and writes these enums through
+//! [`WireEnum`], and a stored value no variant spells is an error, never a silent fallback.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// A closed set of values with one text spelling each, on the wire and in the database.
+pub trait WireEnum: Copy + Sized + 'static {
+    /// What the values are called in messages (`"result status"`).
+    const WHAT: &'static str;
+
+    /// The wire (and database) spelling.
+    fn as_str(self) -> &'static str;
+
+    /// Parses the wire spelling; `None` for anything else.
+    fn parse(text: &str) -> Option<Self>;
+}
+
 macro_rules! wire_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident ($what:literal) { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema)]
         pub enum $name {
@@ -26,6 +41,18 @@ macro_rules! wire_enum {
             }
         }
 
+        impl WireEnum for $name {
+            const WHAT: &'static str = $what;
+
+            fn as_str(self) -> &'static str {
+                $name::as_str(self)
+            }
+
+            fn parse(text: &str) -> Option<Self> {
+                $name::parse(text)
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
@@ -36,7 +63,7 @@ macro_rules! wire_enum {
 
 wire_enum! {
     /// Machine-learning framework of a model (design §3 item 29: nothing else is accepted).
-    Framework {
+    Framework ("framework") {
         /// TensorFlow / Keras.
         #[default]
         Tf = "tf",
@@ -47,7 +74,7 @@ wire_enum! {
 
 wire_enum! {
     /// Life cycle of a training result.
-    ResultStatus {
+    ResultStatus ("result status") {
         /// Created with its deployment; the Job has not fetched its model yet.
         #[default]
         Created = "created",
@@ -64,7 +91,7 @@ wire_enum! {
 
 wire_enum! {
     /// Life cycle of an inference.
-    InferenceStatus {
+    InferenceStatus ("inference status") {
         /// Its ReplicationController runs.
         #[default]
         Deployed = "deployed",
@@ -75,7 +102,7 @@ wire_enum! {
 
 wire_enum! {
     /// Encoding of the records of a data stream.
-    InputFormat {
+    InputFormat ("input format") {
         /// Raw bytes.
         #[default]
         Raw = "RAW",
@@ -90,7 +117,7 @@ wire_enum! {
 
 wire_enum! {
     /// Federated aggregation strategy.
-    AggStrategy {
+    AggStrategy ("aggregation strategy") {
         /// Federated averaging.
         #[default]
         FedAvg = "FedAvg",

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use validator::{Validate, ValidationError, ValidationErrors};
 
 use crate::enums::{Framework, InputFormat};
+use crate::lenient::{no_id, not_blank, null_as_false, python_truthy};
 
 /// Deserializes `value` into `T` and validates it; the error is a readable one-line message
 /// (`name: ensure this field has no more than 30 characters`).
@@ -82,13 +83,6 @@ pub fn id_of(v: &Value) -> Result<Option<i64>, String> {
     }
 }
 
-fn not_blank(s: &str) -> Result<(), ValidationError> {
-    if s.trim().is_empty() {
-        return Err(ValidationError::new("blank").with_message("This field may not be blank.".into()));
-    }
-    Ok(())
-}
-
 /// Body of `POST /models/` and `PUT /models/<id>` (contract §3.2, §4.1).
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 pub struct ModelInput {
@@ -111,20 +105,12 @@ pub struct ModelInput {
     #[serde(default)]
     pub imports: String,
     /// Part of a distributed chain.
-    #[serde(default, deserialize_with = "null_false")]
+    #[serde(default, deserialize_with = "null_as_false")]
     pub distributed: bool,
     /// The upper model of a distributed model: an id, `{"id": …}` or null.
     #[serde(default = "no_id")]
     #[schema(value_type = Option<i64>)]
     pub father: IdRef,
-}
-
-fn no_id() -> IdRef {
-    IdRef(None)
-}
-
-fn null_false<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
 }
 
 /// Body of `PATCH /models/<id>`: every field optional; no executor check (as the reference).
@@ -216,20 +202,8 @@ pub struct ResultUpload {
     #[schema(value_type = Option<f64>)]
     pub training_time: Option<Value>,
     /// When true the upload creates a new result (indefinite incremental training).
-    #[serde(default, deserialize_with = "truthy")]
+    #[serde(default, deserialize_with = "python_truthy")]
     pub indefinite: bool,
-}
-
-fn truthy<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    let v = Value::deserialize(d)?;
-    Ok(match v {
-        Value::Null => false,
-        Value::Bool(b) => b,
-        Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
-        Value::String(s) => !s.is_empty() && s != "false" && s != "False" && s != "0",
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    })
 }
 
 /// The JSON document in the `data` field of `POST /results_metrics/<id>` (contract §3.10).

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use validator::{Validate, ValidationError};
 
 use crate::inputs::IdRef;
+use crate::lenient::{no_id, not_blank, null_as_empty, switch_on};
 
 /// What the `backlog` text shows in place of the stored MQTT password.
 pub const PASSWORD_PLACEHOLDER: &str = "<password>";
@@ -42,17 +43,6 @@ impl DeviceStatus {
 /// Whether `token` is a device token: exactly 8 characters `0-9`, `A-F` (upper case).
 pub fn is_token(token: &str) -> bool {
     token.len() == TOKEN_LEN && token.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
-}
-
-fn blank() -> ValidationError {
-    ValidationError::new("blank").with_message("This field may not be blank.".into())
-}
-
-fn not_blank(s: &str) -> Result<(), ValidationError> {
-    if s.trim().is_empty() {
-        return Err(blank());
-    }
-    Ok(())
 }
 
 /// Text that goes into the device's `Backlog` command: Tasmota separates commands with `;`, so a
@@ -243,23 +233,6 @@ fn tokens<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     }
 }
 
-fn null_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
-}
-
-fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Bool(b) => b,
-        Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
-        Value::String(s) => matches!(s.trim(), "true" | "True" | "1" | "on"),
-        _ => false,
-    })
-}
-
-fn no_id() -> IdRef {
-    IdRef(None)
-}
-
 /// Body of `POST /results/inference-iot/<id>` (contract §4.8): push the result's model, converted
 /// to TFLite, and a Berry script to the devices with the given tokens.
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
@@ -268,10 +241,10 @@ pub struct IotDeployInput {
     #[serde(default, deserialize_with = "tokens")]
     pub device_token: Vec<String>,
     /// The Berry script stored as the device's `autoexec.be`.
-    #[serde(default, deserialize_with = "null_empty")]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub code: String,
     /// Quantize the model to int8 (the executor reads samples of the deployment's data from Kafka).
-    #[serde(default, rename = "applyIntQuant", deserialize_with = "flag")]
+    #[serde(default, rename = "applyIntQuant", deserialize_with = "switch_on")]
     pub apply_int_quant: bool,
     /// The training result; optional, the URL's id is authoritative (a different id is refused).
     #[serde(default = "no_id")]

@@ -10,7 +10,11 @@ pub mod deploy;
 pub mod enums;
 pub mod inputs;
 pub mod iot;
+mod lenient;
 pub mod outputs;
 pub mod rules;
+pub mod settings;
+pub mod violation;
 
-pub use enums::{AggStrategy, Framework, InferenceStatus, InputFormat, ResultStatus};
+pub use enums::{AggStrategy, Framework, InferenceStatus, InputFormat, ResultStatus, WireEnum};
+pub use violation::{Named, Violation};

@@ -9,8 +9,12 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::datetime::drf;
-use crate::enums::Framework;
+use crate::enums::{Framework, InferenceStatus, InputFormat, ResultStatus};
 use crate::rules::pyjson::without_insignificant_whitespace;
+use crate::settings::{
+    DeploymentSettings, DistributedSettings, FederatedSettings, FitSettings, IncrementalSettings,
+    SemiSupervisedSettings,
+};
 
 /// A nested model reference `{"id", "name"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -62,48 +66,46 @@ pub struct Configuration {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ResultSummary {
     pub id: i32,
-    pub status: String,
+    pub status: ResultStatus,
     pub model: ModelRef,
     #[serde(with = "drf")]
     #[schema(value_type = String, format = DateTime)]
     pub status_changed: NaiveDateTime,
 }
 
-/// A deployment (contract §3.8).
+/// A deployment (contract §3.8): its settings in the reference's field order.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Deployment {
     pub id: i32,
     pub configuration: ConfigurationRef,
     pub results: Vec<ResultSummary>,
-    pub optimizer: String,
-    pub learning_rate: f64,
-    pub loss: String,
-    pub metrics: String,
-    pub incremental: bool,
-    pub indefinite: bool,
-    pub stream_timeout: Option<i32>,
-    pub monitoring_metric: Option<String>,
-    pub change: Option<String>,
-    pub improvement: Option<f64>,
-    pub unsupervised: bool,
-    pub unsupervised_rounds: Option<i32>,
-    pub confidence: Option<f64>,
-    pub batch: i32,
-    pub tf_kwargs_fit: String,
-    pub tf_kwargs_val: String,
-    pub pth_kwargs_fit: String,
-    pub pth_kwargs_val: String,
-    pub conf_mat_settings: Option<bool>,
+    #[serde(flatten)]
+    pub distributed: DistributedSettings,
+    #[serde(flatten)]
+    pub incremental: IncrementalSettings,
+    #[serde(flatten)]
+    pub semi_supervised: SemiSupervisedSettings,
+    #[serde(flatten)]
+    pub fit: FitSettings,
     #[serde(with = "drf")]
     #[schema(value_type = String, format = DateTime)]
     pub time: NaiveDateTime,
-    pub federated: bool,
-    pub agg_rounds: Option<i32>,
-    pub min_data: Option<i32>,
-    pub agg_strategy: String,
-    #[schema(value_type = Object)]
-    pub data_restriction: Option<Value>,
-    pub blockchain: bool,
+    #[serde(flatten)]
+    pub federated: FederatedSettings,
+}
+
+impl Deployment {
+    /// The answer for a stored deployment.
+    pub fn new(
+        id: i32,
+        configuration: ConfigurationRef,
+        results: Vec<ResultSummary>,
+        time: NaiveDateTime,
+        settings: DeploymentSettings,
+    ) -> Self {
+        let DeploymentSettings { fit, distributed, incremental, semi_supervised, federated } = settings;
+        Deployment { id, configuration, results, distributed, incremental, semi_supervised, fit, time, federated }
+    }
 }
 
 /// A JSON document stored as text and sent as it is stored, without parsing it into a tree and
@@ -187,7 +189,7 @@ impl Serialize for JsonText {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct TrainingResult {
     pub id: i32,
-    pub status: String,
+    pub status: ResultStatus,
     #[serde(with = "drf")]
     #[schema(value_type = String, format = DateTime)]
     pub status_changed: NaiveDateTime,
@@ -228,14 +230,14 @@ pub struct Inference {
     pub id: i32,
     pub model_result: Option<i32>,
     pub replicas: i32,
-    pub input_format: String,
+    pub input_format: InputFormat,
     pub input_config: String,
     pub input_topic: String,
     pub output_topic: String,
     #[serde(with = "drf")]
     #[schema(value_type = String, format = DateTime)]
     pub time: NaiveDateTime,
-    pub status: String,
+    pub status: InferenceStatus,
     #[serde(with = "drf")]
     #[schema(value_type = String, format = DateTime)]
     pub status_changed: NaiveDateTime,

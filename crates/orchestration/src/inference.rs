@@ -10,6 +10,8 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use kafkaml_domain::settings::InferenceSettings;
+
 use crate::gpu::apply_gpu;
 use crate::labels::{base_labels, INFERENCE_COMPONENT, INFERENCE_ID_LABEL, RESULT_ID_LABEL};
 use crate::python::PyDecimal;
@@ -31,9 +33,10 @@ pub struct InferenceEnvironment {
     pub backend_url: String,
 }
 
-/// One inference to run.
+/// One inference to run: what the back-end decided (ids, image, GPU) and the inference's settings
+/// as the domain defines them.
 #[derive(Debug, Clone, PartialEq)]
-pub struct InferenceSpec {
+pub struct InferenceSpec<'a> {
     /// The inference (names the controller).
     pub inference_id: i32,
     /// The trained result it serves.
@@ -42,28 +45,10 @@ pub struct InferenceSpec {
     pub distributed: bool,
     /// The inference image.
     pub image: String,
-    /// Pod replicas.
-    pub replicas: i32,
-    /// `INPUT_FORMAT`.
-    pub input_format: String,
-    /// `INPUT_CONFIG` (a JSON document as text).
-    pub input_config: String,
-    /// `INPUT_TOPIC`.
-    pub input_topic: String,
-    /// `OUTPUT_TOPIC`.
-    pub output_topic: String,
-    /// `OUTPUT_UPPER` (distributed).
-    pub output_upper: String,
-    /// `LIMIT` (distributed), a `decimal(15,10)`.
-    pub limit: Option<f64>,
-    /// `INPUT_BOOTSTRAP_SERVERS` when not blank.
-    pub input_kafka_broker: Option<String>,
-    /// `OUTPUT_BOOTSTRAP_SERVERS` when not blank.
-    pub output_kafka_broker: Option<String>,
-    /// `UPPER_BOOTSTRAP_SERVERS` (distributed) when not blank.
-    pub upper_kafka_broker: Option<String>,
     /// GPU memory asked for; `> 0` applies the GPU patch.
     pub gpumem: f64,
+    /// Replicas, topics, formats and brokers.
+    pub settings: &'a InferenceSettings,
 }
 
 fn var(name: &str, value: impl Into<String>) -> EnvVar {
@@ -77,38 +62,39 @@ fn broker(name: &str, given: Option<&str>, default: Option<&str>) -> EnvVar {
 }
 
 /// The environment of an inference, in the reference's order.
-pub fn inference_env(env: &InferenceEnvironment, spec: &InferenceSpec) -> Vec<EnvVar> {
+pub fn inference_env(env: &InferenceEnvironment, spec: &InferenceSpec<'_>) -> Vec<EnvVar> {
+    let s = spec.settings;
     let base = env.backend_url.trim_end_matches('/');
     let default = env.bootstrap_servers.as_deref();
     let model_url = format!("{base}/results/model/{}", spec.result_id);
     let group = format!("inf{}", spec.result_id);
     let mut vars = vec![
-        broker("INPUT_BOOTSTRAP_SERVERS", spec.input_kafka_broker.as_deref(), default),
-        broker("OUTPUT_BOOTSTRAP_SERVERS", spec.output_kafka_broker.as_deref(), default),
+        broker("INPUT_BOOTSTRAP_SERVERS", s.input_kafka_broker.as_deref(), default),
+        broker("OUTPUT_BOOTSTRAP_SERVERS", s.output_kafka_broker.as_deref(), default),
     ];
     if spec.distributed {
         vars.extend([
-            broker("UPPER_BOOTSTRAP_SERVERS", spec.upper_kafka_broker.as_deref(), default),
+            broker("UPPER_BOOTSTRAP_SERVERS", s.upper_kafka_broker.as_deref(), default),
             var("MODEL_URL", model_url),
-            var("INPUT_FORMAT", spec.input_format.clone()),
-            var("INPUT_CONFIG", spec.input_config.clone()),
-            var("INPUT_TOPIC", spec.input_topic.clone()),
-            var("OUTPUT_TOPIC", spec.output_topic.clone()),
-            var("OUTPUT_UPPER", spec.output_upper.clone()),
+            var("INPUT_FORMAT", s.input_format.as_str()),
+            var("INPUT_CONFIG", s.input_config.clone()),
+            var("INPUT_TOPIC", s.input_topic.clone()),
+            var("OUTPUT_TOPIC", s.output_topic.clone()),
+            var("OUTPUT_UPPER", s.output_upper.clone()),
             var("GROUP_ID", group),
             var(
                 "LIMIT",
-                spec.limit.map_or(PyDecimal::None, |value| PyDecimal::Decimal { value, places: 10 }).to_python_str(),
+                s.limit.map_or(PyDecimal::None, |value| PyDecimal::Decimal { value, places: 10 }).to_python_str(),
             ),
         ]);
     } else {
         vars.extend([
             var("MODEL_ARCH_URL", format!("{base}/results/{}", spec.result_id)),
             var("MODEL_URL", model_url),
-            var("INPUT_FORMAT", spec.input_format.clone()),
-            var("INPUT_CONFIG", spec.input_config.clone()),
-            var("INPUT_TOPIC", spec.input_topic.clone()),
-            var("OUTPUT_TOPIC", spec.output_topic.clone()),
+            var("INPUT_FORMAT", s.input_format.as_str()),
+            var("INPUT_CONFIG", s.input_config.clone()),
+            var("INPUT_TOPIC", s.input_topic.clone()),
+            var("OUTPUT_TOPIC", s.output_topic.clone()),
             var("GROUP_ID", group),
         ]);
     }
@@ -116,7 +102,7 @@ pub fn inference_env(env: &InferenceEnvironment, spec: &InferenceSpec) -> Vec<En
 }
 
 /// The ReplicationController of an inference.
-pub fn inference_controller(env: &InferenceEnvironment, spec: &InferenceSpec) -> ReplicationController {
+pub fn inference_controller(env: &InferenceEnvironment, spec: &InferenceSpec<'_>) -> ReplicationController {
     let name = inference_name(spec.inference_id);
     let app = format!("inference{}", spec.inference_id);
     let mut labels = base_labels(INFERENCE_COMPONENT);
@@ -139,7 +125,7 @@ pub fn inference_controller(env: &InferenceEnvironment, spec: &InferenceSpec) ->
     ReplicationController {
         metadata: ObjectMeta { name: Some(name), labels: Some(labels), ..ObjectMeta::default() },
         spec: Some(ReplicationControllerSpec {
-            replicas: Some(spec.replicas),
+            replicas: Some(spec.settings.replicas),
             selector: Some(BTreeMap::from([("app".to_owned(), app)])),
             template: Some(PodTemplateSpec {
                 metadata: Some(ObjectMeta { labels: Some(pod_labels), ..ObjectMeta::default() }),
@@ -165,23 +151,30 @@ mod tests {
         }
     }
 
-    fn spec() -> InferenceSpec {
-        InferenceSpec {
-            inference_id: 2,
-            result_id: 1,
-            distributed: false,
-            image: "kafkaml/inference:tf".to_owned(),
+    fn settings() -> InferenceSettings {
+        InferenceSettings {
             replicas: 2,
-            input_format: "RAW".to_owned(),
+            input_format: kafkaml_domain::InputFormat::Raw,
             input_config: "{\"data_type\": \"uint8\"}".to_owned(),
             input_topic: "in".to_owned(),
             output_topic: "out".to_owned(),
             output_upper: String::new(),
             limit: None,
+            external: None,
             input_kafka_broker: Some("ext:9092".to_owned()),
             output_kafka_broker: Some(String::new()),
             upper_kafka_broker: None,
+        }
+    }
+
+    fn spec(settings: &InferenceSettings) -> InferenceSpec<'_> {
+        InferenceSpec {
+            inference_id: 2,
+            result_id: 1,
+            distributed: false,
+            image: "kafkaml/inference:tf".to_owned(),
             gpumem: 0.0,
+            settings,
         }
     }
 
@@ -196,7 +189,7 @@ mod tests {
     #[test]
     fn non_distributed_environment() {
         assert_eq!(
-            table(&inference_env(&environment(), &spec())),
+            table(&inference_env(&environment(), &spec(&settings()))),
             expected(&[
                 ("INPUT_BOOTSTRAP_SERVERS", "ext:9092"),
                 ("OUTPUT_BOOTSTRAP_SERVERS", "kafka:9092"),
@@ -213,11 +206,11 @@ mod tests {
 
     #[test]
     fn distributed_environment() {
-        let mut s = spec();
-        s.distributed = true;
-        s.limit = Some(0.5);
-        s.output_upper = "upper".to_owned();
-        s.upper_kafka_broker = Some("up:9092".to_owned());
+        let mut settings = settings();
+        settings.limit = Some(0.5);
+        settings.output_upper = "upper".to_owned();
+        settings.upper_kafka_broker = Some("up:9092".to_owned());
+        let s = InferenceSpec { distributed: true, ..spec(&settings) };
         assert_eq!(
             table(&inference_env(&environment(), &s)),
             expected(&[
@@ -234,8 +227,9 @@ mod tests {
                 ("LIMIT", "0.5000000000"),
             ])
         );
-        s.limit = None;
-        s.upper_kafka_broker = Some(" ".to_owned());
+        settings.limit = None;
+        settings.upper_kafka_broker = Some(" ".to_owned());
+        let s = InferenceSpec { distributed: true, ..spec(&settings) };
         let vars = table(&inference_env(&environment(), &s));
         assert_eq!(vars[2], ("UPPER_BOOTSTRAP_SERVERS".to_owned(), Some("kafka:9092".to_owned())));
         assert_eq!(vars[10], ("LIMIT".to_owned(), Some("None".to_owned())));
@@ -244,16 +238,16 @@ mod tests {
     #[test]
     fn brokers_without_defaults_are_null() {
         let env = InferenceEnvironment { bootstrap_servers: None, backend_url: "http://b/".to_owned() };
-        let mut s = spec();
-        s.input_kafka_broker = None;
-        let vars = table(&inference_env(&env, &s));
+        let settings = InferenceSettings { input_kafka_broker: None, ..settings() };
+        let vars = table(&inference_env(&env, &spec(&settings)));
         assert_eq!(vars[0], ("INPUT_BOOTSTRAP_SERVERS".to_owned(), None));
         assert_eq!(vars[2], ("MODEL_ARCH_URL".to_owned(), Some("http://b/results/1".to_owned())));
     }
 
     #[test]
     fn whole_controller() {
-        let rc = inference_controller(&environment(), &spec());
+        let settings = settings();
+        let rc = inference_controller(&environment(), &spec(&settings));
         assert_eq!(
             serde_json::to_value(&rc).unwrap(),
             json!({
@@ -282,7 +276,7 @@ mod tests {
                             "name": "inference",
                             "image": "kafkaml/inference:tf",
                             "imagePullPolicy": "Always",
-                            "env": inference_env(&environment(), &spec()),
+                            "env": inference_env(&environment(), &spec(&settings)),
                         }]},
                     },
                 },
@@ -292,8 +286,8 @@ mod tests {
 
     #[test]
     fn gpu_patch_on_inference() {
-        let mut s = spec();
-        s.gpumem = 1.0;
+        let settings = settings();
+        let s = InferenceSpec { gpumem: 1.0, ..spec(&settings) };
         let rc = inference_controller(&environment(), &s);
         let pod = rc.spec.unwrap().template.unwrap().spec.unwrap();
         assert_eq!(pod.runtime_class_name.as_deref(), Some("nvidia"));

@@ -16,17 +16,11 @@
 //! use kafkaml_domain::Framework;
 //! use kafkaml_orchestration::plan::PlannedJob;
 //! use kafkaml_orchestration::training::{training_job, TrainingDeployment, TrainingEnvironment, TrainingUnit};
-//! use kafkaml_orchestration::python::PyDecimal;
+//! use kafkaml_domain::settings::DeploymentSettings;
 //!
 //! let env = TrainingEnvironment { backend_url: "http://backend:8000".into(), ..Default::default() };
-//! let deployment = TrainingDeployment {
-//!     id: 1, batch: 10, conf_mat_settings: Some(false), optimizer: "adam".into(),
-//!     learning_rate: PyDecimal::Float(0.001), loss: "sparse_categorical_crossentropy".into(),
-//!     metrics: "sparse_categorical_accuracy".into(), unsupervised: false, unsupervised_rounds: Some(5),
-//!     confidence: PyDecimal::Float(0.9), indefinite: false, stream_timeout: Some(60000),
-//!     monitoring_metric: None, change: None, improvement: PyDecimal::Float(0.05), agg_rounds: Some(15),
-//!     min_data: Some(1000), agg_strategy: "FedAvg".into(), data_restriction: None, gpumem: 0.0,
-//! };
+//! let settings = DeploymentSettings::default();
+//! let deployment = TrainingDeployment { id: 1, settings: &settings, gpumem: 0.0 };
 //! let unit = TrainingUnit {
 //!     job: PlannedJob { case: TrainingCase::SingleClassic, framework: Framework::Tf, result_ids: vec![7] },
 //!     image: "kafkaml/tensorflow_model_training".into(),

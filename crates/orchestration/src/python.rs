@@ -67,6 +67,17 @@ impl PyDecimal {
     }
 }
 
+impl From<Option<kafkaml_domain::settings::Decimal>> for PyDecimal {
+    /// A value the client gave is a `Decimal` of the columns' six places; a default a float.
+    fn from(d: Option<kafkaml_domain::settings::Decimal>) -> Self {
+        match d {
+            None => PyDecimal::None,
+            Some(d) if d.given => PyDecimal::Decimal { value: d.value, places: 6 },
+            Some(d) => PyDecimal::Float(d.value),
+        }
+    }
+}
+
 /// A number as a Kubernetes quantity text: integers without a fraction (`2`), other values as
 /// Python writes floats (`0.5`).
 pub fn quantity_text(value: f64) -> String {

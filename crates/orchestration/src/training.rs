@@ -12,6 +12,7 @@ use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{Container, EnvVar, PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kafkaml_domain::rules::TrainingCase;
+use kafkaml_domain::settings::DeploymentSettings;
 use serde_json::Value;
 
 use crate::gpu::apply_gpu;
@@ -77,48 +78,15 @@ impl fmt::Debug for BlockchainEnvironment {
     }
 }
 
-/// The settings of a deployment that its Jobs receive.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrainingDeployment {
+/// The deployment whose Jobs are built: its id, its settings as the domain defines them, and the
+/// GPU memory asked for (`> 0` applies the GPU patch; not stored).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainingDeployment<'a> {
     /// `DEPLOYMENT_ID`.
     pub id: i32,
-    /// `BATCH`.
-    pub batch: i32,
-    /// `CONF_MAT_CONFIG` (JSON `true` / `false` / `null`).
-    pub conf_mat_settings: Option<bool>,
-    /// `OPTIMIZER` (distributed cases).
-    pub optimizer: String,
-    /// `LEARNING_RATE` (distributed cases).
-    pub learning_rate: PyDecimal,
-    /// `LOSS` (distributed cases).
-    pub loss: String,
-    /// `METRICS` (distributed cases).
-    pub metrics: String,
-    /// `UNSUPERVISED`.
-    pub unsupervised: bool,
-    /// `UNSUPERVISED_ROUNDS`.
-    pub unsupervised_rounds: Option<i32>,
-    /// `CONFIDENCE`.
-    pub confidence: PyDecimal,
-    /// Indefinite incremental training: `STREAM_TIMEOUT` becomes `-1`.
-    pub indefinite: bool,
-    /// `STREAM_TIMEOUT` (incremental cases), milliseconds.
-    pub stream_timeout: Option<i32>,
-    /// `MONITORING_METRIC` (single incremental cases).
-    pub monitoring_metric: Option<String>,
-    /// `CHANGE` (single incremental cases).
-    pub change: Option<String>,
-    /// `IMPROVEMENT` (incremental cases).
-    pub improvement: PyDecimal,
-    /// `AGGREGATION_ROUNDS` (federated cases).
-    pub agg_rounds: Option<i32>,
-    /// `MIN_DATA` (federated cases).
-    pub min_data: Option<i32>,
-    /// `AGG_STRATEGY` (federated cases).
-    pub agg_strategy: String,
-    /// `DATA_RESTRICTION` (federated cases), written with Python's `str()`.
-    pub data_restriction: Option<Value>,
-    /// GPU memory asked for; `> 0` applies the GPU patch.
+    /// Every setting the environment tables read.
+    pub settings: &'a DeploymentSettings,
+    /// GPU memory per Job.
     pub gpumem: f64,
 }
 
@@ -160,8 +128,13 @@ fn result_url(backend_url: &str, id: i32) -> String {
 
 /// The environment of a training Job, in the reference's order (contract §5.3.3), without the GPU
 /// variable (see [`crate::gpu::apply_gpu`]).
-pub fn training_env(env: &TrainingEnvironment, deployment: &TrainingDeployment, unit: &TrainingUnit) -> Vec<EnvVar> {
+pub fn training_env(
+    env: &TrainingEnvironment,
+    deployment: &TrainingDeployment<'_>,
+    unit: &TrainingUnit,
+) -> Vec<EnvVar> {
     let case = unit.job.case;
+    let DeploymentSettings { fit, distributed, incremental, semi_supervised, federated } = deployment.settings;
     let (result_url_value, result_id_value) = if case.is_distributed() {
         // Leaf first, root last, as Python list literals.
         let urls: Vec<Value> =
@@ -184,12 +157,12 @@ pub fn training_env(env: &TrainingEnvironment, deployment: &TrainingDeployment, 
     }
     vars.extend([
         var("DEPLOYMENT_ID", deployment.id.to_string()),
-        var("BATCH", deployment.batch.to_string()),
+        var("BATCH", fit.batch.to_string()),
         var("KWARGS_FIT", unit.kwargs_fit.clone()),
         var("KWARGS_VAL", unit.kwargs_val.clone()),
         var(
             "CONF_MAT_CONFIG",
-            match deployment.conf_mat_settings {
+            match fit.conf_mat_settings {
                 Some(true) => "true",
                 Some(false) => "false",
                 None => "null",
@@ -199,32 +172,32 @@ pub fn training_env(env: &TrainingEnvironment, deployment: &TrainingDeployment, 
     ]);
     if case.is_distributed() {
         vars.extend([
-            var("OPTIMIZER", deployment.optimizer.clone()),
-            var("LEARNING_RATE", deployment.learning_rate.to_python_str()),
-            var("LOSS", deployment.loss.clone()),
-            var("METRICS", deployment.metrics.clone()),
+            var("OPTIMIZER", distributed.optimizer.clone()),
+            var("LEARNING_RATE", PyDecimal::from(Some(distributed.learning_rate)).to_python_str()),
+            var("LOSS", distributed.loss.clone()),
+            var("METRICS", distributed.metrics.clone()),
         ]);
     }
     vars.extend([
-        var("UNSUPERVISED", python_bool(deployment.unsupervised)),
-        var("UNSUPERVISED_ROUNDS", python_int(deployment.unsupervised_rounds)),
-        var("CONFIDENCE", deployment.confidence.to_python_str()),
+        var("UNSUPERVISED", python_bool(semi_supervised.unsupervised)),
+        var("UNSUPERVISED_ROUNDS", python_int(semi_supervised.unsupervised_rounds)),
+        var("CONFIDENCE", PyDecimal::from(semi_supervised.confidence).to_python_str()),
     ]);
     if case.is_incremental() {
-        let timeout = if deployment.indefinite { "-1".to_owned() } else { python_int(deployment.stream_timeout) };
+        let timeout = if incremental.indefinite { "-1".to_owned() } else { python_int(incremental.stream_timeout) };
         vars.push(var("STREAM_TIMEOUT", timeout));
         if single_incremental {
-            vars.push(opt_var("MONITORING_METRIC", deployment.monitoring_metric.as_deref()));
-            vars.push(opt_var("CHANGE", deployment.change.as_deref()));
+            vars.push(opt_var("MONITORING_METRIC", incremental.monitoring_metric.as_deref()));
+            vars.push(opt_var("CHANGE", incremental.change.as_deref()));
         }
-        vars.push(var("IMPROVEMENT", deployment.improvement.to_python_str()));
+        vars.push(var("IMPROVEMENT", PyDecimal::from(incremental.improvement).to_python_str()));
     }
     if case.is_federated() {
         vars.extend([
-            var("AGGREGATION_ROUNDS", python_int(deployment.agg_rounds)),
-            var("MIN_DATA", python_int(deployment.min_data)),
-            var("AGG_STRATEGY", deployment.agg_strategy.clone()),
-            var("DATA_RESTRICTION", python_str(deployment.data_restriction.as_ref().unwrap_or(&Value::Null))),
+            var("AGGREGATION_ROUNDS", python_int(federated.agg_rounds)),
+            var("MIN_DATA", python_int(federated.min_data)),
+            var("AGG_STRATEGY", federated.agg_strategy.as_str()),
+            var("DATA_RESTRICTION", python_str(federated.data_restriction.as_ref().unwrap_or(&Value::Null))),
             var("MODEL_LOGGER_TOPIC", env.model_logger_topic.clone()),
             var("FEDERATED_STRING_ID", unit.federated_string_id.clone()),
         ]);
@@ -246,7 +219,7 @@ pub fn training_env(env: &TrainingEnvironment, deployment: &TrainingDeployment, 
 }
 
 /// The labels of a training Job (also put on its pods).
-fn job_labels(deployment: &TrainingDeployment, unit: &TrainingUnit) -> BTreeMap<String, String> {
+fn job_labels(deployment: &TrainingDeployment<'_>, unit: &TrainingUnit) -> BTreeMap<String, String> {
     let mut labels = base_labels(TRAINING_COMPONENT);
     labels.insert(RESULT_ID_LABEL.to_owned(), unit.job.root_result().to_string());
     labels.insert(DEPLOYMENT_ID_LABEL.to_owned(), deployment.id.to_string());
@@ -257,7 +230,7 @@ fn job_labels(deployment: &TrainingDeployment, unit: &TrainingUnit) -> BTreeMap<
 /// The training Job of one unit: name by case and results, environment of the case,
 /// `restartPolicy: OnFailure`, `ttlSecondsAfterFinished: 10`, `imagePullPolicy: Always` on the
 /// container, labels, and the GPU patch when `gpumem > 0`.
-pub fn training_job(env: &TrainingEnvironment, deployment: &TrainingDeployment, unit: &TrainingUnit) -> Job {
+pub fn training_job(env: &TrainingEnvironment, deployment: &TrainingDeployment<'_>, unit: &TrainingUnit) -> Job {
     let labels = job_labels(deployment, unit);
     let mut pod = PodSpec {
         containers: vec![Container {

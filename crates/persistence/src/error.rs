@@ -14,9 +14,9 @@ pub enum DbError {
     /// A foreign key refused the write.
     #[error("foreign key constraint violated: {0}")]
     ForeignKey(String),
-    /// A rule of the data model refused the change (the message is for users).
-    #[error("{0}")]
-    Rule(String),
+    /// A rule of the data model refused the change (its `Display` is for users).
+    #[error(transparent)]
+    Rule(#[from] kafkaml_domain::Violation),
     /// Any other query error.
     #[error("database query failed: {0}")]
     Query(DieselError),

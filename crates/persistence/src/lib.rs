@@ -12,6 +12,7 @@ pub mod files;
 pub mod repo;
 pub mod schema;
 pub mod time;
+pub mod wire;
 
 pub use db::{build_pool, run_migrations, write_transaction, Backend, DbConnection, Pool, PooledConnection};
 pub use device_files::{DeviceFile, DeviceFileStore};

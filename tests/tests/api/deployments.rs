@@ -70,7 +70,7 @@ db_test!(list_is_newest_first_and_renders_stored_settings, |app| async move {
         d.monitoring_metric = Some("val_loss".to_owned());
         d.change = Some("down".to_owned());
         d.improvement = None;
-        d.agg_strategy = "FedYogi".to_owned();
+        d.agg_strategy = kafkaml_domain::AggStrategy::FedYogi;
         d.federated = true;
     });
     let (middle, _) = app.seed_deployment(c1, |d| {

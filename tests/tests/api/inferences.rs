@@ -55,7 +55,8 @@ db_test!(list_is_newest_first_and_never_shows_the_token, |app| async move {
         i.limit_ = Some(0.5);
         i.output_upper = "upper".to_owned();
     });
-    let orphan = seed(&app, None, "deployed", "2024-02-01T00:00:00", |i| i.input_format = "AVRO".to_owned());
+    let orphan =
+        seed(&app, None, "deployed", "2024-02-01T00:00:00", |i| i.input_format = kafkaml_domain::InputFormat::Avro);
     let res = app.get("/inferences/").await;
     let raw = {
         assert_eq!(res.status(), 200);
@@ -154,11 +155,11 @@ db_test!(inference_info_prefers_the_newest_inference, |app| async move {
     let (d, r) = one_result(&app).await;
     datasource(&app, d, "JSON", r#"{"from": "datasource"}"#, "2024-06-01T00:00:00").await;
     seed(&app, Some(r), "stopped", "2024-01-01T00:00:00", |i| {
-        i.input_format = "AVRO".to_owned();
+        i.input_format = kafkaml_domain::InputFormat::Avro;
         i.input_config = "old".to_owned();
     });
     seed(&app, Some(r), "deployed", "2024-02-01T00:00:00", |i| {
-        i.input_format = "TELEGRAF_STR_JSON".to_owned();
+        i.input_format = kafkaml_domain::InputFormat::TelegrafStrJson;
         i.input_config = r#"{"newest": true}"#.to_owned();
     });
     seed(&app, None, "deployed", "2024-03-01T00:00:00", |i| i.input_config = "of no result".to_owned());

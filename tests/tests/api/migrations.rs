@@ -76,7 +76,7 @@ fn exercise_schema(conn: &mut DbConnection) {
             imports: String::new(),
             code: "model = 1".to_owned(),
             distributed: false,
-            framework: "tf".to_owned(),
+            framework: kafkaml_domain::Framework::Tf,
         },
         models::FatherChange::Clear,
     )
@@ -86,7 +86,7 @@ fn exercise_schema(conn: &mut DbConnection) {
     assert_eq!(created.results.len(), 1);
     let listed = results::list(conn, None, None).unwrap();
     assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].status, "created");
+    assert_eq!(listed[0].status.as_str(), "created");
     assert_eq!(models::list(conn, models::ModelFilter::All).unwrap().len(), 1);
     assert_eq!(configurations::load(conn, None).unwrap().len(), 1);
     assert!(inferences::list(conn).unwrap().is_empty());

@@ -64,7 +64,7 @@ pub(crate) fn insert_model_with_father(
         imports: "import tensorflow as tf".to_owned(),
         code: code.to_owned(),
         distributed,
-        framework: framework.to_owned(),
+        framework: kafkaml_domain::Framework::parse(framework).expect("tf or pth"),
     };
     let father = match father {
         Some(f) => models::FatherChange::Set(i64::from(f)),
@@ -234,7 +234,7 @@ pub(crate) fn assert_drf_datetime(text: &str) {
 pub(crate) async fn deploy(app: &TestApp, id: i32) {
     let res = app.get(&format!("/results/{id}")).await;
     assert_eq!(res.status(), 200);
-    assert_eq!(row(app, id).unwrap().status, "deployed");
+    assert_eq!(row(app, id).unwrap().status.as_str(), "deployed");
 }
 
 fn deployed_time(app: &TestApp, id: i32) -> String {
@@ -383,7 +383,7 @@ db_test!(get_tf_result_returns_the_executor_model_and_deploys, |app| async move 
             "distributed": false, "request_type": "load_model"})
     );
     let after = row(&app, id).unwrap();
-    assert_eq!(after.status, "deployed");
+    assert_eq!(after.status.as_str(), "deployed");
     assert!(after.status_changed > before.status_changed);
 
     // A second download (a retrying pod) keeps it deployed without touching status_changed.
@@ -391,7 +391,7 @@ db_test!(get_tf_result_returns_the_executor_model_and_deploys, |app| async move 
     assert_eq!(res.status(), 200);
     assert_eq!(&res.bytes().await.unwrap()[..], b"HDF5-STUB:model = tf.keras.Sequential()");
     let again = row(&app, id).unwrap();
-    assert_eq!(again.status, "deployed");
+    assert_eq!(again.status.as_str(), "deployed");
     assert_eq!(again.status_changed, after.status_changed);
 });
 
@@ -403,7 +403,7 @@ db_test!(get_pth_result_returns_the_code_as_text, |app| async move {
     assert_eq!(header(&res, "content-type"), "text/plain; charset=utf-8");
     assert_eq!(res.text().await.unwrap(), "model = NeuralNetwork()");
     assert_eq!(app.executor.request_count(), 0, "PyTorch code is served without the executor");
-    assert_eq!(row(&app, id).unwrap().status, "deployed");
+    assert_eq!(row(&app, id).unwrap().status.as_str(), "deployed");
 });
 
 db_test!(get_finished_result_stays_finished, |app| async move {
@@ -411,7 +411,7 @@ db_test!(get_finished_result_stays_finished, |app| async move {
     let id = s.result();
     assert_eq!(upload(&app, id, None, &json!({})).await.status(), 200);
     let finished = row(&app, id).unwrap();
-    assert_eq!(finished.status, "finished");
+    assert_eq!(finished.status.as_str(), "finished");
     let res = app.get(&format!("/results/{id}")).await;
     assert_eq!(res.status(), 200);
     assert_eq!(&res.bytes().await.unwrap()[..], b"HDF5-STUB:model = tf.keras.Sequential()");
@@ -423,7 +423,7 @@ db_test!(stopped_result_fetched_again_becomes_deployed, |app| async move {
     let id = s.result();
     set_status(&app, id, ResultStatus::Stopped);
     assert_eq!(app.get(&format!("/results/{id}")).await.status(), 200);
-    assert_eq!(row(&app, id).unwrap().status, "deployed");
+    assert_eq!(row(&app, id).unwrap().status.as_str(), "deployed");
 });
 
 db_test!(head_result_changes_nothing, |app| async move {
@@ -435,7 +435,7 @@ db_test!(head_result_changes_nothing, |app| async move {
         assert_eq!(res.status(), 200);
         assert!(res.bytes().await.unwrap().is_empty());
         assert_eq!(row(&app, id).unwrap(), before, "HEAD must not deploy result {id}");
-        assert_eq!(before.status, "created");
+        assert_eq!(before.status.as_str(), "created");
     }
     let res = app.client.head(app.url(&format!("/results/{}", tf.result()))).send().await.unwrap();
     assert_eq!(header(&res, "content-type"), "application/model");
@@ -504,7 +504,7 @@ db_test!(upload_tf_stores_metrics_file_and_finishes, |app| async move {
     let res = upload(&app, id, None, &data).await;
     assert_eq!(answer(res).await, (200, String::new(), String::new()));
     let r = row(&app, id).unwrap();
-    assert_eq!(r.status, "finished");
+    assert_eq!(r.status.as_str(), "finished");
     assert!(r.status_changed > before.status_changed);
     assert_eq!(
         serde_json::from_str::<Value>(r.train_metrics.as_deref().unwrap()).unwrap().to_string(),
@@ -529,7 +529,7 @@ db_test!(upload_pth_stores_a_pth_file_and_accepts_a_string_time, |app| async mov
     let res = upload(&app, id, None, &data).await;
     assert_eq!(answer(res).await, (200, String::new(), String::new()));
     let r = row(&app, id).unwrap();
-    assert_eq!(r.status, "finished");
+    assert_eq!(r.status.as_str(), "finished");
     assert_eq!(r.training_time, Some(3.5));
     assert_eq!(r.trained_model, format!("trained/{id}.pth"));
     assert_eq!(serde_json::from_str::<Value>(r.confusion_matrix.as_deref().unwrap()).unwrap(), json!([[1, 0], [0, 1]]));
@@ -610,7 +610,7 @@ db_test!(empty_test_metrics_need_no_confusion_matrix_image, |app| async move {
         let (status, _, body) = answer(upload(&app, *id, None, &data).await).await;
         assert_eq!(status, 200, "test_metrics {test_metrics:?}: {body}");
         let r = row(&app, *id).unwrap();
-        assert_eq!(r.status, "finished");
+        assert_eq!(r.status.as_str(), "finished");
         assert_eq!(r.confusion_mat_img, None);
     }
     let r = row(&app, s.results[0]).unwrap();
@@ -635,7 +635,7 @@ db_test!(distributed_models_never_require_the_image, |app| async move {
         let data = json!({"train_metrics": {"loss": [0.5]}, "test_metrics": {"loss": [0.4]}, "confusion_matrix": null});
         let (status, _, body) = answer(upload(&app, *id, None, &data).await).await;
         assert_eq!((status, body.as_str()), (200, ""));
-        assert_eq!(row(&app, *id).unwrap().status, "finished");
+        assert_eq!(row(&app, *id).unwrap().status.as_str(), "finished");
     }
 });
 
@@ -658,7 +658,7 @@ db_test!(indefinite_upload_creates_a_new_result, |app| async move {
     let new = ids[1];
     assert!(new > id);
     let r = row(&app, new).unwrap();
-    assert_eq!(r.status, "finished");
+    assert_eq!(r.status.as_str(), "finished");
     assert_eq!(r.deployment_id, original.deployment_id);
     assert_eq!(r.model_id, original.model_id);
     assert_eq!(r.training_time, Some(4.25));
@@ -878,7 +878,7 @@ db_test!(delete_keeps_inferences_with_a_null_result, |app| async move {
     let mut conn = app.db.connect();
     let inf = inferences::find_row(&mut conn, inference).unwrap().expect("the inference row stays");
     assert_eq!(inf.fields.model_result_id, None);
-    assert_eq!(inf.fields.status, "deployed");
+    assert_eq!(inf.fields.status.as_str(), "deployed");
     let list = app.get_json("/inferences/").await;
     assert_eq!(list[0]["id"], json!(inference));
     assert_eq!(list[0]["model_result"], Value::Null);
@@ -919,7 +919,7 @@ db_test!(download_trained_model_tf_and_pth, |app| async move {
         assert_eq!(header(&res, "ml-framework"), fw);
     }
     // Downloads change nothing.
-    assert_eq!(row(&app, s.results[0]).unwrap().status, "finished");
+    assert_eq!(row(&app, s.results[0]).unwrap().status.as_str(), "finished");
 });
 
 db_test!(download_trained_model_head_and_missing, |app| async move {
@@ -1082,7 +1082,7 @@ db_test!(metrics_multipart_and_json_bodies, |app| async move {
     assert_eq!(res.status(), 200);
     let r = row(&app, id).unwrap();
     assert_eq!(r.val_metrics.as_deref(), Some(r#"{"loss":[4]}"#));
-    assert_eq!(r.status, "created");
+    assert_eq!(r.status.as_str(), "created");
 });
 
 db_test!(metrics_replace_whole_values_and_ignore_other_keys, |app| async move {
@@ -1186,9 +1186,13 @@ db_test!(concurrent_training_pods_never_get_a_500, |app| async move {
         assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     }
     for id in &s.results[1..] {
-        assert_eq!(row(&app, *id).unwrap().status, "finished");
+        assert_eq!(row(&app, *id).unwrap().status.as_str(), "finished");
     }
-    assert_eq!(row(&app, s.results[0]).unwrap().status, "deployed", "the indefinite upload went to a new result");
+    assert_eq!(
+        row(&app, s.results[0]).unwrap().status.as_str(),
+        "deployed",
+        "the indefinite upload went to a new result"
+    );
     assert_eq!(all_result_ids(&app).len(), 7);
 });
 
@@ -1269,7 +1273,7 @@ db_test!(python_nan_and_infinity_in_metrics_are_stored_as_null, |app| async move
     let r = row(&app, id).unwrap();
     assert_eq!(r.train_metrics.as_deref(), Some(r#"{"loss":[null]}"#));
     assert_eq!(r.test_metrics.as_deref(), Some(r#"{"loss":[null]}"#));
-    assert_eq!(r.status, "finished");
+    assert_eq!(r.status.as_str(), "finished");
     let list = app.get_json("/results/").await;
     assert_eq!(list[0]["train_metrics"], json!({"loss": [null]}));
     let chart = app.get_json(&format!("/results/chart/{id}")).await;

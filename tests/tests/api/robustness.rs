@@ -358,7 +358,7 @@ db_test!(huge_numbers_in_bodies_are_400s_and_never_wrap, |app| async move {
     .await;
     assert_eq!(res.status(), 200, "large but finite metric values are data");
     let row = crate::results::row(&app, 1).unwrap();
-    assert_eq!(row.status, "created");
+    assert_eq!(row.status.as_str(), "created");
     assert_eq!(row.training_time, None);
 });
 

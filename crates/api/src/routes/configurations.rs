@@ -3,25 +3,14 @@
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use kafkaml_domain::inputs::{ConfigurationInput, ConfigurationPatch};
 use kafkaml_domain::outputs::Configuration;
-use kafkaml_domain::rules::expand_chains;
-use kafkaml_persistence::repo::{configurations, models, narrow_id};
-use kafkaml_persistence::DbConnection;
+use kafkaml_persistence::repo::configurations;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::{json_body, typed, Id, State};
+use crate::usecase::catalog::{self, INVALID};
 
 const TAG: &str = "configurations";
 const NOT_FOUND: &str = "Configuration does not exist";
-
-/// Resolves the requested model ids and pulls in every distributed chain below them.
-fn expanded(c: &mut DbConnection, ids: &[i64]) -> ApiResult<Vec<i32>> {
-    let mut narrowed = Vec::with_capacity(ids.len());
-    for id in ids {
-        narrowed.push(narrow_id(*id).ok_or_else(|| ApiError::bad_request(format!("Model {id} does not exist.")))?);
-    }
-    let children = models::child_map(c)?;
-    Ok(expand_chains(&narrowed, |id| children.get(&id).copied()))
-}
 
 /// Lists configurations, newest first, with their models and deployments.
 #[utoipa::path(tag = TAG, operation_id = "list_configurations", responses((status = 200, body = Vec<Configuration>)))]
@@ -37,12 +26,7 @@ pub async fn list_configurations(state: State) -> ApiResult<HttpResponse> {
 #[post("/configurations")]
 pub async fn create_configuration(state: State, body: web::Bytes) -> ApiResult<HttpResponse> {
     let input: ConfigurationInput = typed(json_body(&body, "Configuration not valid")?, "Configuration not valid")?;
-    state
-        .db(move |c| {
-            let ids = expanded(c, &input.ml_models)?;
-            Ok(configurations::create(c, input.name.trim(), &input.description, &ids)?)
-        })
-        .await?;
+    catalog::create_configuration(&state.ctx, input).await?;
     Ok(HttpResponse::Created().finish())
 }
 
@@ -60,17 +44,12 @@ pub async fn get_configuration(state: State, id: Id) -> ApiResult<HttpResponse> 
     responses((status = 200, description = "Updated"), (status = 400, body = String), (status = 404, body = String)))]
 #[put("/configurations/{id}")]
 pub async fn update_configuration(state: State, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
-    if !state.db(move |c| Ok(configurations::exists(c, id.0)?)).await? {
+    // An unknown id is answered before the body is looked at.
+    if !catalog::configuration_exists(&state.ctx, id.0).await? {
         return Err(ApiError::not_found(NOT_FOUND));
     }
-    let input: ConfigurationInput = typed(json_body(&body, "Information not valid")?, "Information not valid")?;
-    state
-        .db(move |c| {
-            let ids = expanded(c, &input.ml_models)?;
-            configurations::update(c, id.0, Some(input.name.trim()), Some(&input.description), Some(&ids))
-                .map_err(|e| ApiError::from_db(e, NOT_FOUND))
-        })
-        .await?;
+    let input: ConfigurationInput = typed(json_body(&body, INVALID)?, INVALID)?;
+    catalog::update_configuration(&state.ctx, id.0, input).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -79,23 +58,11 @@ pub async fn update_configuration(state: State, id: Id, body: web::Bytes) -> Api
     responses((status = 200, body = Configuration), (status = 400, body = String), (status = 404, description = "Not found")))]
 #[patch("/configurations/{id}")]
 pub async fn patch_configuration(state: State, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
-    if !state.db(move |c| Ok(configurations::exists(c, id.0)?)).await? {
+    if !catalog::configuration_exists(&state.ctx, id.0).await? {
         return Err(ApiError::not_found_detail());
     }
-    let patch: ConfigurationPatch = typed(json_body(&body, "Information not valid")?, "Information not valid")?;
-    let cfg = state
-        .db(move |c| {
-            let ids = match &patch.ml_models {
-                Some(ids) => Some(expanded(c, ids)?),
-                None => None,
-            };
-            let name = patch.name.as_deref().map(str::trim);
-            configurations::update(c, id.0, name, patch.description.as_deref(), ids.as_deref())?;
-            Ok(configurations::get(c, id.0)?)
-        })
-        .await?
-        .ok_or_else(ApiError::not_found_detail)?;
-    Ok(HttpResponse::Ok().json(cfg))
+    let patch: ConfigurationPatch = typed(json_body(&body, INVALID)?, INVALID)?;
+    Ok(HttpResponse::Ok().json(catalog::patch_configuration(&state.ctx, id.0, patch).await?))
 }
 
 /// Deletes a configuration without deployments. 200 empty.
@@ -103,7 +70,7 @@ pub async fn patch_configuration(state: State, id: Id, body: web::Bytes) -> ApiR
     responses((status = 200, description = "Deleted"), (status = 400, body = String), (status = 404, body = String)))]
 #[delete("/configurations/{id}")]
 pub async fn delete_configuration(state: State, id: Id) -> ApiResult<HttpResponse> {
-    state.db(move |c| configurations::delete(c, id.0).map_err(|e| ApiError::from_db(e, NOT_FOUND))).await?;
+    catalog::delete_configuration(&state.ctx, id.0).await?;
     Ok(HttpResponse::Ok().finish())
 }
 

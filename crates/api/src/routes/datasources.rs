@@ -3,10 +3,11 @@
 use actix_web::{get, post, web, HttpResponse};
 use kafkaml_domain::inputs::DatasourceInput;
 use kafkaml_domain::outputs::Datasource;
-use kafkaml_persistence::repo::datasources::{self, NewDatasource};
+use kafkaml_persistence::repo::datasources;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::{json_body, typed, State};
+use crate::usecase::datasources::{store_datasource, INVALID};
 
 const TAG: &str = "datasources";
 
@@ -24,20 +25,6 @@ pub async fn list_datasources(state: State) -> ApiResult<HttpResponse> {
     responses((status = 201, body = Datasource), (status = 400, body = String)))]
 #[post("/datasources")]
 pub async fn create_datasource(state: State, body: web::Bytes) -> ApiResult<HttpResponse> {
-    let input: DatasourceInput = typed(json_body(&body, "Datasource not valid")?, "Datasource not valid")?;
-    let time = kafkaml_domain::datetime::parse(&input.time)
-        .ok_or_else(|| ApiError::bad_request("Datasource not valid: time: not a date-time."))?;
-    let new = NewDatasource {
-        input_format: input.input_format.as_str().to_owned(),
-        deployment: input.deployment,
-        input_config: input.input_config,
-        description: input.description,
-        topic: input.topic,
-        total_msg: input.total_msg,
-        validation_rate: input.validation_rate,
-        test_rate: input.test_rate,
-        time,
-    };
-    let stored = state.db(move |c| Ok(datasources::create(c, &new)?)).await?;
-    Ok(HttpResponse::Created().json(stored))
+    let input: DatasourceInput = typed(json_body(&body, INVALID)?, INVALID)?;
+    Ok(HttpResponse::Created().json(store_datasource(&state.ctx, input).await?))
 }

@@ -1,11 +1,14 @@
-//! `/deployments/…`: training launches (creating them is the orchestration's part).
+//! `/deployments/…`: training launches.
 
-use actix_web::{delete, get, HttpResponse};
+use actix_web::{delete, get, post, web, HttpResponse};
+use kafkaml_domain::deploy::DeploymentInput;
 use kafkaml_domain::outputs::{Deployment, TrainingResult};
 use kafkaml_persistence::repo::{configurations, deployments, results};
 
 use crate::error::{ApiError, ApiResult};
-use crate::state::{Id, State};
+use crate::state::{json_body, typed, Id, State};
+use crate::usecase::catalog::delete_deployment as remove_deployment;
+use crate::usecase::training::{deploy_training, INVALID};
 
 const TAG: &str = "deployments";
 
@@ -38,9 +41,7 @@ pub async fn deployments_of_configuration(state: State, id: Id) -> ApiResult<Htt
     responses((status = 200, description = "Deleted"), (status = 400, body = String), (status = 404, body = String)))]
 #[delete("/deployments/{id}")]
 pub async fn delete_deployment(state: State, id: Id) -> ApiResult<HttpResponse> {
-    state
-        .db(move |c| deployments::delete(c, id.0).map_err(|e| ApiError::from_db(e, "Deployment does not exist")))
-        .await?;
+    remove_deployment(&state.ctx, id.0).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -58,4 +59,18 @@ pub async fn results_of_deployment(state: State, id: Id) -> ApiResult<HttpRespon
         })
         .await?;
     Ok(HttpResponse::Ok().json(list))
+}
+
+/// Creates a deployment of a configuration and launches its training Jobs — one per
+/// non-distributed model and one per distributed chain — concurrently. The kwargs of the
+/// frameworks present are parsed (never evaluated) and checked by their executor first. When a Job
+/// cannot be created, the Jobs already created are deleted and nothing is stored. 201 empty.
+#[utoipa::path(tag = TAG, operation_id = "create_deployment", request_body = DeploymentInput,
+    responses((status = 201, description = "Deployed"), (status = 400, body = String), (status = 404, body = String),
+        (status = 409, body = String), (status = 502, body = String), (status = 503, body = String)))]
+#[post("/deployments")]
+pub async fn create_deployment(state: State, body: web::Bytes) -> ApiResult<HttpResponse> {
+    let input: DeploymentInput = typed(json_body(&body, INVALID)?, INVALID)?;
+    deploy_training(&state.ctx, input).await?;
+    Ok(HttpResponse::Created().finish())
 }

@@ -4,15 +4,11 @@ pub mod configurations;
 pub mod datasources;
 pub mod deployments;
 pub mod health;
-pub mod inference_deploy;
 pub mod inferences;
 pub mod iot;
 pub mod kafka;
 pub mod models;
 pub mod results;
-pub mod training;
-mod training_input;
-mod training_jobs;
 pub mod ws;
 
 use actix_web::dev::HttpServiceFactory;
@@ -64,7 +60,7 @@ pub fn configure<C: RouteSink>(cfg: &mut C) {
         .handler(configurations::distributed_configuration)
         // deployments
         .handler(deployments::list_deployments)
-        .handler(training::create_deployment)
+        .handler(deployments::create_deployment)
         .handler(deployments::results_of_deployment)
         .handler(deployments::deployments_of_configuration)
         .handler(deployments::delete_deployment)
@@ -73,9 +69,9 @@ pub fn configure<C: RouteSink>(cfg: &mut C) {
         .handler(results::download_model)
         .handler(results::download_confusion_matrix)
         .handler(results::chart)
-        .handler(training::stop_training)
+        .handler(results::stop_training)
         .handler(inferences::inference_info)
-        .handler(inference_deploy::deploy_inference)
+        .handler(inferences::deploy_inference)
         .handler(results::model_for_training)
         .handler(results::upload_result)
         .handler(results::delete_result)
@@ -83,7 +79,7 @@ pub fn configure<C: RouteSink>(cfg: &mut C) {
         // inferences
         .handler(inferences::list_inferences)
         .handler(inferences::get_inference)
-        .handler(inference_deploy::stop_inference)
+        .handler(inferences::stop_inference)
         .handler(inferences::delete_inference)
         // datasources
         .handler(datasources::list_datasources)

@@ -3,44 +3,14 @@
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use kafkaml_domain::inputs::{ModelInput, ModelPatch};
 use kafkaml_domain::outputs::MlModel;
-use kafkaml_executor::{CheckOutcome, ExecutorKind, ModelCode};
-use kafkaml_persistence::repo::models::{self, FatherChange, ModelFields, ModelFilter};
+use kafkaml_persistence::repo::models::{self, ModelFilter};
 use kafkaml_persistence::repo::results;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::{json_body, typed, Id, State};
+use crate::usecase::catalog::{self, INVALID};
 
 const TAG: &str = "models";
-
-/// Asks the executor of the model's framework whether its code defines a model.
-async fn check_code(state: &State, fields: &ModelFields) -> ApiResult<()> {
-    let kind = ExecutorKind::from_framework(&fields.framework).unwrap_or(ExecutorKind::TensorFlow);
-    let code = ModelCode::new(fields.imports.clone(), fields.code.clone(), fields.distributed);
-    match state.executor.check(kind, &code).await? {
-        CheckOutcome::Valid => Ok(()),
-        CheckOutcome::Invalid => Err(ApiError::bad_request(format!(
-            "Model not valid: the {kind} executor could not build a model from its code."
-        ))),
-    }
-}
-
-fn fields_of(input: &ModelInput) -> ModelFields {
-    ModelFields {
-        name: input.name.trim().to_owned(),
-        description: input.description.clone(),
-        imports: input.imports.clone(),
-        code: input.code.clone(),
-        distributed: input.distributed,
-        framework: input.framework.as_str().to_owned(),
-    }
-}
-
-fn father_of(f: Option<i64>, on_missing: FatherChange) -> FatherChange {
-    match f {
-        Some(id) => FatherChange::Set(id),
-        None => on_missing,
-    }
-}
 
 /// Lists every model.
 #[utoipa::path(tag = TAG, operation_id = "list_models", responses((status = 200, body = Vec<MlModel>)))]
@@ -56,11 +26,8 @@ pub async fn list_models(state: State) -> ApiResult<HttpResponse> {
         (status = 502, description = "Executor failed"), (status = 503, description = "Executor unreachable")))]
 #[post("/models")]
 pub async fn create_model(state: State, body: web::Bytes) -> ApiResult<HttpResponse> {
-    let input: ModelInput = typed(json_body(&body, "Information not valid")?, "Information not valid")?;
-    let fields = fields_of(&input);
-    check_code(&state, &fields).await?;
-    let father = father_of(input.father.0, FatherChange::Clear);
-    state.db(move |c| Ok(models::create(c, &fields, father)?)).await?;
+    let input: ModelInput = typed(json_body(&body, INVALID)?, INVALID)?;
+    catalog::create_model(&state.ctx, input).await?;
     Ok(HttpResponse::Created().finish())
 }
 
@@ -94,17 +61,10 @@ pub async fn get_model(state: State, id: Id) -> ApiResult<HttpResponse> {
     responses((status = 200, description = "Updated"), (status = 400, body = String), (status = 404, body = String)))]
 #[put("/models/{id}")]
 pub async fn update_model(state: State, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
-    let current = state.db(move |c| Ok(models::find_row(c, id.0)?)).await?;
-    let current = current.ok_or_else(|| ApiError::not_found("Model does not exist"))?;
-    let input: ModelInput = typed(json_body(&body, "Information not valid")?, "Information not valid")?;
-    let fields = fields_of(&input);
-    if fields.code != current.code || fields.framework != current.framework {
-        check_code(&state, &fields).await?;
-    }
-    let father = father_of(input.father.0, FatherChange::Keep);
-    state
-        .db(move |c| models::update(c, id.0, &fields, father).map_err(|e| ApiError::from_db(e, "Model does not exist")))
-        .await?;
+    // An unknown id is answered before the body is looked at.
+    state.db(move |c| models::find_row(c, id.0)?.ok_or_else(|| ApiError::not_found("Model does not exist"))).await?;
+    let input: ModelInput = typed(json_body(&body, INVALID)?, INVALID)?;
+    catalog::update_model(&state.ctx, id.0, input).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -114,28 +74,9 @@ pub async fn update_model(state: State, id: Id, body: web::Bytes) -> ApiResult<H
     responses((status = 200, body = MlModel), (status = 400, body = String), (status = 404, description = "Not found")))]
 #[patch("/models/{id}")]
 pub async fn patch_model(state: State, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
-    let current = state.db(move |c| Ok(models::find_row(c, id.0)?)).await?.ok_or_else(ApiError::not_found_detail)?;
-    let patch: ModelPatch = typed(json_body(&body, "Information not valid")?, "Information not valid")?;
-    let fields = ModelFields {
-        name: patch.name.map(|n| n.trim().to_owned()).unwrap_or(current.name.clone()),
-        description: patch.description.unwrap_or(current.description.clone()),
-        imports: patch.imports.unwrap_or(current.imports.clone()),
-        code: patch.code.unwrap_or(current.code.clone()),
-        distributed: patch.distributed.unwrap_or(current.distributed),
-        framework: patch.framework.map(|f| f.as_str().to_owned()).unwrap_or(current.framework.clone()),
-    };
-    if fields.code != current.code || fields.framework != current.framework {
-        check_code(&state, &fields).await?;
-    }
-    let father = father_of(patch.father.and_then(|f| f.0), FatherChange::Keep);
-    let model = state
-        .db(move |c| {
-            models::update(c, id.0, &fields, father)?;
-            Ok(models::get(c, id.0)?)
-        })
-        .await?
-        .ok_or_else(ApiError::not_found_detail)?;
-    Ok(HttpResponse::Ok().json(model))
+    state.db(move |c| models::find_row(c, id.0)?.ok_or_else(ApiError::not_found_detail)).await?;
+    let patch: ModelPatch = typed(json_body(&body, INVALID)?, INVALID)?;
+    Ok(HttpResponse::Ok().json(catalog::patch_model(&state.ctx, id.0, patch).await?))
 }
 
 /// Deletes a model that no configuration uses, with its training results and their files. 200 empty.
@@ -143,13 +84,7 @@ pub async fn patch_model(state: State, id: Id, body: web::Bytes) -> ApiResult<Ht
     responses((status = 200, description = "Deleted"), (status = 400, body = String), (status = 404, body = String)))]
 #[delete("/models/{id}")]
 pub async fn delete_model(state: State, id: Id) -> ApiResult<HttpResponse> {
-    let results =
-        state.db(move |c| models::delete(c, id.0).map_err(|e| ApiError::from_db(e, "Model does not exist"))).await?;
-    for result in results {
-        if let Err(e) = state.store.delete_all(result) {
-            tracing::warn!(result.id = result, error = %e, "could not delete the files of a deleted model's result");
-        }
-    }
+    catalog::delete_model(&state.ctx, id.0).await?;
     Ok(HttpResponse::Ok().finish())
 }
 

@@ -10,15 +10,15 @@ use kafkaml_domain::inputs::{MetricsUpdate, ResultUpload};
 use kafkaml_domain::outputs::TrainingResult;
 use kafkaml_domain::rules::{build_chart, parse_python_json, Chart};
 use kafkaml_domain::Framework;
-use kafkaml_executor::ModelCode;
 use kafkaml_persistence::files::Artifact;
-use kafkaml_persistence::repo::results::{self, StoredFiles};
-use kafkaml_persistence::{ArtifactStore, DbError};
+use kafkaml_persistence::repo::results;
+use kafkaml_persistence::ArtifactStore;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::{is_head, typed, Id, State};
+use crate::usecase::results::{self as usecase, ModelForTraining, TrainedUpload};
 
 const TAG: &str = "results";
 const NOT_FOUND: &str = "Training result does not exist";
@@ -47,26 +47,18 @@ fn attachment(name: &str) -> ContentDisposition {
         (status = 502, body = String), (status = 503, body = String)))]
 #[get("/results/{id}")]
 pub async fn model_for_training(state: State, id: Id, req: HttpRequest) -> ApiResult<HttpResponse> {
-    let ctx =
-        state.db(move |c| Ok(results::find_context(c, id.0)?)).await?.ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
-    let head = is_head(&req);
-    let response = match ctx.model.framework() {
-        Framework::Tf => {
+    let response = match usecase::model_for_training(&state.ctx, id.0, is_head(&req)).await? {
+        ModelForTraining::Tf(model) => {
             let mut res = HttpResponse::Ok();
             res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/model")))
                 .insert_header(attachment("model.h5"));
-            if head {
-                res.finish()
-            } else {
-                let code = ModelCode::new(ctx.model.imports.clone(), ctx.model.code.clone(), ctx.model.distributed);
-                res.body(state.executor.load_model(&code).await?)
+            match model {
+                Some(bytes) => res.body(bytes),
+                None => res.finish(),
             }
         }
-        Framework::Pth => HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(ctx.model.code.clone()),
+        ModelForTraining::Pth(code) => HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(code),
     };
-    if !head {
-        state.db(move |c| Ok(results::mark_fetched(c, id.0)?)).await?;
-    }
     Ok(response)
 }
 
@@ -157,49 +149,27 @@ async fn receive_upload(
     responses((status = 200, description = "Stored"), (status = 400, body = String), (status = 404, body = String)))]
 #[post("/results/{id}")]
 pub async fn upload_result(state: State, id: Id, req: HttpRequest, payload: web::Payload) -> ApiResult<HttpResponse> {
-    let exists = state.db(move |c| Ok(results::find_context(c, id.0)?.is_some())).await?;
-    if !exists {
-        return Err(ApiError::not_found(NOT_FOUND));
-    }
+    usecase::find(&state.ctx, id.0).await?;
     let mut temps = TempFiles(Vec::new());
-    let upload = receive_upload(&state.store, &req, payload, &mut temps).await?;
-    let model_tmp = upload
+    let upload = receive_upload(&state.ctx.store, &req, payload, &mut temps).await?;
+    let model = upload
         .model
         .ok_or_else(|| ApiError::bad_request("The trained model file (field 'trained_model') is required."))?;
     let data = upload.data.ok_or_else(|| ApiError::bad_request("The field 'data' (metrics as JSON) is required."))?;
-    let data = parse_python_json(&data)
+    let metrics: ResultUpload = typed(metrics_object(&data)?, "Information not valid")?;
+    let upload = TrainedUpload { model, confusion_matrix: upload.image, metrics };
+    usecase::upload_trained_model(&state.ctx, id.0, upload).await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// The metrics JSON object of a `data` field (Python's `NaN` reads as `null`).
+fn metrics_object(data: &[u8]) -> ApiResult<Value> {
+    let data = parse_python_json(data)
         .map_err(|e| ApiError::bad_request(format!("Information not valid: 'data' is not valid JSON ({e}).")))?;
     if !data.is_object() {
         return Err(ApiError::bad_request("Information not valid: 'data' must be a JSON object."));
     }
-    let metrics: ResultUpload = typed(data, "Information not valid")?;
-    let image_tmp = upload.image;
-    let store = state.store.clone();
-    let target = state
-        .db(move |c| {
-            results::finish_upload(c, id.0, &metrics, image_tmp.is_some(), |target, model| {
-                let framework = model.framework();
-                store.commit(&model_tmp, target, Artifact::Model(framework))?;
-                let image = match &image_tmp {
-                    Some(tmp) => {
-                        store.commit(tmp, target, Artifact::ConfusionMatrix)?;
-                        Some(ArtifactStore::relative_name(target, Artifact::ConfusionMatrix))
-                    }
-                    None => None,
-                };
-                Ok(StoredFiles {
-                    trained_model: ArtifactStore::relative_name(target, Artifact::Model(framework)),
-                    confusion_mat_img: image,
-                })
-            })
-            .map_err(|e| match e {
-                DbError::Io(e) => ApiError::Internal(format!("storing the upload failed: {e}")),
-                other => ApiError::from_db(other, NOT_FOUND),
-            })
-        })
-        .await?;
-    tracing::info!(result.id = id.0, target.id = target, "training result uploaded");
-    Ok(HttpResponse::Ok().finish())
+    Ok(data)
 }
 
 /// Deletes a training result that is not running, with all its files. 200 empty.
@@ -207,10 +177,18 @@ pub async fn upload_result(state: State, id: Id, req: HttpRequest, payload: web:
     responses((status = 200, description = "Deleted"), (status = 400, body = String), (status = 404, body = String)))]
 #[delete("/results/{id}")]
 pub async fn delete_result(state: State, id: Id) -> ApiResult<HttpResponse> {
-    state.db(move |c| results::delete(c, id.0).map_err(|e| ApiError::from_db(e, "Result does not exist"))).await?;
-    if let Err(e) = state.store.delete_all(id.0) {
-        tracing::warn!(result.id = id.0, error = %e, "could not delete the result's files");
-    }
+    usecase::delete_result(&state.ctx, id.0).await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// Stops a `created` or `deployed` training: deletes its Job whatever its case (for a distributed
+/// chain, the chain's Job, and every result of the chain stops). 200 empty.
+#[utoipa::path(tag = "results", operation_id = "stop_training", params(("id" = i32, Path, description = "Training result id")),
+    responses((status = 200, description = "Stopped"), (status = 400, body = String), (status = 404, body = String),
+        (status = 502, body = String), (status = 503, body = String)))]
+#[post("/results/stop/{id}")]
+pub async fn stop_training(state: State, id: Id) -> ApiResult<HttpResponse> {
+    crate::usecase::training::stop_training(&state.ctx, id.0).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -224,7 +202,7 @@ async fn download(
     let ctx =
         state.db(move |c| Ok(results::find_context(c, id)?)).await?.ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
     let artifact = pick(&ctx).ok_or_else(|| ApiError::not_found(missing))?;
-    let path = state.store.path(id, artifact);
+    let path = state.ctx.store.path(id, artifact);
     let file = NamedFile::open_async(&path).await.map_err(|_| ApiError::not_found(missing))?;
     Ok((file.use_etag(false).use_last_modified(false).into_response(req), artifact))
 }
@@ -357,14 +335,11 @@ pub async fn update_metrics(state: State, id: Id, req: HttpRequest, payload: web
         .await?
         .ok_or_else(|| ApiError::bad_request("The field 'data' (metrics as JSON) is required."))?;
     let data = match data {
-        Value::String(text) => parse_python_json(text.as_bytes())
-            .map_err(|e| ApiError::bad_request(format!("Information not valid: 'data' is not valid JSON ({e}).")))?,
-        other => other,
+        Value::String(text) => metrics_object(text.as_bytes())?,
+        other if other.is_object() => other,
+        _ => return Err(ApiError::bad_request("Information not valid: 'data' must be a JSON object.")),
     };
-    if !data.is_object() {
-        return Err(ApiError::bad_request("Information not valid: 'data' must be a JSON object."));
-    }
     let update: MetricsUpdate = typed(data, "Information not valid")?;
-    state.db(move |c| results::update_metrics(c, id.0, &update).map_err(|e| ApiError::from_db(e, NOT_FOUND))).await?;
+    usecase::update_metrics(&state.ctx, id.0, update).await?;
     Ok(HttpResponse::Ok().finish())
 }

@@ -40,13 +40,13 @@ pub async fn predictions_socket(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let source = state.predictions.clone().ok_or_else(|| {
+    let source = state.ctx.services.predictions.clone().ok_or_else(|| {
         ApiError::Unavailable("Kafka is not configured: set BOOTSTRAP_SERVERS to view predictions.".to_owned())
     })?;
     let permit = state.ws_slots.clone().try_acquire_owned().map_err(|_| {
         ApiError::Unavailable(format!(
             "Too many prediction sockets are open ({}); try again later.",
-            state.settings.ws_max_connections
+            state.ws_max_connections
         ))
     })?;
     let (response, session, stream) = actix_ws::handle(&req, body)?;

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::plan::PlannedJob;
+use kafkaml_domain::settings::Decimal;
 use kafkaml_domain::Framework;
 use serde_json::json;
 
@@ -26,29 +27,15 @@ fn environment() -> TrainingEnvironment {
 }
 
 /// The reference's defaults for everything but batch 10.
-fn deployment() -> TrainingDeployment {
-    TrainingDeployment {
-        id: 1,
-        batch: 10,
-        conf_mat_settings: Some(false),
-        optimizer: "adam".to_owned(),
-        learning_rate: PyDecimal::Float(0.001),
-        loss: "sparse_categorical_crossentropy".to_owned(),
-        metrics: "sparse_categorical_accuracy".to_owned(),
-        unsupervised: false,
-        unsupervised_rounds: Some(5),
-        confidence: PyDecimal::Float(0.9),
-        indefinite: false,
-        stream_timeout: Some(60000),
-        monitoring_metric: None,
-        change: None,
-        improvement: PyDecimal::Float(0.05),
-        agg_rounds: Some(15),
-        min_data: Some(1000),
-        agg_strategy: "FedAvg".to_owned(),
-        data_restriction: Some(json!({})),
-        gpumem: 0.0,
-    }
+fn settings() -> DeploymentSettings {
+    let mut settings = DeploymentSettings::default();
+    settings.fit.batch = 10;
+    settings
+}
+
+/// Deployment 1 with `settings`, without GPU.
+fn deployment(settings: &DeploymentSettings) -> TrainingDeployment<'_> {
+    TrainingDeployment { id: 1, settings, gpumem: 0.0 }
 }
 
 fn unit(case: u8) -> TrainingUnit {
@@ -71,8 +58,8 @@ fn expected(rows: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
     rows.iter().map(|(n, v)| ((*n).to_owned(), v.map(str::to_owned))).collect()
 }
 
-fn env_of(case: u8, deployment: &TrainingDeployment) -> Vec<(String, Option<String>)> {
-    table(&training_env(&environment(), deployment, &unit(case)))
+fn env_of(case: u8, settings: &DeploymentSettings) -> Vec<(String, Option<String>)> {
+    table(&training_env(&environment(), &deployment(settings), &unit(case)))
 }
 
 const FIT: &str = r#"{"epochs": 5, "steps_per_epoch": 1000}"#;
@@ -83,7 +70,7 @@ const IDS: &str = "['15', '14', '13']";
 #[test]
 fn case_1_single_classic_is_the_contract_example() {
     assert_eq!(
-        env_of(1, &deployment()),
+        env_of(1, &settings()),
         expected(&[
             ("BOOTSTRAP_SERVERS", Some("kafka:9092")),
             ("RESULT_URL", Some("http://backend:8000/results/1")),
@@ -104,9 +91,9 @@ fn case_1_single_classic_is_the_contract_example() {
 
 #[test]
 fn case_2_single_incremental() {
-    let mut d = deployment();
-    d.monitoring_metric = Some("val_loss".to_owned());
-    d.change = Some("down".to_owned());
+    let mut d = settings();
+    d.incremental.monitoring_metric = Some("val_loss".to_owned());
+    d.incremental.change = Some("down".to_owned());
     assert_eq!(
         env_of(2, &d),
         expected(&[
@@ -133,8 +120,8 @@ fn case_2_single_incremental() {
 
 #[test]
 fn case_2_indefinite_and_unset_metric() {
-    let mut d = deployment();
-    d.indefinite = true;
+    let mut d = settings();
+    d.incremental.indefinite = true;
     let env = env_of(2, &d);
     assert!(env.contains(&("STREAM_TIMEOUT".to_owned(), Some("-1".to_owned()))));
     // Unset values are null (the variable is empty in the pod), as the reference sends them.
@@ -145,7 +132,7 @@ fn case_2_indefinite_and_unset_metric() {
 #[test]
 fn case_3_distributed_classic_lists_leaf_first() {
     assert_eq!(
-        env_of(3, &deployment()),
+        env_of(3, &settings()),
         expected(&[
             ("BOOTSTRAP_SERVERS", Some("kafka:9092")),
             ("RESULT_URL", Some(URLS)),
@@ -171,7 +158,7 @@ fn case_3_distributed_classic_lists_leaf_first() {
 #[test]
 fn case_4_distributed_incremental() {
     assert_eq!(
-        env_of(4, &deployment()),
+        env_of(4, &settings()),
         expected(&[
             ("BOOTSTRAP_SERVERS", Some("kafka:9092")),
             ("RESULT_URL", Some(URLS)),
@@ -199,7 +186,7 @@ fn case_4_distributed_incremental() {
 #[test]
 fn case_5_single_federated() {
     assert_eq!(
-        env_of(5, &deployment()),
+        env_of(5, &settings()),
         expected(&[
             ("BOOTSTRAP_SERVERS", Some("kafka:9092")),
             ("RESULT_URL", Some("http://backend:8000/results/1")),
@@ -226,7 +213,7 @@ fn case_5_single_federated() {
 #[test]
 fn case_6_single_federated_incremental() {
     assert_eq!(
-        env_of(6, &deployment()),
+        env_of(6, &settings()),
         expected(&[
             ("BOOTSTRAP_SERVERS", Some("kafka:9092")),
             ("RESULT_URL", Some("http://backend:8000/results/1")),
@@ -258,7 +245,7 @@ fn case_6_single_federated_incremental() {
 #[test]
 fn case_7_federated_distributed() {
     assert_eq!(
-        env_of(7, &deployment()),
+        env_of(7, &settings()),
         expected(&[
             ("BOOTSTRAP_SERVERS", Some("kafka:9092")),
             ("RESULT_URL", Some(URLS)),
@@ -290,7 +277,7 @@ fn case_7_federated_distributed() {
 #[test]
 fn case_8_federated_distributed_incremental() {
     assert_eq!(
-        env_of(8, &deployment()),
+        env_of(8, &settings()),
         expected(&[
             ("BOOTSTRAP_SERVERS", Some("kafka:9092")),
             ("RESULT_URL", Some(URLS)),
@@ -324,7 +311,7 @@ fn case_8_federated_distributed_incremental() {
 #[test]
 fn case_9_single_federated_blockchain() {
     assert_eq!(
-        env_of(9, &deployment()),
+        env_of(9, &settings()),
         expected(&[
             ("BOOTSTRAP_SERVERS", Some("kafka:9092")),
             ("RESULT_URL", Some("http://backend:8000/results/1")),
@@ -360,7 +347,7 @@ fn case_9_single_federated_blockchain() {
 fn case_9_without_blockchain_settings() {
     let mut env = environment();
     env.blockchain = BlockchainEnvironment::default();
-    let vars = table(&training_env(&env, &deployment(), &unit(9)));
+    let vars = table(&training_env(&env, &deployment(&settings()), &unit(9)));
     let eth: Vec<_> = vars.into_iter().filter(|(n, _)| n.starts_with("ETH_")).collect();
     assert_eq!(eth[0], ("ETH_RPC_URL".to_owned(), Some("None".to_owned())));
     assert!(eth[1..].iter().all(|(_, v)| v.is_none()));
@@ -369,15 +356,15 @@ fn case_9_without_blockchain_settings() {
 
 #[test]
 fn client_values_are_quantized_decimals_and_python_literals() {
-    let mut d = deployment();
-    d.learning_rate = PyDecimal::Decimal { value: 0.01, places: 6 };
-    d.confidence = PyDecimal::Decimal { value: 0.8, places: 6 };
-    d.improvement = PyDecimal::None;
-    d.unsupervised = true;
-    d.unsupervised_rounds = None;
-    d.conf_mat_settings = None;
-    d.data_restriction = Some(json!({"x": [1, 2], "ok": true}));
-    d.stream_timeout = None;
+    let mut d = settings();
+    d.distributed.learning_rate = Decimal::given(0.01);
+    d.semi_supervised.confidence = Some(Decimal::given(0.8));
+    d.incremental.improvement = None;
+    d.semi_supervised.unsupervised = true;
+    d.semi_supervised.unsupervised_rounds = None;
+    d.fit.conf_mat_settings = None;
+    d.federated.data_restriction = Some(json!({"x": [1, 2], "ok": true}));
+    d.incremental.stream_timeout = None;
     let env = env_of(8, &d);
     let get = |name: &str| env.iter().find(|(n, _)| n == name).unwrap().1.clone().unwrap();
     assert_eq!(get("LEARNING_RATE"), "0.010000");
@@ -396,7 +383,7 @@ fn unset_brokers_and_topic_are_null() {
     env.bootstrap_servers = None;
     env.control_topic = None;
     env.backend_url = "http://backend:8000/".to_owned();
-    let vars = table(&training_env(&env, &deployment(), &unit(1)));
+    let vars = table(&training_env(&env, &deployment(&settings()), &unit(1)));
     assert_eq!(vars[0], ("BOOTSTRAP_SERVERS".to_owned(), None));
     assert_eq!(vars[1], ("RESULT_URL".to_owned(), Some("http://backend:8000/results/1".to_owned())));
     assert_eq!(vars[3], ("CONTROL_TOPIC".to_owned(), None));
@@ -404,7 +391,7 @@ fn unset_brokers_and_topic_are_null() {
 
 #[test]
 fn whole_job_of_case_1() {
-    let job = training_job(&environment(), &deployment(), &unit(1));
+    let job = training_job(&environment(), &deployment(&settings()), &unit(1));
     let value = serde_json::to_value(&job).unwrap();
     assert_eq!(
         value,
@@ -437,7 +424,7 @@ fn whole_job_of_case_1() {
                             "name": "training",
                             "image": "kafkaml/training:tf",
                             "imagePullPolicy": "Always",
-                            "env": training_env(&environment(), &deployment(), &unit(1)),
+                            "env": training_env(&environment(), &deployment(&settings()), &unit(1)),
                         }],
                         "restartPolicy": "OnFailure",
                     },
@@ -464,7 +451,7 @@ fn job_names_and_labels_of_every_case() {
     ];
     for (i, name) in names.iter().enumerate() {
         let case = u8::try_from(i + 1).unwrap();
-        let job = training_job(&environment(), &deployment(), &unit(case));
+        let job = training_job(&environment(), &deployment(&settings()), &unit(case));
         assert_eq!(job.metadata.name.as_deref(), Some(*name));
         let labels = job.metadata.labels.unwrap();
         assert_eq!(labels[CASE_LABEL], case.to_string());
@@ -477,9 +464,8 @@ fn job_names_and_labels_of_every_case() {
 
 #[test]
 fn gpu_patch_on_training_jobs() {
-    let mut d = deployment();
-    d.gpumem = 2.0;
-    let job = training_job(&environment(), &d, &unit(1));
+    let d = settings();
+    let job = training_job(&environment(), &TrainingDeployment { gpumem: 2.0, ..deployment(&d) }, &unit(1));
     let pod = job.spec.unwrap().template.spec.unwrap();
     assert_eq!(pod.runtime_class_name.as_deref(), Some("nvidia"));
     let container = &pod.containers[0];

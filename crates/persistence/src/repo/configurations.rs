@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use kafkaml_domain::outputs::{Configuration, DeploymentRef, ModelRef};
+use kafkaml_domain::{Named, Violation};
 
 use crate::db::{write_transaction, DbConnection};
 use crate::error::{DbError, DbResult};
@@ -82,7 +83,7 @@ pub fn exists(conn: &mut DbConnection, id: i32) -> DbResult<bool> {
 }
 
 fn name_taken(name: &str) -> DbError {
-    DbError::Rule(format!("A configuration named '{name}' already exists."))
+    Violation::NameTaken { kind: Named::Configuration, name: name.to_owned() }.into()
 }
 
 fn check_name_free(conn: &mut DbConnection, name: &str, except: Option<i32>) -> DbResult<()> {
@@ -112,7 +113,7 @@ fn replace_models(conn: &mut DbConnection, id: i32, model_ids: &[i32]) -> DbResu
     }
     let found: Vec<i32> = with_conn!(conn, |c| m::table.filter(m::id.eq_any(&unique)).select(m::id).load(c))?;
     if let Some(missing) = unique.iter().find(|m| !found.contains(m)) {
-        return Err(DbError::Rule(format!("Model {missing} does not exist.")));
+        return Err(Violation::ModelMissing((*missing).into()).into());
     }
     with_conn!(conn, |c| diesel::delete(links::table.filter(links::configuration_id.eq(id))).execute(c))?;
     let rows: Vec<_> = unique.iter().map(|m| (links::configuration_id.eq(id), links::mlmodel_id.eq(*m))).collect();
@@ -173,10 +174,7 @@ pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
         let deployments: i64 =
             with_conn!(conn, |c| dep::table.filter(dep::configuration_id.eq(id)).count().get_result(c))?;
         if deployments > 0 {
-            return Err(DbError::Rule(
-                "Configuration cannot be deleted since it is used by a deployment. Consider to delete the deployment."
-                    .to_owned(),
-            ));
+            return Err(Violation::ConfigurationInUse.into());
         }
         with_conn!(conn, |c| diesel::delete(links::table.filter(links::configuration_id.eq(id))).execute(c))?;
         with_conn!(conn, |c| diesel::delete(cfg::table.find(id)).execute(c))?;

@@ -5,6 +5,12 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use kafkaml_domain::outputs::{ConfigurationRef, Deployment, ModelRef, ResultSummary};
+use kafkaml_domain::settings::{
+    Decimal, DeploymentSettings, DistributedSettings, FederatedSettings, FitSettings, IncrementalSettings,
+    SemiSupervisedSettings,
+};
+use kafkaml_domain::{AggStrategy, ResultStatus, Violation};
+use serde_json::Value;
 
 use crate::db::{write_transaction, DbConnection};
 use crate::error::{DbError, DbResult};
@@ -14,6 +20,7 @@ use crate::schema::{
     automl_mlmodel as m, automl_trainingresult as r,
 };
 use crate::time::DbTime;
+use crate::wire::Stored;
 use crate::with_conn;
 
 /// A row of `automl_deployment`.
@@ -25,8 +32,9 @@ pub struct DeploymentRow {
     pub fields: NewDeployment,
 }
 
-/// The settings of a new deployment. A `None` is stored as SQL `NULL` (what a client's `null`
-/// means), never replaced by the column's default.
+/// The columns of a deployment. A `None` is stored as SQL `NULL` (what a client's `null` means),
+/// never replaced by the column's default. Built from and turned back into the domain's
+/// [`DeploymentSettings`] — the only two places that list the columns.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = dep, treat_none_as_default_value = false)]
 pub struct NewDeployment {
@@ -55,42 +63,91 @@ pub struct NewDeployment {
     pub federated: bool,
     pub agg_rounds: Option<i32>,
     pub min_data: Option<i32>,
-    pub agg_strategy: String,
+    #[diesel(deserialize_as = Stored<AggStrategy>, serialize_as = Stored<AggStrategy>)]
+    pub agg_strategy: AggStrategy,
     pub data_restriction: Option<String>,
     pub blockchain: bool,
 }
 
 impl NewDeployment {
-    /// A deployment of `configuration_id` with the reference's defaults.
-    pub fn with_defaults(configuration_id: i32) -> Self {
+    /// The row of a deployment of `configuration_id` created at `time` with `settings`.
+    pub fn new(configuration_id: i32, time: NaiveDateTime, settings: &DeploymentSettings) -> Self {
+        let DeploymentSettings { fit, distributed, incremental, semi_supervised, federated } = settings.clone();
         NewDeployment {
-            batch: 1,
-            tf_kwargs_fit: String::new(),
-            tf_kwargs_val: String::new(),
-            pth_kwargs_fit: String::new(),
-            pth_kwargs_val: String::new(),
-            conf_mat_settings: Some(false),
+            batch: fit.batch,
+            tf_kwargs_fit: fit.tf_kwargs_fit,
+            tf_kwargs_val: fit.tf_kwargs_val,
+            pth_kwargs_fit: fit.pth_kwargs_fit,
+            pth_kwargs_val: fit.pth_kwargs_val,
+            conf_mat_settings: fit.conf_mat_settings,
             configuration_id,
-            time: kafkaml_domain::datetime::now(),
-            optimizer: "adam".to_owned(),
-            learning_rate: 0.001,
-            loss: "sparse_categorical_crossentropy".to_owned(),
-            metrics: "sparse_categorical_accuracy".to_owned(),
-            incremental: false,
-            indefinite: false,
-            stream_timeout: Some(60000),
-            monitoring_metric: None,
-            change: None,
-            improvement: Some(0.05),
-            unsupervised: false,
-            unsupervised_rounds: Some(5),
-            confidence: Some(0.9),
-            federated: false,
-            agg_rounds: Some(15),
-            min_data: Some(1000),
-            agg_strategy: "FedAvg".to_owned(),
-            data_restriction: Some("{}".to_owned()),
-            blockchain: false,
+            time,
+            optimizer: distributed.optimizer,
+            learning_rate: distributed.learning_rate.value,
+            loss: distributed.loss,
+            metrics: distributed.metrics,
+            incremental: incremental.incremental,
+            indefinite: incremental.indefinite,
+            stream_timeout: incremental.stream_timeout,
+            monitoring_metric: incremental.monitoring_metric,
+            change: incremental.change,
+            improvement: incremental.improvement.map(|d| d.value),
+            unsupervised: semi_supervised.unsupervised,
+            unsupervised_rounds: semi_supervised.unsupervised_rounds,
+            confidence: semi_supervised.confidence.map(|d| d.value),
+            federated: federated.federated,
+            agg_rounds: federated.agg_rounds,
+            min_data: federated.min_data,
+            agg_strategy: federated.agg_strategy,
+            data_restriction: federated.data_restriction.as_ref().map(Value::to_string),
+            blockchain: federated.blockchain,
+        }
+    }
+
+    /// A deployment of `configuration_id` created now with the reference's defaults.
+    pub fn with_defaults(configuration_id: i32) -> Self {
+        Self::new(configuration_id, kafkaml_domain::datetime::now(), &DeploymentSettings::default())
+    }
+
+    /// The stored settings.
+    pub fn settings(&self) -> DeploymentSettings {
+        let f = self.clone();
+        DeploymentSettings {
+            fit: FitSettings {
+                batch: f.batch,
+                tf_kwargs_fit: f.tf_kwargs_fit,
+                tf_kwargs_val: f.tf_kwargs_val,
+                pth_kwargs_fit: f.pth_kwargs_fit,
+                pth_kwargs_val: f.pth_kwargs_val,
+                conf_mat_settings: f.conf_mat_settings,
+            },
+            distributed: DistributedSettings {
+                optimizer: f.optimizer,
+                learning_rate: Decimal::given(f.learning_rate),
+                loss: f.loss,
+                metrics: f.metrics,
+            },
+            incremental: IncrementalSettings {
+                incremental: f.incremental,
+                indefinite: f.indefinite,
+                stream_timeout: f.stream_timeout,
+                monitoring_metric: f.monitoring_metric,
+                change: f.change,
+                improvement: f.improvement.map(Decimal::given),
+            },
+            semi_supervised: SemiSupervisedSettings {
+                unsupervised: f.unsupervised,
+                unsupervised_rounds: f.unsupervised_rounds,
+                confidence: f.confidence.map(Decimal::given),
+            },
+            federated: FederatedSettings {
+                federated: f.federated,
+                agg_rounds: f.agg_rounds,
+                min_data: f.min_data,
+                agg_strategy: f.agg_strategy,
+                data_restriction: text_to_json(f.data_restriction),
+                blockchain: f.blockchain,
+            },
         }
     }
 }
@@ -111,10 +168,10 @@ pub fn create(conn: &mut DbConnection, new: &NewDeployment) -> DbResult<CreatedD
         let config_exists: i64 =
             with_conn!(conn, |c| cfg::table.filter(cfg::id.eq(new.configuration_id)).count().get_result(c))?;
         if config_exists == 0 {
-            return Err(DbError::Rule(format!("Configuration {} does not exist.", new.configuration_id)));
+            return Err(Violation::ConfigurationMissing(new.configuration_id.into()).into());
         }
         let id: i32 =
-            with_conn!(conn, |c| diesel::insert_into(dep::table).values(new).returning(dep::id).get_result(c))?;
+            with_conn!(conn, |c| diesel::insert_into(dep::table).values(new.clone()).returning(dep::id).get_result(c))?;
         let models: Vec<i32> = with_conn!(conn, |c| links::table
             .filter(links::configuration_id.eq(new.configuration_id))
             .select(links::mlmodel_id)
@@ -124,7 +181,7 @@ pub fn create(conn: &mut DbConnection, new: &NewDeployment) -> DbResult<CreatedD
         for model in models {
             let rid: i32 = with_conn!(conn, |c| diesel::insert_into(r::table)
                 .values((
-                    r::status.eq("created"),
+                    r::status.eq(Stored(ResultStatus::Created)),
                     r::status_changed.eq(new.time),
                     r::deployment_id.eq(id),
                     r::model_id.eq(model),
@@ -144,38 +201,7 @@ pub fn find_row(conn: &mut DbConnection, id: i32) -> DbResult<Option<DeploymentR
 }
 
 fn into_output(row: DeploymentRow, configuration: ConfigurationRef, results: Vec<ResultSummary>) -> Deployment {
-    let f = row.fields;
-    Deployment {
-        id: row.id,
-        configuration,
-        results,
-        optimizer: f.optimizer,
-        learning_rate: f.learning_rate,
-        loss: f.loss,
-        metrics: f.metrics,
-        incremental: f.incremental,
-        indefinite: f.indefinite,
-        stream_timeout: f.stream_timeout,
-        monitoring_metric: f.monitoring_metric,
-        change: f.change,
-        improvement: f.improvement,
-        unsupervised: f.unsupervised,
-        unsupervised_rounds: f.unsupervised_rounds,
-        confidence: f.confidence,
-        batch: f.batch,
-        tf_kwargs_fit: f.tf_kwargs_fit,
-        tf_kwargs_val: f.tf_kwargs_val,
-        pth_kwargs_fit: f.pth_kwargs_fit,
-        pth_kwargs_val: f.pth_kwargs_val,
-        conf_mat_settings: f.conf_mat_settings,
-        time: f.time,
-        federated: f.federated,
-        agg_rounds: f.agg_rounds,
-        min_data: f.min_data,
-        agg_strategy: f.agg_strategy,
-        data_restriction: text_to_json(f.data_restriction),
-        blockchain: f.blockchain,
-    }
+    Deployment::new(row.id, configuration, results, row.fields.time, row.fields.settings())
 }
 
 /// Lists deployments (all, or those of one configuration), newest first, with their results, in
@@ -195,7 +221,7 @@ pub fn list(conn: &mut DbConnection, configuration: Option<i32>) -> DbResult<Vec
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    type SummaryRow = (i32, i32, String, DbTime, i32, String);
+    type SummaryRow = (i32, i32, Stored<ResultStatus>, DbTime, i32, String);
     let results: Vec<SummaryRow> = with_conn!(conn, |c| {
         let mut q = r::table
             .inner_join(m::table)
@@ -212,7 +238,7 @@ pub fn list(conn: &mut DbConnection, configuration: Option<i32>) -> DbResult<Vec
     for (deployment, id, status, status_changed, model_id, model_name) in results {
         by_deployment.entry(deployment).or_default().push(ResultSummary {
             id,
-            status,
+            status: status.0,
             model: ModelRef { id: model_id, name: model_name },
             status_changed: status_changed.0,
         });
@@ -235,9 +261,7 @@ pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
         }
         let results: i64 = with_conn!(conn, |c| r::table.filter(r::deployment_id.eq(id)).count().get_result(c))?;
         if results > 0 {
-            return Err(DbError::Rule(
-                "Deployment cannot be deleted. Please delete its training results first.".to_owned(),
-            ));
+            return Err(Violation::DeploymentHasResults.into());
         }
         with_conn!(conn, |c| diesel::delete(dep::table.find(id)).execute(c))?;
         Ok(())

@@ -3,16 +3,18 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use kafkaml_domain::outputs::Inference;
-use kafkaml_domain::InferenceStatus;
+use kafkaml_domain::settings::{ExternalCluster, InferenceSettings};
+use kafkaml_domain::{InferenceStatus, InputFormat, Violation};
 
 use crate::db::{write_transaction, DbConnection};
 use crate::error::{DbError, DbResult};
 use crate::schema::automl_inference as inf;
+use crate::wire::Stored;
 use crate::with_conn;
 
 /// A row of `automl_inference`. `token` is write-only: it never leaves through the API.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = inf, treat_none_as_default_value = false)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = inf)]
 pub struct InferenceRow {
     pub id: i32,
     #[diesel(embed)]
@@ -23,11 +25,13 @@ pub struct InferenceRow {
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = inf, treat_none_as_default_value = false)]
 pub struct NewInference {
-    pub status: String,
+    #[diesel(deserialize_as = Stored<InferenceStatus>, serialize_as = Stored<InferenceStatus>)]
+    pub status: InferenceStatus,
     pub status_changed: NaiveDateTime,
     pub model_result_id: Option<i32>,
     pub replicas: i32,
-    pub input_format: String,
+    #[diesel(deserialize_as = Stored<InputFormat>, serialize_as = Stored<InputFormat>)]
+    pub input_format: InputFormat,
     pub input_config: String,
     pub input_topic: String,
     pub output_topic: String,
@@ -39,6 +43,41 @@ pub struct NewInference {
     pub input_kafka_broker: Option<String>,
     pub output_kafka_broker: Option<String>,
     pub upper_kafka_broker: Option<String>,
+}
+
+impl NewInference {
+    /// The row of a `deployed` inference of result `result_id` with `settings`, created now.
+    pub fn deployed(result_id: i32, settings: &InferenceSettings) -> Self {
+        let now = kafkaml_domain::datetime::now();
+        let s = settings.clone();
+        let (external_host, token) = match s.external {
+            Some(ExternalCluster { host, token }) => (Some(host), Some(token)),
+            None => (None, None),
+        };
+        NewInference {
+            status: InferenceStatus::Deployed,
+            status_changed: now,
+            model_result_id: Some(result_id),
+            replicas: s.replicas,
+            input_format: s.input_format,
+            input_config: s.input_config,
+            input_topic: s.input_topic,
+            output_topic: s.output_topic,
+            time: now,
+            limit_: s.limit,
+            output_upper: s.output_upper,
+            token,
+            external_host,
+            input_kafka_broker: s.input_kafka_broker,
+            output_kafka_broker: s.output_kafka_broker,
+            upper_kafka_broker: s.upper_kafka_broker,
+        }
+    }
+
+    /// The external cluster the inference runs in, if any.
+    pub fn external(&self) -> Option<ExternalCluster> {
+        ExternalCluster::of(self.external_host.as_deref(), self.token.as_deref())
+    }
 }
 
 impl From<InferenceRow> for Inference {
@@ -67,7 +106,7 @@ impl From<InferenceRow> for Inference {
 
 /// Stores an inference and returns its id.
 pub fn create(conn: &mut DbConnection, new: &NewInference) -> DbResult<i32> {
-    Ok(with_conn!(conn, |c| diesel::insert_into(inf::table).values(new).returning(inf::id).get_result(c))?)
+    Ok(with_conn!(conn, |c| diesel::insert_into(inf::table).values(new.clone()).returning(inf::id).get_result(c))?)
 }
 
 /// Lists inferences newest first (one statement).
@@ -97,8 +136,8 @@ pub fn latest_for_result(conn: &mut DbConnection, result_id: i32) -> DbResult<Op
 /// Sets an inference's status (and `status_changed` when it changes).
 pub fn set_status(conn: &mut DbConnection, id: i32, status: InferenceStatus) -> DbResult<()> {
     let now = kafkaml_domain::datetime::now();
-    with_conn!(conn, |c| diesel::update(inf::table.find(id).filter(inf::status.ne(status.as_str())))
-        .set((inf::status.eq(status.as_str()), inf::status_changed.eq(now)))
+    with_conn!(conn, |c| diesel::update(inf::table.find(id).filter(inf::status.ne(Stored(status))))
+        .set((inf::status.eq(Stored(status)), inf::status_changed.eq(now)))
         .execute(c))?;
     Ok(())
 }
@@ -107,8 +146,8 @@ pub fn set_status(conn: &mut DbConnection, id: i32, status: InferenceStatus) -> 
 pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
     write_transaction(conn, |conn| {
         let row = find_row(conn, id)?.ok_or(DbError::NotFound)?;
-        if row.fields.status != InferenceStatus::Stopped.as_str() {
-            return Err(DbError::Rule("Inference in use, please stop it before delete.".to_owned()));
+        if row.fields.status != InferenceStatus::Stopped {
+            return Err(Violation::InferenceInUse.into());
         }
         with_conn!(conn, |c| diesel::delete(inf::table.find(id)).execute(c))?;
         Ok(())

@@ -8,6 +8,7 @@ use std::fmt;
 
 use diesel::prelude::*;
 use kafkaml_domain::iot::{is_token, IotDevice};
+use kafkaml_domain::{Named, Violation};
 
 use crate::db::DbConnection;
 use crate::error::{DbError, DbResult};
@@ -101,11 +102,11 @@ pub fn generate_token() -> String {
 }
 
 fn name_taken(name: &str) -> DbError {
-    DbError::Rule(format!("An IoT device named '{name}' already exists."))
+    Violation::NameTaken { kind: Named::IotDevice, name: name.to_owned() }.into()
 }
 
 fn token_taken(token: &str) -> DbError {
-    DbError::Rule(format!("An IoT device with the token '{token}' already exists."))
+    Violation::DeviceTokenTaken(token.to_owned()).into()
 }
 
 /// Turns a unique violation that slipped past the checks (a concurrent write) into the same rule.
@@ -127,7 +128,7 @@ fn check_free(conn: &mut DbConnection, name: Option<&str>, token: Option<&str>, 
     }
     if let Some(token) = token {
         if !is_token(token) {
-            return Err(DbError::Rule(format!("'{token}' is not a device token (8 hexadecimal characters).")));
+            return Err(Violation::NotADeviceToken(token.to_owned()).into());
         }
         let taken: Option<i32> =
             with_conn!(conn, |c| d::table.filter(d::token.eq(token)).select(d::id).first(c).optional())?;
@@ -146,7 +147,7 @@ fn free_token(conn: &mut DbConnection) -> DbResult<String> {
             return Ok(token);
         }
     }
-    Err(DbError::Rule("No free device token could be generated; try again.".to_owned()))
+    Err(Violation::NoFreeDeviceToken.into())
 }
 
 /// Lists devices by `friendly_name` (byte order, the same on both backends), in one statement.

@@ -4,11 +4,12 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 use kafkaml_domain::outputs::{MlModel, ModelRef};
-use kafkaml_domain::Framework;
+use kafkaml_domain::{Framework, Named, Violation};
 
 use crate::db::{write_transaction, DbConnection};
 use crate::error::{DbError, DbResult};
 use crate::schema::{automl_configuration_ml_models as links, automl_mlmodel as m, automl_trainingresult as r};
+use crate::wire::Stored;
 use crate::with_conn;
 
 /// A row of `automl_mlmodel`.
@@ -22,17 +23,13 @@ pub struct ModelRow {
     pub code: String,
     pub distributed: bool,
     pub father_id: Option<i32>,
-    pub framework: String,
+    #[diesel(deserialize_as = Stored<Framework>)]
+    pub framework: Framework,
 }
 
 impl ModelRow {
-    /// The framework; rows always hold `tf` or `pth`, anything else reads as TensorFlow.
-    pub fn framework(&self) -> Framework {
-        Framework::parse(&self.framework).unwrap_or(Framework::Tf)
-    }
-
     fn into_output(self, father: Option<ModelRef>) -> MlModel {
-        let framework = self.framework();
+        let framework = self.framework;
         MlModel {
             id: self.id,
             code: self.code,
@@ -55,7 +52,8 @@ pub struct ModelFields {
     pub imports: String,
     pub code: String,
     pub distributed: bool,
-    pub framework: String,
+    #[diesel(serialize_as = Stored<Framework>)]
+    pub framework: Framework,
 }
 
 /// What to do with a model's father on create or update (contract §3.2).
@@ -135,7 +133,7 @@ pub fn child_map(conn: &mut DbConnection) -> DbResult<HashMap<i32, i32>> {
 }
 
 fn name_taken(name: &str) -> DbError {
-    DbError::Rule(format!("A model named '{name}' already exists."))
+    Violation::NameTaken { kind: Named::Model, name: name.to_owned() }.into()
 }
 
 fn check_name_free(conn: &mut DbConnection, name: &str, except: Option<i32>) -> DbResult<()> {
@@ -151,7 +149,7 @@ fn check_name_free(conn: &mut DbConnection, name: &str, except: Option<i32>) -> 
 fn explain_unique(e: DbError, name: &str, father: FatherChange) -> DbError {
     match (e, father) {
         (DbError::Unique(what), FatherChange::Set(f)) if what.contains("father") => {
-            DbError::Rule(format!("Model {f} is already the father of another model."))
+            Violation::FatherGivenTwice(f).into()
         }
         (DbError::Unique(what), _) if what.contains("name") => name_taken(name),
         (other, _) => other,
@@ -159,13 +157,12 @@ fn explain_unique(e: DbError, name: &str, father: FatherChange) -> DbError {
 }
 
 fn resolve_father(conn: &mut DbConnection, model_id: Option<i32>, father: i64) -> DbResult<i32> {
-    let father = crate::repo::narrow_id(father)
-        .ok_or_else(|| DbError::Rule(format!("Father model {father} does not exist.")))?;
+    let father = crate::repo::narrow_id(father).ok_or(Violation::FatherMissing(father))?;
     if Some(father) == model_id {
-        return Err(DbError::Rule("A model can not be its own father.".to_owned()));
+        return Err(Violation::OwnFather.into());
     }
     if find_row(conn, father)?.is_none() {
-        return Err(DbError::Rule(format!("Father model {father} does not exist.")));
+        return Err(Violation::FatherMissing(father.into()).into());
     }
     if let Some(id) = model_id {
         // A descendant as father would close the chain into a loop without a root, which no
@@ -173,17 +170,13 @@ fn resolve_father(conn: &mut DbConnection, model_id: Option<i32>, father: i64) -
         let children = child_map(conn)?;
         let below = kafkaml_domain::rules::chain_from_root(id, |m| children.get(&m).copied());
         if below.contains(&father) {
-            return Err(DbError::Rule(format!(
-                "Model {father} can not be the father of model {id}: it descends from it."
-            )));
+            return Err(Violation::FatherDescends { father, model: id }.into());
         }
     }
     let child: Option<i32> =
         with_conn!(conn, |c| m::table.filter(m::father_id.eq(father)).select(m::id).first(c).optional())?;
     match child {
-        Some(child) if Some(child) != model_id => {
-            Err(DbError::Rule(format!("Model {father} is already the father of model {child}.")))
-        }
+        Some(child) if Some(child) != model_id => Err(Violation::FatherTaken { father, child }.into()),
         _ => Ok(father),
     }
 }
@@ -208,7 +201,7 @@ pub fn create(conn: &mut DbConnection, fields: &ModelFields, father: FatherChang
             resolve_father(conn, None, f)?;
         }
         let id: i32 =
-            with_conn!(conn, |c| diesel::insert_into(m::table).values(fields).returning(m::id).get_result(c))?;
+            with_conn!(conn, |c| diesel::insert_into(m::table).values(fields.clone()).returning(m::id).get_result(c))?;
         apply_father(conn, id, fields.distributed, father)?;
         Ok(id)
     })
@@ -222,7 +215,7 @@ pub fn update(conn: &mut DbConnection, id: i32, fields: &ModelFields, father: Fa
             return Err(DbError::NotFound);
         }
         check_name_free(conn, &fields.name, Some(id))?;
-        with_conn!(conn, |c| diesel::update(m::table.find(id)).set(fields).execute(c))?;
+        with_conn!(conn, |c| diesel::update(m::table.find(id)).set(fields.clone()).execute(c))?;
         apply_father(conn, id, fields.distributed, father)
     })
     .map_err(|e| explain_unique(e, &fields.name, father))
@@ -238,10 +231,7 @@ pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<Vec<i32>> {
         }
         let used: i64 = with_conn!(conn, |c| links::table.filter(links::mlmodel_id.eq(id)).count().get_result(c))?;
         if used > 0 {
-            return Err(DbError::Rule(
-                "Model cannot be deleted since it is used in a configuration. Consider to delete the configuration."
-                    .to_owned(),
-            ));
+            return Err(Violation::ModelInUse.into());
         }
         with_conn!(conn, |c| diesel::update(m::table.filter(m::father_id.eq(id)))
             .set(m::father_id.eq(None::<i32>))

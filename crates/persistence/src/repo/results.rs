@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use kafkaml_domain::inputs::{number_of, MetricsUpdate, ResultUpload};
 use kafkaml_domain::outputs::{DeploymentRef, ModelRef, TrainingResult};
-use kafkaml_domain::ResultStatus;
+use kafkaml_domain::{ResultStatus, Violation};
 use serde_json::Value;
 
 use crate::db::{write_transaction, DbConnection};
@@ -14,6 +14,7 @@ use crate::repo::models::ModelRow;
 use crate::repo::{json_to_text, text_to_json, text_to_raw};
 use crate::schema::{automl_deployment as dep, automl_mlmodel as m, automl_trainingresult as r};
 use crate::time::DbTime;
+use crate::wire::Stored;
 use crate::with_conn;
 
 /// A row of `automl_trainingresult`.
@@ -21,7 +22,8 @@ use crate::with_conn;
 #[diesel(table_name = r)]
 pub struct ResultRow {
     pub id: i32,
-    pub status: String,
+    #[diesel(deserialize_as = Stored<ResultStatus>)]
+    pub status: ResultStatus,
     #[diesel(deserialize_as = DbTime)]
     pub status_changed: NaiveDateTime,
     pub deployment_id: i32,
@@ -34,13 +36,6 @@ pub struct ResultRow {
     pub trained_model: String,
     pub confusion_mat_img: Option<String>,
     pub status_reason: Option<String>,
-}
-
-impl ResultRow {
-    /// The status as an enum (`None` for a value this version does not know).
-    pub fn status(&self) -> Option<ResultStatus> {
-        ResultStatus::parse(&self.status)
-    }
 }
 
 /// A result with its model and deployment, read in one statement.
@@ -109,8 +104,8 @@ pub fn find_context(conn: &mut DbConnection, id: i32) -> DbResult<Option<ResultC
 /// Sets a result's status (and `status_changed` when it changes) with an optional reason.
 pub fn set_status(conn: &mut DbConnection, id: i32, status: ResultStatus, reason: Option<&str>) -> DbResult<()> {
     let now = kafkaml_domain::datetime::now();
-    let changed = with_conn!(conn, |c| diesel::update(r::table.find(id).filter(r::status.ne(status.as_str())))
-        .set((r::status.eq(status.as_str()), r::status_changed.eq(now), r::status_reason.eq(reason)))
+    let changed = with_conn!(conn, |c| diesel::update(r::table.find(id).filter(r::status.ne(Stored(status))))
+        .set((r::status.eq(Stored(status)), r::status_changed.eq(now), r::status_reason.eq(reason)))
         .execute(c))?;
     if changed == 0 {
         let exists: i64 = with_conn!(conn, |c| r::table.filter(r::id.eq(id)).count().get_result(c))?;
@@ -125,13 +120,12 @@ pub fn set_status(conn: &mut DbConnection, id: i32, status: ResultStatus, reason
 pub fn mark_fetched(conn: &mut DbConnection, id: i32) -> DbResult<()> {
     let now = kafkaml_domain::datetime::now();
     with_conn!(conn, |c| diesel::update(
-        r::table.find(id).filter(r::status.ne(ResultStatus::Finished.as_str())).filter(r::status.ne("deployed"))
+        r::table
+            .find(id)
+            .filter(r::status.ne(Stored(ResultStatus::Finished)))
+            .filter(r::status.ne(Stored(ResultStatus::Deployed)))
     )
-    .set((
-        r::status.eq(ResultStatus::Deployed.as_str()),
-        r::status_changed.eq(now),
-        r::status_reason.eq(None::<String>)
-    ))
+    .set((r::status.eq(Stored(ResultStatus::Deployed)), r::status_changed.eq(now), r::status_reason.eq(None::<String>)))
     .execute(c))?;
     Ok(())
 }
@@ -195,7 +189,7 @@ where
         let target = if upload.indefinite {
             with_conn!(conn, |c| diesel::insert_into(r::table)
                 .values((
-                    r::status.eq(ResultStatus::Created.as_str()),
+                    r::status.eq(Stored(ResultStatus::Created)),
                     r::status_changed.eq(now),
                     r::deployment_id.eq(ctx.result.deployment_id),
                     r::model_id.eq(ctx.result.model_id),
@@ -212,14 +206,10 @@ where
             && !ctx.model.distributed
             && has_test_metrics(test_metrics);
         if image_required && !has_confusion_image {
-            return Err(DbError::Rule(
-                "The confusion matrix image (file field 'confussion_matrix') is required: the deployment generates \
-                 confusion matrices and test metrics were sent."
-                    .to_owned(),
-            ));
+            return Err(Violation::ConfusionMatrixImageMissing.into());
         }
         let training_time = match &upload.training_time {
-            Some(v) => Some(number_of(v).map_err(DbError::Rule)?),
+            Some(v) => Some(number_of(v).map_err(Violation::Invalid)?),
             None => None,
         };
         for (value, column) in [
@@ -246,7 +236,7 @@ where
         let files = commit_files(target, &ctx.model)?;
         // `status_changed` follows changes of `status` only (the reference's MonitorField): a
         // re-upload of a finished result keeps its place in the lists.
-        let status_changed = if !upload.indefinite && ctx.result.status == ResultStatus::Finished.as_str() {
+        let status_changed = if !upload.indefinite && ctx.result.status == ResultStatus::Finished {
             ctx.result.status_changed
         } else {
             now
@@ -254,7 +244,7 @@ where
         with_conn!(conn, |c| diesel::update(r::table.find(target))
             .set((
                 r::trained_model.eq(&files.trained_model),
-                r::status.eq(ResultStatus::Finished.as_str()),
+                r::status.eq(Stored(ResultStatus::Finished)),
                 r::status_changed.eq(status_changed),
                 r::status_reason.eq(None::<String>),
             ))
@@ -272,13 +262,11 @@ where
 /// their row with `model_result = null`. The caller deletes its files afterwards.
 pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
     write_transaction(conn, |conn| {
-        let status: Option<String> = with_conn!(conn, |c| r::table.find(id).select(r::status).first(c).optional())?;
-        let status = status.ok_or(DbError::NotFound)?;
-        if !matches!(
-            ResultStatus::parse(&status),
-            Some(ResultStatus::Finished | ResultStatus::Stopped | ResultStatus::Failed)
-        ) {
-            return Err(DbError::Rule("Training result in use, please stop it before delete.".to_owned()));
+        let status: Option<Stored<ResultStatus>> =
+            with_conn!(conn, |c| r::table.find(id).select(r::status).first(c).optional())?;
+        let status = status.ok_or(DbError::NotFound)?.0;
+        if !matches!(status, ResultStatus::Finished | ResultStatus::Stopped | ResultStatus::Failed) {
+            return Err(Violation::ResultInUse.into());
         }
         use crate::schema::automl_inference as inf;
         with_conn!(conn, |c| diesel::update(inf::table.filter(inf::model_result_id.eq(id)))
@@ -310,8 +298,8 @@ pub fn transition(
     reason: Option<&str>,
 ) -> DbResult<usize> {
     let now = kafkaml_domain::datetime::now();
-    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    let from: Vec<Stored<ResultStatus>> = from.iter().copied().map(Stored).collect();
     Ok(with_conn!(conn, |c| diesel::update(r::table.filter(r::id.eq_any(ids)).filter(r::status.eq_any(&from)))
-        .set((r::status.eq(to.as_str()), r::status_changed.eq(now), r::status_reason.eq(reason)))
+        .set((r::status.eq(Stored(to)), r::status_changed.eq(now), r::status_reason.eq(reason)))
         .execute(c))?)
 }

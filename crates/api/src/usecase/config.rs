@@ -1,0 +1,161 @@
+//! The settings the use cases read, resolved once at start-up: what every training Job and
+//! inference receives, the images by framework, and the settings some operations need — each
+//! missing one kept as a [`NotConfigured`] that names its variable, so the operation that needs it
+//! answers 503 with that name instead of failing at start-up.
+
+use kafkaml_domain::Framework;
+use kafkaml_orchestration::inference::InferenceEnvironment;
+use kafkaml_orchestration::training::{BlockchainEnvironment, TrainingEnvironment};
+
+use crate::settings::Settings;
+
+/// A setting an operation needs but the back-end was started without.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} is not configured: set {variable}.")]
+pub struct NotConfigured {
+    /// What is missing, for users.
+    pub what: String,
+    /// The environment variable that sets it.
+    pub variable: &'static str,
+}
+
+/// A setting, or the reason it is missing.
+pub type Required<T> = Result<T, NotConfigured>;
+
+fn required(value: Option<&str>, what: impl Into<String>, variable: &'static str) -> Required<String> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| NotConfigured { what: what.into(), variable })
+}
+
+/// An image of each framework.
+#[derive(Debug, Clone)]
+pub struct Images {
+    /// TensorFlow's.
+    pub tf: Required<String>,
+    /// PyTorch's.
+    pub pth: Required<String>,
+}
+
+impl Images {
+    /// The image of `framework`.
+    pub fn of(&self, framework: Framework) -> Required<&str> {
+        match framework {
+            Framework::Tf => self.tf.as_deref().map_err(Clone::clone),
+            Framework::Pth => self.pth.as_deref().map_err(Clone::clone),
+        }
+    }
+}
+
+/// The Kafka settings the int8 quantisation of IoT models needs (the executor reads the
+/// deployment's data from the control topic).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaSource {
+    /// `CONTROL_TOPIC`.
+    pub control_topic: String,
+    /// `BOOTSTRAP_SERVERS`.
+    pub bootstrap_servers: String,
+}
+
+/// The settings of the use cases.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// What every training Job receives (needs `BACKEND_URL`).
+    pub training: Required<TrainingEnvironment>,
+    /// What every inference receives (needs `BACKEND_URL`).
+    pub inference: Required<InferenceEnvironment>,
+    /// Training images by framework.
+    pub training_images: Images,
+    /// Inference images by framework (distributed models use TensorFlow's).
+    pub inference_images: Images,
+    /// The token contract of blockchain federated training (case 9): address and ABI.
+    pub blockchain_token: Required<()>,
+    /// Kafka for the int8 quantisation of IoT models.
+    pub int8_kafka: Option<KafkaSource>,
+    /// The web UI's address: the base of device download URLs when a request has no `Origin`.
+    pub frontend_url: String,
+}
+
+impl Config {
+    /// Resolves `settings`.
+    pub fn from_settings(settings: &Settings) -> Self {
+        let backend_url = required(
+            settings.backend_url.as_deref(),
+            "The back-end URL for training and inference pods",
+            "BACKEND_URL",
+        );
+        let image = |value: &Option<String>, kind: &str, framework: Framework, variable: &'static str| {
+            required(value.as_deref(), format!("The {kind} image of {} models", framework.as_str()), variable)
+        };
+        let contract = "The blockchain token contract for blockchain federated training";
+        let blockchain_token = required(
+            settings.fedml_blockchain_token_address.as_deref(),
+            format!("{contract} (address)"),
+            "FEDML_BLOCKCHAIN_TOKEN_ADDRESS",
+        )
+        .and_then(|_| {
+            required(settings.fedml_blockchain_abi.as_deref(), format!("{contract} (ABI)"), "FEDML_BLOCKCHAIN_ABI")
+        })
+        .map(|_| ());
+        Config {
+            training: backend_url.clone().map(|backend_url| TrainingEnvironment {
+                bootstrap_servers: settings.bootstrap_servers.clone(),
+                control_topic: settings.control_topic.clone(),
+                backend_url,
+                model_logger_topic: settings.model_logger_topic.clone(),
+                blockchain: BlockchainEnvironment {
+                    rpc_url: settings.fedml_blockchain_rpc_url.clone(),
+                    token_address: settings.fedml_blockchain_token_address.clone(),
+                    abi: settings.fedml_blockchain_abi.clone(),
+                    chain_id: settings.fedml_blockchain_chain_id.clone(),
+                    network_id: settings.fedml_blockchain_network_id.clone(),
+                    wallet_address: settings.fedml_blockchain_wallet_address.clone(),
+                    wallet_key: settings.fedml_blockchain_wallet_key.as_ref().map(|k| k.expose().to_owned()),
+                    blockscout_url: settings.fedml_blockchain_blockscout_url.clone(),
+                },
+            }),
+            inference: backend_url.map(|backend_url| InferenceEnvironment {
+                bootstrap_servers: settings.bootstrap_servers.clone(),
+                backend_url,
+            }),
+            training_images: Images {
+                tf: image(
+                    &settings.tensorflow_training_model_image,
+                    "training",
+                    Framework::Tf,
+                    "TENSORFLOW_TRAINING_MODEL_IMAGE",
+                ),
+                pth: image(
+                    &settings.pytorch_training_model_image,
+                    "training",
+                    Framework::Pth,
+                    "PYTORCH_TRAINING_MODEL_IMAGE",
+                ),
+            },
+            inference_images: Images {
+                tf: image(
+                    &settings.tensorflow_inference_model_image,
+                    "inference",
+                    Framework::Tf,
+                    "TENSORFLOW_INFERENCE_MODEL_IMAGE",
+                ),
+                pth: image(
+                    &settings.pytorch_inference_model_image,
+                    "inference",
+                    Framework::Pth,
+                    "PYTORCH_INFERENCE_MODEL_IMAGE",
+                ),
+            },
+            blockchain_token,
+            int8_kafka: match (settings.control_topic.clone(), settings.bootstrap_servers.clone()) {
+                (Some(control_topic), Some(bootstrap_servers)) => {
+                    Some(KafkaSource { control_topic, bootstrap_servers })
+                }
+                _ => None,
+            },
+            frontend_url: settings.frontend_url.clone(),
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! Training: deploy a configuration (one Job per non-distributed model and one per distributed
+//! chain), stop a result, and record the failures of Jobs.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures_util::{stream, StreamExt};
+use kafkaml_domain::deploy::DeploymentInput;
+use kafkaml_domain::rules::{select_training_case, ModelRole, TrainingCase};
+use kafkaml_domain::settings::{DeploymentRequest, DeploymentSettings};
+use kafkaml_domain::{Framework, ResultStatus, Violation};
+use kafkaml_executor::ExecutorKind;
+use kafkaml_orchestration::plan::{job_of_result, plan_jobs, PlannedResult, TrainingFlags};
+use kafkaml_orchestration::training::{federated_string_id, training_job, TrainingDeployment, TrainingUnit};
+use kafkaml_orchestration::{Cluster, ClusterError, Job};
+use kafkaml_persistence::repo::deployments::{self, NewDeployment};
+use kafkaml_persistence::repo::models::{self, ModelRow};
+use kafkaml_persistence::repo::results;
+
+use crate::usecase::{Ctx, Error, Missing};
+
+/// The prefix of the validation messages of a deployment.
+pub const INVALID: &str = "Deployment not valid";
+
+/// Jobs created (or deleted) at once.
+const CONCURRENCY: usize = 32;
+
+/// A result of the deployment as the Job plan sees it.
+fn planned(result_id: i32, model: &ModelRow) -> PlannedResult {
+    PlannedResult {
+        result_id,
+        model_id: model.id,
+        framework: model.framework,
+        distributed: model.distributed,
+        father_id: model.father_id,
+    }
+}
+
+fn flags(settings: &DeploymentSettings) -> TrainingFlags {
+    TrainingFlags {
+        incremental: settings.incremental.incremental,
+        federated: settings.federated.federated,
+        blockchain: settings.federated.blockchain,
+    }
+}
+
+/// Indefinite incremental training watches `monitoring_metric`: every non-distributed model must
+/// use it.
+fn check_monitoring_metric(settings: &DeploymentSettings, models: &[ModelRow]) -> Result<(), Error> {
+    let incremental = &settings.incremental;
+    if !(incremental.incremental && incremental.indefinite) {
+        return Ok(());
+    }
+    let metric =
+        incremental.monitoring_metric.as_deref().map(str::trim).filter(|m| !m.is_empty()).ok_or_else(|| {
+            Error::invalid(INVALID, "monitoring_metric is required for indefinite incremental training.")
+        })?;
+    if models.iter().filter(|m| !m.distributed).any(|m| !m.code.contains(metric)) {
+        return Err(Violation::MonitoringMetricMismatch.into());
+    }
+    Ok(())
+}
+
+/// Checks the kwargs of every framework present with its executor, concurrently.
+async fn check_with_executors(ctx: &Ctx, request: &DeploymentRequest, frameworks: &[Framework]) -> Result<(), Error> {
+    let batch = serde_json::json!(request.settings.fit.batch);
+    let checks = frameworks.iter().map(|framework| {
+        let kind = ExecutorKind::from(*framework);
+        let kwargs = request.kwargs.of(*framework);
+        let (executor, batch) = (ctx.services.executor.clone(), &batch);
+        async move { (kind, executor.check_deploy_config(kind, batch, &kwargs.fit, &kwargs.val).await) }
+    });
+    for (kind, outcome) in futures_util::future::join_all(checks).await {
+        if !outcome?.is_valid() {
+            return Err(Violation::KwargsRefused(kind.name()).into());
+        }
+    }
+    Ok(())
+}
+
+/// Creates a deployment of a configuration and launches its training Jobs concurrently. Checked
+/// first, in this order: the body, the cluster and `BACKEND_URL`, the configuration, the images
+/// of its frameworks, the monitoring metric, the blockchain contract, and the kwargs with their
+/// executors. When a Job cannot be created, the Jobs already created are deleted and nothing is
+/// stored. Returns the new deployment's id.
+pub async fn deploy_training(ctx: &Ctx, input: DeploymentInput) -> Result<i32, Error> {
+    let request = input.resolve().map_err(|m| Error::invalid(INVALID, m))?;
+    let cluster = ctx.cluster()?;
+    let env = ctx.config.training.clone()?;
+    let configuration = i32::try_from(request.configuration).map_err(|_| Error::NotFound(Missing::Configuration))?;
+    let config_models = ctx
+        .db(move |c| models::of_configuration(c, configuration)?.ok_or(Error::NotFound(Missing::Configuration)))
+        .await?;
+    let frameworks: Vec<Framework> =
+        Framework::ALL.iter().copied().filter(|f| config_models.iter().any(|m| m.framework == *f)).collect();
+    for framework in &frameworks {
+        ctx.config.training_images.of(*framework)?;
+    }
+    let settings = &request.settings;
+    check_monitoring_metric(settings, &config_models)?;
+    let flags = flags(settings);
+    let single_case =
+        select_training_case(ModelRole::NonDistributed, flags.incremental, flags.federated, flags.blockchain);
+    if single_case == Some(TrainingCase::SingleFederatedBlockchain) && config_models.iter().any(|m| !m.distributed) {
+        ctx.config.blockchain_token.clone()?;
+    }
+    check_with_executors(ctx, &request, &frameworks).await?;
+
+    let row = NewDeployment::new(configuration, kafkaml_domain::datetime::now(), settings);
+    let created = ctx.db(move |c| Ok::<_, Error>(deployments::create(c, &row)?)).await?;
+    let by_id: HashMap<i32, &ModelRow> = config_models.iter().map(|m| (m.id, m)).collect();
+    let planned_results: Vec<PlannedResult> =
+        created.results.iter().filter_map(|(r, m)| by_id.get(m).map(|model| planned(*r, model))).collect();
+    let deployment = TrainingDeployment { id: created.id, settings, gpumem: request.gpumem };
+    let mut jobs = Vec::new();
+    for job in plan_jobs(&planned_results, flags) {
+        let kwargs = request.kwargs.of(job.framework);
+        let unit = TrainingUnit {
+            image: ctx.config.training_images.of(job.framework)?.to_owned(),
+            kwargs_fit: kwargs.fit.clone(),
+            kwargs_val: kwargs.val.clone(),
+            federated_string_id: federated_string_id(),
+            job,
+        };
+        jobs.push(training_job(&env, &deployment, &unit));
+    }
+    if let Err(e) = create_all_or_none(cluster, jobs).await {
+        let id = created.id;
+        ctx.db(move |c| Ok::<_, Error>(deployments::remove(c, id)?)).await?;
+        return Err(e.into());
+    }
+    tracing::info!(deployment.id = created.id, results = created.results.len(), "deployment launched");
+    Ok(created.id)
+}
+
+/// Stops a `created` or `deployed` training: deletes its Job whatever its case (for a distributed
+/// chain, the chain's Job, and every result of the chain stops).
+pub async fn stop_training(ctx: &Ctx, result_id: i32) -> Result<(), Error> {
+    let (found, all) = ctx
+        .db(move |c| {
+            let found = results::find_context(c, result_id)?.ok_or(Error::NotFound(Missing::TrainingResult))?;
+            let all = results::of_deployment(c, found.deployment.id)?;
+            Ok::<_, Error>((found, all))
+        })
+        .await?;
+    let running = [ResultStatus::Created, ResultStatus::Deployed];
+    if !running.contains(&found.result.status) {
+        return Err(Violation::ResultNotRunning(found.result.status).into());
+    }
+    let cluster = ctx.cluster()?;
+    let planned_results: Vec<PlannedResult> = all.iter().map(|(r, m)| planned(r.id, m)).collect();
+    let job = job_of_result(&planned_results, flags(&found.deployment.fields.settings()), result_id)
+        .ok_or_else(|| Error::Internal(format!("no training Job for result {result_id}")))?;
+    let deletion = cluster.delete_job(&job.name()).await?;
+    let ids = job.result_ids.clone();
+    ctx.db(move |c| Ok::<_, Error>(results::transition(c, &ids, &running, ResultStatus::Stopped, None)?)).await?;
+    tracing::info!(result.id = result_id, job = %job.name(), ?deletion, "training stopped");
+    Ok(())
+}
+
+/// Watches the cluster's training Jobs and marks the results of failed ones `failed`, with the
+/// reason. Only `created` and `deployed` results change, so `finished` and `stopped` ones are
+/// never overwritten and repeated reports change nothing: every replica may run this.
+pub async fn record_job_failures(ctx: Arc<Ctx>, cluster: Arc<dyn Cluster>) {
+    let mut failures = cluster.job_failures();
+    while let Some(failure) = failures.next().await {
+        let (ids, reason) = (failure.result_ids.clone(), failure.reason.clone());
+        let running = [ResultStatus::Created, ResultStatus::Deployed];
+        let outcome = ctx
+            .db(move |c| Ok::<_, Error>(results::transition(c, &ids, &running, ResultStatus::Failed, Some(&reason))?))
+            .await;
+        match outcome {
+            Ok(0) => {}
+            Ok(changed) => tracing::info!(job = %failure.job_name, results = ?failure.result_ids, changed,
+                reason = %failure.reason, "training Job failed; results marked failed"),
+            Err(e) => tracing::warn!(job = %failure.job_name, error = %e, "could not record a Job failure"),
+        }
+    }
+}
+
+/// Creates every Job concurrently. When one fails, every Job of the list is deleted again — also
+/// those whose creation timed out, which may exist — except one refused as already existing, which
+/// is not ours; the first error is returned. When the cluster answered, the deletions are done
+/// before returning; when it is unavailable (unreachable, too slow) they go on in the background,
+/// so that the caller's answer is not delayed by another time limit.
+async fn create_all_or_none(cluster: Arc<dyn Cluster>, jobs: Vec<Job>) -> Result<(), ClusterError> {
+    let creator = cluster.as_ref();
+    let outcomes: Vec<(String, Result<(), ClusterError>)> = stream::iter(jobs.iter())
+        .map(|job| async move { (job.metadata.name.clone().unwrap_or_default(), creator.create_job(job).await) })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let mut first_error = None;
+    let mut to_delete = Vec::new();
+    for (name, outcome) in outcomes {
+        match outcome {
+            Ok(()) => to_delete.push(name),
+            Err(e @ ClusterError::AlreadyExists { .. }) => {
+                first_error.get_or_insert(e);
+            }
+            Err(e) => {
+                to_delete.push(name);
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    let Some(error) = first_error else { return Ok(()) };
+    tracing::warn!(error = %error, jobs = to_delete.len(), "a training Job could not be created; deleting the others");
+    if error.is_unavailable() {
+        tokio::spawn(delete_all(cluster, to_delete));
+    } else {
+        delete_all(cluster, to_delete).await;
+    }
+    Err(error)
+}
+
+/// Deletes the named Jobs concurrently, logging failures.
+async fn delete_all(cluster: Arc<dyn Cluster>, names: Vec<String>) {
+    let cluster = cluster.as_ref();
+    let deletions: Vec<(String, Result<_, ClusterError>)> = stream::iter(names)
+        .map(|name| async move {
+            let outcome = cluster.delete_job(&name).await;
+            (name, outcome)
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    for (name, outcome) in deletions {
+        if let Err(e) = outcome {
+            tracing::error!(job = %name, error = %e, "could not delete a Job of a failed deployment");
+        }
+    }
+}
