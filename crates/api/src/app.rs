@@ -48,25 +48,28 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<Pool> {
     Ok(pool)
 }
 
-impl Application {
-    /// Builds the server from settings, with the real outside services.
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let services = Services::from_settings(&settings).await?;
-        Self::build_with_services(settings, services).await
-    }
+/// The API without a server of its own, for embedding: its state is open (database migrated,
+/// stores opened, Job failures watched) and [`Api::configure`] registers its routes on any actix-web
+/// `App` or `Scope`, e.g. under a path prefix (`examples/examples/embed_api.rs`).
+#[derive(Clone)]
+pub struct Api {
+    state: web::Data<AppState>,
+}
 
-    /// Builds the server from settings and the given outside services (embedders and tests may
-    /// bring their own).
-    pub async fn build_with_services(settings: Settings, services: Services) -> anyhow::Result<Self> {
+impl Api {
+    /// Opens the database and stores of `settings` and starts watching the default cluster's Jobs;
+    /// also returns the watcher's task, which ends when aborted.
+    pub async fn open(
+        settings: &Settings,
+        services: Services,
+    ) -> anyhow::Result<(Self, Option<tokio::task::JoinHandle<()>>)> {
         let pool = {
             let settings = settings.clone();
             tokio::task::spawn_blocking(move || open_database(&settings)).await.context("database start-up task")??
         };
         let store = ArtifactStore::open(&settings.data_dir).context("opening the file store")?;
         let device_files = DeviceFileStore::open(&settings.data_dir).context("opening the IoT devices' file store")?;
-        let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
-        let port = listener.local_addr().context("reading the bound address")?.port();
-        let config = Config::from_settings(&settings);
+        let config = Config::from_settings(settings);
         if settings.enable_fedml_blockchain && config.blockchain_token.is_err() {
             tracing::warn!(
                 "ENABLE_FEDML_BLOCKCHAIN is set, but this back-end does not deploy the token contract at start-up: \
@@ -83,6 +86,36 @@ impl Application {
             ws_max_connections: settings.ws_max_connections,
             probe_deadline: Duration::from_millis(settings.iot_probe_deadline_ms),
         });
+        Ok((Api { state }, watcher))
+    }
+
+    /// The use cases' context (for callers that are not HTTP: commands, schedulers).
+    pub fn context(&self) -> Arc<Ctx> {
+        self.state.ctx.clone()
+    }
+
+    /// Registers every route at its canonical path (no `/api` prefix, no trailing slash) with the
+    /// state they share.
+    pub fn configure(&self, cfg: &mut web::ServiceConfig) {
+        cfg.app_data(self.state.clone())
+            .app_data(web::PayloadConfig::new(MAX_JSON_BODY))
+            .configure(crate::routes::configure);
+    }
+}
+
+impl Application {
+    /// Builds the server from settings, with the real outside services.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let services = Services::from_settings(&settings).await?;
+        Self::build_with_services(settings, services).await
+    }
+
+    /// Builds the server from settings and the given outside services (embedders and tests may
+    /// bring their own).
+    pub async fn build_with_services(settings: Settings, services: Services) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+        let port = listener.local_addr().context("reading the bound address")?.port();
+        let (api, watcher) = Api::open(&settings, services).await?;
         let routes = RouteTable::shared();
         let spec = crate::openapi::served_json();
         let whitelist = settings.host_whitelist();
@@ -112,10 +145,9 @@ impl Application {
             let whitelist = whitelist.clone();
             let table = routes.clone();
             let spec = spec.clone();
+            let api = api.clone();
             App::new()
-                .app_data(state.clone())
-                .app_data(web::PayloadConfig::new(MAX_JSON_BODY))
-                .configure(crate::routes::configure)
+                .configure(|cfg| api.configure(cfg))
                 .route(
                     OPENAPI_JSON,
                     web::get().to(move || {

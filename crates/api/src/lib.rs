@@ -14,6 +14,6 @@ pub mod settings;
 pub mod state;
 pub mod usecase;
 
-pub use app::Application;
+pub use app::{Api, Application};
 pub use services::Services;
 pub use settings::Settings;
