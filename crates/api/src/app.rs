@@ -49,11 +49,11 @@ pub struct Services {
 pub fn open_database(settings: &Settings) -> anyhow::Result<Pool> {
     let url = settings.database_url();
     if Backend::of(&url) == Backend::Sqlite {
-        std::fs::create_dir_all(&settings.data_dir)
-            .with_context(|| format!("creating the data directory {}", settings.data_dir.display()))?;
+        std::fs::create_dir_all(&settings.server.data_dir)
+            .with_context(|| format!("creating the data directory {}", settings.server.data_dir.display()))?;
     }
     let pool =
-        build_pool(&url, settings.db_pool_size.max(1), Duration::from_secs(5)).context("opening the database")?;
+        build_pool(&url, settings.database.pool_size(), Duration::from_secs(5)).context("opening the database")?;
     let mut conn = pool.get().context("connecting to the database")?;
     run_migrations(&mut conn).context("running the database migrations")?;
     Ok(pool)
@@ -63,9 +63,9 @@ impl Application {
     /// Builds the server from settings, with the HTTP executor client.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let executor = HttpExecutor::new(ExecutorConfig {
-            tf_url: settings.tfexecutor_url.clone(),
-            pth_url: settings.pthexecutor_url.clone(),
-            request_timeout: Duration::from_secs(settings.executor_timeout.max(1)),
+            tf_url: settings.executors.tf_url.clone(),
+            pth_url: settings.executors.pth_url.clone(),
+            request_timeout: settings.executors.timeout(),
             ..ExecutorConfig::default()
         })
         .context("configuring the executor client")?;
@@ -86,20 +86,21 @@ impl Application {
             let settings = settings.clone();
             tokio::task::spawn_blocking(move || open_database(&settings)).await.context("database start-up task")??
         };
-        let store = ArtifactStore::open(&settings.data_dir).context("opening the file store")?;
+        let store = ArtifactStore::open(&settings.server.data_dir).context("opening the file store")?;
         let iot = IotServices::from_settings(&settings).context("opening the IoT devices' file store")?;
-        let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+        let listener =
+            TcpListener::bind(&settings.server.bind).with_context(|| format!("binding {}", settings.server.bind))?;
         let port = listener.local_addr().context("reading the bound address")?.port();
         let watcher = cluster.clone().map(|c| crate::cluster::spawn_failure_watcher(c, pool.clone()));
         let kafka = crate::routes::kafka::connect(&settings).context("configuring Kafka")?;
-        if settings.enable_fedml_blockchain && crate::cluster::blockchain_token(&settings).is_err() {
+        if settings.blockchain.enabled && crate::cluster::blockchain_token(&settings).is_err() {
             tracing::warn!(
                 "ENABLE_FEDML_BLOCKCHAIN is set, but this back-end does not deploy the token contract at start-up: \
                  blockchain federated trainings are refused until FEDML_BLOCKCHAIN_TOKEN_ADDRESS and \
                  FEDML_BLOCKCHAIN_ABI name a deployed contract"
             );
         }
-        let ws_slots = Arc::new(tokio::sync::Semaphore::new(settings.ws_max_connections));
+        let ws_slots = Arc::new(tokio::sync::Semaphore::new(settings.server.ws_max_connections));
         let db_slots = Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
         let state = web::Data::new(AppState {
             pool,
@@ -114,10 +115,10 @@ impl Application {
             ws_slots,
             db_slots,
         });
-        let routes = RouteTable::shared();
-        let spec = crate::openapi::served_json();
-        let whitelist = settings.host_whitelist();
-        let frontend = settings.frontend_url.trim_end_matches('/').to_owned();
+        let spec = crate::openapi::served_json().context("serializing the OpenAPI document")?;
+        let routes = RouteTable::shared().context("building the route table from the OpenAPI document")?;
+        let whitelist = settings.server.host_whitelist();
+        let frontend = settings.server.frontend_url.trim_end_matches('/').to_owned();
 
         let server = HttpServer::new(move || {
             let cors = Cors::default()
@@ -142,6 +143,7 @@ impl Application {
                 SECURITY_HEADERS.iter().fold(DefaultHeaders::new(), |h, (name, value)| h.add((name.clone(), *value)));
             let whitelist = whitelist.clone();
             let table = routes.clone();
+            let literal = routes.clone();
             let spec = spec.clone();
             App::new()
                 .app_data(state.clone())
@@ -158,7 +160,7 @@ impl Application {
                 .default_service(web::to(move |req: HttpRequest| fallback(req, table.clone())))
                 .wrap(security)
                 .wrap(cors)
-                .wrap(from_fn(move |req, next| normalize(whitelist.clone(), req, next)))
+                .wrap(from_fn(move |req, next| normalize(whitelist.clone(), literal.clone(), req, next)))
         })
         .listen(listener)
         .context("starting the HTTP server")?

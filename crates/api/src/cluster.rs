@@ -2,7 +2,6 @@
 //! from the settings, and the Job failure watcher that turns results `failed`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use futures_util::StreamExt;
@@ -12,6 +11,7 @@ use kafkaml_orchestration::training::{BlockchainEnvironment, TrainingEnvironment
 use kafkaml_orchestration::{Cluster, ClusterSettings, KubeCluster, KubeConnector};
 use kafkaml_persistence::repo::results;
 use kafkaml_persistence::Pool;
+use secrecy::ExposeSecret;
 
 use crate::error::{ApiError, ApiResult};
 use crate::settings::Settings;
@@ -19,13 +19,13 @@ use crate::settings::Settings;
 /// How the settings reach clusters.
 pub fn cluster_settings(settings: &Settings) -> ClusterSettings {
     ClusterSettings {
-        host: settings.kube_host.clone(),
-        token: settings.kube_token.as_ref().map(|t| t.expose().to_owned()),
-        kubeconfig: settings.kubeconfig.clone(),
-        ca_cert: settings.kube_ca_cert.clone(),
-        insecure_skip_tls_verify: settings.kube_insecure_skip_tls_verify,
-        namespace: settings.kube_namespace.clone(),
-        timeout: Duration::from_secs(settings.kube_timeout.max(1)),
+        host: settings.kube.host.clone(),
+        token: settings.kube.token.as_ref().map(|t| t.expose_secret().to_owned()),
+        kubeconfig: settings.kube.kubeconfig.clone(),
+        ca_cert: settings.kube.ca_cert.clone(),
+        insecure_skip_tls_verify: settings.kube.insecure_skip_tls_verify,
+        namespace: settings.kube.namespace.clone(),
+        timeout: settings.kube.timeout(),
     }
 }
 
@@ -36,7 +36,7 @@ pub async fn clusters(settings: &Settings) -> anyhow::Result<(Option<Arc<dyn Clu
     let cluster = KubeCluster::from_settings(&cluster_settings).await.context("configuring Kubernetes access")?;
     match &cluster {
         Some(c) => {
-            tracing::info!(cluster = %c.describe(), namespace = %settings.kube_namespace, "Kubernetes configured")
+            tracing::info!(cluster = %c.describe(), namespace = %settings.kube.namespace, "Kubernetes configured")
         }
         None => tracing::info!("no Kubernetes cluster configured: deployments and inferences answer 503"),
     }
@@ -52,15 +52,15 @@ fn required<'a>(value: Option<&'a str>, what: &str, variable: &str) -> ApiResult
 
 /// `BACKEND_URL`, which pods need to reach the back-end.
 pub fn backend_url(settings: &Settings) -> ApiResult<String> {
-    required(settings.backend_url.as_deref(), "The back-end URL for training and inference pods", "BACKEND_URL")
+    required(settings.images.backend_url.as_deref(), "The back-end URL for training and inference pods", "BACKEND_URL")
         .map(str::to_owned)
 }
 
 /// The training image of a framework.
 pub fn training_image(settings: &Settings, framework: Framework) -> ApiResult<String> {
     let (value, variable) = match framework {
-        Framework::Tf => (&settings.tensorflow_training_model_image, "TENSORFLOW_TRAINING_MODEL_IMAGE"),
-        Framework::Pth => (&settings.pytorch_training_model_image, "PYTORCH_TRAINING_MODEL_IMAGE"),
+        Framework::Tf => (&settings.images.tensorflow_training, "TENSORFLOW_TRAINING_MODEL_IMAGE"),
+        Framework::Pth => (&settings.images.pytorch_training, "PYTORCH_TRAINING_MODEL_IMAGE"),
     };
     let what = format!("The training image of {} models", framework.as_str());
     required(value.as_deref(), &what, variable).map(str::to_owned)
@@ -70,8 +70,8 @@ pub fn training_image(settings: &Settings, framework: Framework) -> ApiResult<St
 pub fn inference_image(settings: &Settings, framework: Framework, distributed: bool) -> ApiResult<String> {
     let framework = if distributed { Framework::Tf } else { framework };
     let (value, variable) = match framework {
-        Framework::Tf => (&settings.tensorflow_inference_model_image, "TENSORFLOW_INFERENCE_MODEL_IMAGE"),
-        Framework::Pth => (&settings.pytorch_inference_model_image, "PYTORCH_INFERENCE_MODEL_IMAGE"),
+        Framework::Tf => (&settings.images.tensorflow_inference, "TENSORFLOW_INFERENCE_MODEL_IMAGE"),
+        Framework::Pth => (&settings.images.pytorch_inference, "PYTORCH_INFERENCE_MODEL_IMAGE"),
     };
     let what = format!("The inference image of {} models", framework.as_str());
     required(value.as_deref(), &what, variable).map(str::to_owned)
@@ -84,37 +84,37 @@ pub fn inference_image(settings: &Settings, framework: Framework, distributed: b
 pub fn blockchain_token(settings: &Settings) -> ApiResult<()> {
     let what = "The blockchain token contract for blockchain federated training";
     required(
-        settings.fedml_blockchain_token_address.as_deref(),
+        settings.blockchain.token_address.as_deref(),
         &format!("{what} (address)"),
         "FEDML_BLOCKCHAIN_TOKEN_ADDRESS",
     )?;
-    required(settings.fedml_blockchain_abi.as_deref(), &format!("{what} (ABI)"), "FEDML_BLOCKCHAIN_ABI")?;
+    required(settings.blockchain.abi.as_deref(), &format!("{what} (ABI)"), "FEDML_BLOCKCHAIN_ABI")?;
     Ok(())
 }
 
 /// What every training Job receives from the settings.
 pub fn training_environment(settings: &Settings, backend_url: String) -> TrainingEnvironment {
     TrainingEnvironment {
-        bootstrap_servers: settings.bootstrap_servers.clone(),
-        control_topic: settings.control_topic.clone(),
+        bootstrap_servers: settings.kafka.bootstrap_servers.clone(),
+        control_topic: settings.kafka.control_topic.clone(),
         backend_url,
-        model_logger_topic: settings.model_logger_topic.clone(),
+        model_logger_topic: settings.kafka.model_logger_topic.clone(),
         blockchain: BlockchainEnvironment {
-            rpc_url: settings.fedml_blockchain_rpc_url.clone(),
-            token_address: settings.fedml_blockchain_token_address.clone(),
-            abi: settings.fedml_blockchain_abi.clone(),
-            chain_id: settings.fedml_blockchain_chain_id.clone(),
-            network_id: settings.fedml_blockchain_network_id.clone(),
-            wallet_address: settings.fedml_blockchain_wallet_address.clone(),
-            wallet_key: settings.fedml_blockchain_wallet_key.as_ref().map(|k| k.expose().to_owned()),
-            blockscout_url: settings.fedml_blockchain_blockscout_url.clone(),
+            rpc_url: settings.blockchain.rpc_url.clone(),
+            token_address: settings.blockchain.token_address.clone(),
+            abi: settings.blockchain.abi.clone(),
+            chain_id: settings.blockchain.chain_id.clone(),
+            network_id: settings.blockchain.network_id.clone(),
+            wallet_address: settings.blockchain.wallet_address.clone(),
+            wallet_key: settings.blockchain.wallet_key.as_ref().map(|k| k.expose_secret().to_owned()),
+            blockscout_url: settings.blockchain.blockscout_url.clone(),
         },
     }
 }
 
 /// What every inference receives from the settings.
 pub fn inference_environment(settings: &Settings, backend_url: String) -> InferenceEnvironment {
-    InferenceEnvironment { bootstrap_servers: settings.bootstrap_servers.clone(), backend_url }
+    InferenceEnvironment { bootstrap_servers: settings.kafka.bootstrap_servers.clone(), backend_url }
 }
 
 /// Watches the cluster's training Jobs and marks the results of failed ones `failed`, with the

@@ -43,13 +43,13 @@ impl IotServices {
     /// The real services for `settings` (MQTT with its timing, files under the data directory).
     pub fn from_settings(settings: &Settings) -> std::io::Result<Self> {
         let link = MqttLink::new(MqttConfig {
-            probe_window: Duration::from_millis(settings.iot_probe_window_ms),
-            timeout: Duration::from_secs(settings.iot_mqtt_timeout.max(1)),
+            probe_window: settings.iot.probe_window(),
+            timeout: settings.iot.mqtt_timeout(),
         });
         Ok(IotServices {
             link: Arc::new(link),
-            files: DeviceFileStore::open(&settings.data_dir)?,
-            probe_deadline: Duration::from_millis(settings.iot_probe_deadline_ms),
+            files: DeviceFileStore::open(&settings.server.data_dir)?,
+            probe_deadline: settings.iot.probe_deadline(),
         })
     }
 }
@@ -275,8 +275,8 @@ pub async fn deploy_to_devices(state: State, id: Id, req: HttpRequest, body: web
         )));
     }
     let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let base =
-        text::download_base(origin, &state.settings.frontend_url).map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let base = text::download_base(origin, &state.settings.server.frontend_url)
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
 
     let wanted = tokens.clone();
     let (ctx, rows) = state
@@ -304,7 +304,7 @@ pub async fn deploy_to_devices(state: State, id: Id, req: HttpRequest, body: web
     }
     let quantization = if input.apply_int_quant {
         let settings = &state.settings;
-        match (settings.control_topic.clone(), settings.bootstrap_servers.clone()) {
+        match (settings.kafka.control_topic.clone(), settings.kafka.bootstrap_servers.clone()) {
             (Some(control_topic), Some(bootstrap_servers)) => {
                 Some(Int8Quantization { deployment_id: ctx.result.deployment_id, control_topic, bootstrap_servers })
             }

@@ -2,7 +2,6 @@
 //! deployment (contract §4.7, §5.2.1), and the Kafka clients the application starts with.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::{post, web, HttpResponse};
 use kafkaml_domain::inputs::DatasourceInput;
@@ -33,17 +32,16 @@ pub struct KafkaClients {
 /// broker does not answer: start-up never waits for Kafka.
 pub fn connect(settings: &Settings) -> anyhow::Result<KafkaClients> {
     let set = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
-    let Some(bootstrap_servers) = set(&settings.bootstrap_servers) else {
+    let Some(bootstrap_servers) = set(&settings.kafka.bootstrap_servers) else {
         tracing::info!("BOOTSTRAP_SERVERS is not set: Kafka endpoints answer 503");
         return Ok(KafkaClients::default());
     };
     let predictions: Arc<dyn PredictionSource> = Arc::new(KafkaPredictionSource::new(bootstrap_servers.clone()));
-    let Some(control_topic) = set(&settings.control_topic) else {
+    let Some(control_topic) = set(&settings.kafka.control_topic) else {
         tracing::info!("CONTROL_TOPIC is not set: POST /datasources/kafka answers 503");
         return Ok(KafkaClients { publisher: None, predictions: Some(predictions) });
     };
-    let config =
-        KafkaConfig { bootstrap_servers, control_topic, timeout: Duration::from_secs(settings.kafka_timeout.max(1)) };
+    let config = KafkaConfig { bootstrap_servers, control_topic, timeout: settings.kafka.timeout() };
     let publisher = KafkaControlPublisher::new(&config)?;
     tokio::spawn(async move {
         match ensure_topic(&config).await {

@@ -46,7 +46,7 @@ pub async fn predictions_socket(
     let permit = state.ws_slots.clone().try_acquire_owned().map_err(|_| {
         ApiError::Unavailable(format!(
             "Too many prediction sockets are open ({}); try again later.",
-            state.settings.ws_max_connections
+            state.settings.server.ws_max_connections
         ))
     })?;
     let (response, session, stream) = actix_ws::handle(&req, body)?;
