@@ -38,11 +38,11 @@ pub struct Application {
 pub fn open_database(settings: &Settings) -> anyhow::Result<Pool> {
     let url = settings.database_url();
     if Backend::of(&url) == Backend::Sqlite {
-        std::fs::create_dir_all(&settings.data_dir)
-            .with_context(|| format!("creating the data directory {}", settings.data_dir.display()))?;
+        std::fs::create_dir_all(&settings.server.data_dir)
+            .with_context(|| format!("creating the data directory {}", settings.server.data_dir.display()))?;
     }
     let pool =
-        build_pool(&url, settings.db_pool_size.max(1), Duration::from_secs(5)).context("opening the database")?;
+        build_pool(&url, settings.database.pool_size(), Duration::from_secs(5)).context("opening the database")?;
     let mut conn = pool.get().context("connecting to the database")?;
     run_migrations(&mut conn).context("running the database migrations")?;
     Ok(pool)
@@ -67,10 +67,11 @@ impl Api {
             let settings = settings.clone();
             tokio::task::spawn_blocking(move || open_database(&settings)).await.context("database start-up task")??
         };
-        let store = ArtifactStore::open(&settings.data_dir).context("opening the file store")?;
-        let device_files = DeviceFileStore::open(&settings.data_dir).context("opening the IoT devices' file store")?;
+        let store = ArtifactStore::open(&settings.server.data_dir).context("opening the file store")?;
+        let device_files =
+            DeviceFileStore::open(&settings.server.data_dir).context("opening the IoT devices' file store")?;
         let config = Config::from_settings(settings);
-        if settings.enable_fedml_blockchain && config.blockchain_token.is_err() {
+        if settings.blockchain.enabled && config.blockchain_token.is_err() {
             tracing::warn!(
                 "ENABLE_FEDML_BLOCKCHAIN is set, but this back-end does not deploy the token contract at start-up: \
                  blockchain federated trainings are refused until FEDML_BLOCKCHAIN_TOKEN_ADDRESS and \
@@ -82,9 +83,9 @@ impl Api {
         let watcher = cluster.map(|c| tokio::spawn(crate::usecase::training::record_job_failures(ctx.clone(), c)));
         let state = web::Data::new(AppState {
             ctx,
-            ws_slots: Arc::new(tokio::sync::Semaphore::new(settings.ws_max_connections)),
-            ws_max_connections: settings.ws_max_connections,
-            probe_deadline: Duration::from_millis(settings.iot_probe_deadline_ms),
+            ws_slots: Arc::new(tokio::sync::Semaphore::new(settings.server.ws_max_connections)),
+            ws_max_connections: settings.server.ws_max_connections,
+            probe_deadline: settings.iot.probe_deadline(),
         });
         Ok((Api { state }, watcher))
     }
@@ -113,13 +114,14 @@ impl Application {
     /// Builds the server from settings and the given outside services (embedders and tests may
     /// bring their own).
     pub async fn build_with_services(settings: Settings, services: Services) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+        let listener =
+            TcpListener::bind(&settings.server.bind).with_context(|| format!("binding {}", settings.server.bind))?;
         let port = listener.local_addr().context("reading the bound address")?.port();
         let (api, watcher) = Api::open(&settings, services).await?;
-        let routes = RouteTable::shared();
-        let spec = crate::openapi::served_json();
-        let whitelist = settings.host_whitelist();
-        let frontend = settings.frontend_url.trim_end_matches('/').to_owned();
+        let spec = crate::openapi::served_json().context("serializing the OpenAPI document")?;
+        let routes = RouteTable::shared().context("building the route table from the OpenAPI document")?;
+        let whitelist = settings.server.host_whitelist();
+        let frontend = settings.server.frontend_url.trim_end_matches('/').to_owned();
 
         let server = HttpServer::new(move || {
             let cors = Cors::default()
@@ -144,6 +146,7 @@ impl Application {
                 SECURITY_HEADERS.iter().fold(DefaultHeaders::new(), |h, (name, value)| h.add((name.clone(), *value)));
             let whitelist = whitelist.clone();
             let table = routes.clone();
+            let literal = routes.clone();
             let spec = spec.clone();
             let api = api.clone();
             App::new()
@@ -159,7 +162,7 @@ impl Application {
                 .default_service(web::to(move |req: HttpRequest| fallback(req, table.clone())))
                 .wrap(security)
                 .wrap(cors)
-                .wrap(from_fn(move |req, next| normalize(whitelist.clone(), req, next)))
+                .wrap(from_fn(move |req, next| normalize(whitelist.clone(), literal.clone(), req, next)))
         })
         .listen(listener)
         .context("starting the HTTP server")?

@@ -64,16 +64,16 @@ impl RouteTable {
         Arc::new(RouteTable { routes })
     }
 
-    /// The table of the application's own document, built once.
-    pub fn shared() -> Arc<Self> {
+    /// The table of the application's own document, built once. It fails, and the application
+    /// does not start, when the document cannot be serialized or read back.
+    pub fn shared() -> Result<Arc<Self>, serde_json::Error> {
         static TABLE: OnceLock<Arc<RouteTable>> = OnceLock::new();
-        TABLE
-            .get_or_init(|| {
-                // The served document, so the document is built once per process.
-                let document = serde_json::from_slice(&crate::openapi::served_json()).unwrap_or_default();
-                RouteTable::from_document(&document)
-            })
-            .clone()
+        if let Some(table) = TABLE.get() {
+            return Ok(table.clone());
+        }
+        // The served document, so the document is built once per process.
+        let document = serde_json::from_slice(&crate::openapi::served_json()?)?;
+        Ok(TABLE.get_or_init(|| RouteTable::from_document(&document)).clone())
     }
 
     /// The methods of the most specific template matching `path`.
@@ -114,7 +114,7 @@ mod tests {
 
     #[test]
     fn literal_templates_win_over_parameters() {
-        let table = RouteTable::shared();
+        let table = RouteTable::shared().unwrap();
         assert_eq!(table.allowed("/models/distributed").unwrap(), ["GET", "HEAD", "OPTIONS"]);
         assert_eq!(table.allowed("/models/7").unwrap(), ["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]);
         assert_eq!(table.literal("/models/fathers").unwrap(), ["GET", "HEAD", "OPTIONS"]);

@@ -3,6 +3,8 @@
 //! side effects; `Host` is checked against `ALLOWED_HOSTS`; a wrong method on a fixed path is a
 //! 405 even where an `{id}` route of the same shape exists.
 
+use std::sync::Arc;
+
 use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -96,6 +98,7 @@ fn host_matches(host: &str, whitelist: &[String]) -> bool {
 /// The normalising middleware (see the module doc).
 pub async fn normalize(
     whitelist: Option<Vec<String>>,
+    routes: Arc<RouteTable>,
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
@@ -115,7 +118,7 @@ pub async fn normalize(
         return Ok(req.into_response(with_security_headers(res)));
     }
     if req.method() != Method::OPTIONS {
-        if let Some(allowed) = RouteTable::shared().literal(&canonical) {
+        if let Some(allowed) = routes.literal(&canonical) {
             if !allowed.iter().any(|m| m == req.method().as_str()) {
                 let res = method_not_allowed(req.method(), allowed);
                 return Ok(req.into_response(with_security_headers(res)));

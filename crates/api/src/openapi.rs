@@ -37,15 +37,21 @@ pub fn document() -> utoipa::openapi::OpenApi {
 }
 
 /// The document as served at `/api-docs/openapi.json` (compact JSON), built once per process: the
-/// server workers share these bytes instead of each keeping a copy of the document.
-pub fn served_json() -> actix_web::web::Bytes {
+/// server workers share these bytes instead of each keeping a copy of the document. A document that
+/// does not serialize is an error of [`crate::Application::build`]: the server does not start
+/// rather than serve an empty document.
+pub fn served_json() -> Result<actix_web::web::Bytes, serde_json::Error> {
     static JSON: std::sync::OnceLock<actix_web::web::Bytes> = std::sync::OnceLock::new();
-    JSON.get_or_init(|| document().to_json().unwrap_or_default().into()).clone()
+    if let Some(json) = JSON.get() {
+        return Ok(json.clone());
+    }
+    let json = document().to_json()?.into();
+    Ok(JSON.get_or_init(|| json).clone())
 }
 
 /// The document as pretty-printed JSON (what `openapi/openapi.json` holds), with a final newline.
-pub fn document_json() -> String {
-    let mut text = document().to_pretty_json().unwrap_or_default();
+pub fn document_json() -> Result<String, serde_json::Error> {
+    let mut text = document().to_pretty_json()?;
     text.push('\n');
-    text
+    Ok(text)
 }

@@ -7,7 +7,6 @@
 //! `test-support` feature) and hands the result to [`crate::Application::build_with_services`].
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use kafkaml_executor::{Executor, ExecutorConfig, HttpExecutor};
@@ -42,9 +41,9 @@ impl Services {
     /// (the control topic is created in the background when missing) and the MQTT link.
     pub async fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
         let executor = HttpExecutor::new(ExecutorConfig {
-            tf_url: settings.tfexecutor_url.clone(),
-            pth_url: settings.pthexecutor_url.clone(),
-            request_timeout: Duration::from_secs(settings.executor_timeout.max(1)),
+            tf_url: settings.executors.tf_url.clone(),
+            pth_url: settings.executors.pth_url.clone(),
+            request_timeout: settings.executors.timeout(),
             ..ExecutorConfig::default()
         })
         .context("configuring the executor client")?;
@@ -52,14 +51,14 @@ impl Services {
         let cluster = KubeCluster::from_settings(&cluster_settings).await.context("configuring Kubernetes access")?;
         match &cluster {
             Some(c) => {
-                tracing::info!(cluster = %c.describe(), namespace = %settings.kube_namespace, "Kubernetes configured")
+                tracing::info!(cluster = %c.describe(), namespace = %settings.kube.namespace, "Kubernetes configured")
             }
             None => tracing::info!("no Kubernetes cluster configured: deployments and inferences answer 503"),
         }
         let (publisher, predictions) = kafka_clients(settings).context("configuring Kafka")?;
         let tasmota = MqttLink::new(MqttConfig {
-            probe_window: Duration::from_millis(settings.iot_probe_window_ms),
-            timeout: Duration::from_secs(settings.iot_mqtt_timeout.max(1)),
+            probe_window: settings.iot.probe_window(),
+            timeout: settings.iot.mqtt_timeout(),
         });
         Ok(Services {
             executor: Arc::new(executor),
@@ -79,17 +78,16 @@ type KafkaClients = (Option<Arc<dyn ControlPublisher>>, Option<Arc<dyn Predictio
 /// is down delays nothing).
 fn kafka_clients(settings: &Settings) -> anyhow::Result<KafkaClients> {
     let set = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
-    let Some(bootstrap_servers) = set(&settings.bootstrap_servers) else {
+    let Some(bootstrap_servers) = set(&settings.kafka.bootstrap_servers) else {
         tracing::info!("BOOTSTRAP_SERVERS is not set: Kafka endpoints answer 503");
         return Ok((None, None));
     };
     let predictions: Arc<dyn PredictionSource> = Arc::new(KafkaPredictionSource::new(bootstrap_servers.clone()));
-    let Some(control_topic) = set(&settings.control_topic) else {
+    let Some(control_topic) = set(&settings.kafka.control_topic) else {
         tracing::info!("CONTROL_TOPIC is not set: POST /datasources/kafka answers 503");
         return Ok((None, Some(predictions)));
     };
-    let config =
-        KafkaConfig { bootstrap_servers, control_topic, timeout: Duration::from_secs(settings.kafka_timeout.max(1)) };
+    let config = KafkaConfig { bootstrap_servers, control_topic, timeout: settings.kafka.timeout() };
     let publisher = KafkaControlPublisher::new(&config)?;
     tokio::spawn(async move {
         match ensure_topic(&config).await {

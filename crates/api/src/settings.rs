@@ -1,38 +1,49 @@
 //! Settings, read once at start from the environment (the reference's variable names, contract §7)
 //! and from command-line flags of `kafkaml-backend`.
+//!
+//! [`Settings`] is grouped by concern: each group is a struct flattened into the one command line,
+//! so every setting stays one flag and one environment variable. A field renamed by the grouping
+//! keeps its former argument id, flag and value name (`id`, `long`, `value_name`), so the command
+//! line and `--help` are what they were.
 
-use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
+use std::time::Duration;
 
-/// A value that must not appear in logs: `Debug` prints `***`.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// The secret text.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl FromStr for Secret {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Secret(s.to_owned()))
-    }
-}
+use secrecy::SecretString;
 
 /// Every setting of the back-end. Each field is a flag and an environment variable.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(name = "kafkaml-backend", version, about = "Kafka-ML control-plane back-end")]
 pub struct Settings {
+    /// The HTTP server: address, data directory, accepted origins and hosts.
+    #[command(flatten)]
+    pub server: ServerSettings,
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    /// The TensorFlow and PyTorch executors.
+    #[command(flatten)]
+    pub executors: ExecutorSettings,
+    /// Kafka: brokers, control topic, model logger topic.
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+    /// Kubernetes access for training Jobs and inference controllers.
+    #[command(flatten)]
+    pub kube: KubeSettings,
+    /// What training and inference pods run and how they reach the back-end.
+    #[command(flatten)]
+    pub images: ImageSettings,
+    /// Blockchain federated training.
+    #[command(flatten)]
+    pub blockchain: BlockchainSettings,
+    /// IoT devices over MQTT.
+    #[command(flatten)]
+    pub iot: IotSettings,
+}
+
+/// The HTTP server.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerSettings {
     /// Address to listen on.
     #[arg(long, env = "KAFKAML_BIND", default_value = "127.0.0.1:8000")]
     pub bind: String,
@@ -40,14 +51,6 @@ pub struct Settings {
     /// Directory for the SQLite database (when DATABASE_URL is unset) and the trained models.
     #[arg(long, env = "KAFKAML_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
-
-    /// `postgres://…` or `sqlite://PATH`; default: `sqlite://<data dir>/kafkaml.sqlite3`.
-    #[arg(long, env = "DATABASE_URL")]
-    pub database_url: Option<String>,
-
-    /// Maximum number of pooled database connections.
-    #[arg(long, env = "KAFKAML_DB_POOL_SIZE", default_value_t = 8)]
-    pub db_pool_size: u32,
 
     /// The web UI's address: allowed CORS origin (besides `http://localhost:4200`).
     #[arg(long, env = "FRONTEND_URL", default_value = "http://localhost")]
@@ -57,18 +60,93 @@ pub struct Settings {
     #[arg(long, env = "ALLOWED_HOSTS", default_value = "backend,frontend,127.0.0.1,localhost,[::1]")]
     pub allowed_hosts: String,
 
+    /// Most prediction WebSockets (`/ws/`) served at once; each holds a Kafka consumer.
+    #[arg(long, env = "KAFKAML_WS_MAX_CONNECTIONS", default_value_t = 64)]
+    pub ws_max_connections: usize,
+}
+
+impl ServerSettings {
+    /// The accepted `Host` names; `None` accepts any.
+    pub fn host_whitelist(&self) -> Option<Vec<String>> {
+        let hosts: Vec<String> =
+            self.allowed_hosts.split(',').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect();
+        if hosts.is_empty() || hosts.iter().any(|h| h == "*") {
+            None
+        } else {
+            Some(hosts)
+        }
+    }
+}
+
+/// The database.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseSettings {
+    /// `postgres://…` or `sqlite://PATH`; default: `sqlite://<data dir>/kafkaml.sqlite3`.
+    #[arg(id = "database_url", long = "database-url", value_name = "DATABASE_URL", env = "DATABASE_URL")]
+    pub url: Option<String>,
+
+    /// Maximum number of pooled database connections.
+    #[arg(
+        id = "db_pool_size",
+        long = "db-pool-size",
+        value_name = "DB_POOL_SIZE",
+        env = "KAFKAML_DB_POOL_SIZE",
+        default_value_t = 8
+    )]
+    pub pool_size: u32,
+}
+
+impl DatabaseSettings {
+    /// The pool size in effect (at least one connection).
+    pub fn pool_size(&self) -> u32 {
+        self.pool_size.max(1)
+    }
+}
+
+/// The TensorFlow and PyTorch executors.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExecutorSettings {
     /// Base URL of the TensorFlow executor.
-    #[arg(long, env = "TFEXECUTOR_URL", default_value = "http://localhost:8001/")]
-    pub tfexecutor_url: String,
+    #[arg(
+        id = "tfexecutor_url",
+        long = "tfexecutor-url",
+        value_name = "TFEXECUTOR_URL",
+        env = "TFEXECUTOR_URL",
+        default_value = "http://localhost:8001/"
+    )]
+    pub tf_url: String,
 
     /// Base URL of the PyTorch executor.
-    #[arg(long, env = "PTHEXECUTOR_URL", default_value = "http://localhost:8002/")]
-    pub pthexecutor_url: String,
+    #[arg(
+        id = "pthexecutor_url",
+        long = "pthexecutor-url",
+        value_name = "PTHEXECUTOR_URL",
+        env = "PTHEXECUTOR_URL",
+        default_value = "http://localhost:8002/"
+    )]
+    pub pth_url: String,
 
     /// Seconds an executor call may take (model checks build the model).
-    #[arg(long, env = "KAFKAML_EXECUTOR_TIMEOUT", default_value_t = 60)]
-    pub executor_timeout: u64,
+    #[arg(
+        id = "executor_timeout",
+        long = "executor-timeout",
+        value_name = "EXECUTOR_TIMEOUT",
+        env = "KAFKAML_EXECUTOR_TIMEOUT",
+        default_value_t = 60
+    )]
+    pub timeout_secs: u64,
+}
 
+impl ExecutorSettings {
+    /// How long an executor call may take (at least a second).
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs.max(1))
+    }
+}
+
+/// Kafka.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KafkaSettings {
     /// Kafka bootstrap servers (control topic, predictions, Job environment).
     #[arg(long, env = "BOOTSTRAP_SERVERS")]
     pub bootstrap_servers: Option<String>,
@@ -79,142 +157,296 @@ pub struct Settings {
 
     /// Seconds a control-message publication may take (broker acknowledgement included) before
     /// `POST /datasources/kafka` answers 503.
-    #[arg(long, env = "KAFKAML_KAFKA_TIMEOUT", default_value_t = 5)]
-    pub kafka_timeout: u64,
-
-    /// Most prediction WebSockets (`/ws/`) served at once; each holds a Kafka consumer.
-    #[arg(long, env = "KAFKAML_WS_MAX_CONNECTIONS", default_value_t = 64)]
-    pub ws_max_connections: usize,
-
-    /// The back-end's own URL as training and inference pods reach it (e.g. `http://backend:8000`).
-    #[arg(long, env = "BACKEND_URL")]
-    pub backend_url: Option<String>,
-
-    /// Training image for TensorFlow models.
-    #[arg(long, env = "TENSORFLOW_TRAINING_MODEL_IMAGE")]
-    pub tensorflow_training_model_image: Option<String>,
-
-    /// Inference image for TensorFlow and distributed models.
-    #[arg(long, env = "TENSORFLOW_INFERENCE_MODEL_IMAGE")]
-    pub tensorflow_inference_model_image: Option<String>,
-
-    /// Training image for PyTorch models.
-    #[arg(long, env = "PYTORCH_TRAINING_MODEL_IMAGE")]
-    pub pytorch_training_model_image: Option<String>,
-
-    /// Inference image for PyTorch models.
-    #[arg(long, env = "PYTORCH_INFERENCE_MODEL_IMAGE")]
-    pub pytorch_inference_model_image: Option<String>,
+    #[arg(
+        id = "kafka_timeout",
+        long = "kafka-timeout",
+        value_name = "KAFKA_TIMEOUT",
+        env = "KAFKAML_KAFKA_TIMEOUT",
+        default_value_t = 5
+    )]
+    pub timeout_secs: u64,
 
     /// Topic of the federated model logger.
     #[arg(long, env = "MODEL_LOGGER_TOPIC", default_value = "FEDERATED_MODEL_CONTROL_TOPIC")]
     pub model_logger_topic: String,
+}
 
+impl KafkaSettings {
+    /// How long a control-message publication may take (at least a second).
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs.max(1))
+    }
+}
+
+/// Kubernetes access.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KubeSettings {
     /// Namespace of the training Jobs and inference ReplicationControllers.
-    #[arg(long, env = "KUBE_NAMESPACE", default_value = "kafkaml")]
-    pub kube_namespace: String,
+    #[arg(
+        id = "kube_namespace",
+        long = "kube-namespace",
+        value_name = "KUBE_NAMESPACE",
+        env = "KUBE_NAMESPACE",
+        default_value = "kafkaml"
+    )]
+    pub namespace: String,
 
     /// Kubernetes API server URL (with KUBE_TOKEN), instead of the in-cluster account.
-    #[arg(long, env = "KUBE_HOST")]
-    pub kube_host: Option<String>,
+    #[arg(id = "kube_host", long = "kube-host", value_name = "KUBE_HOST", env = "KUBE_HOST")]
+    pub host: Option<String>,
 
     /// Bearer token for KUBE_HOST.
-    #[arg(long, env = "KUBE_TOKEN", hide_env_values = true)]
-    pub kube_token: Option<Secret>,
+    #[arg(
+        id = "kube_token",
+        long = "kube-token",
+        value_name = "KUBE_TOKEN",
+        env = "KUBE_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<SecretString>,
 
     /// A kubeconfig file whose current context is the default cluster (when KUBE_HOST is unset).
     #[arg(long, env = "KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
 
     /// A PEM file of CA certificates to trust for KUBE_HOST, the kubeconfig and external clusters.
-    #[arg(long, env = "KUBE_CA_CERT")]
-    pub kube_ca_cert: Option<PathBuf>,
+    #[arg(id = "kube_ca_cert", long = "kube-ca-cert", value_name = "KUBE_CA_CERT", env = "KUBE_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
 
     /// Accept any Kubernetes API certificate (`1`), as the reference always did. Insecure.
-    #[arg(long, env = "KUBE_INSECURE_SKIP_TLS_VERIFY", value_parser = clap::builder::FalseyValueParser::new())]
-    pub kube_insecure_skip_tls_verify: bool,
+    #[arg(
+        id = "kube_insecure_skip_tls_verify",
+        long = "kube-insecure-skip-tls-verify",
+        value_name = "KUBE_INSECURE_SKIP_TLS_VERIFY",
+        env = "KUBE_INSECURE_SKIP_TLS_VERIFY",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
+    pub insecure_skip_tls_verify: bool,
 
     /// Seconds a Kubernetes API call may take.
-    #[arg(long, env = "KAFKAML_KUBE_TIMEOUT", default_value_t = 10)]
-    pub kube_timeout: u64,
+    #[arg(
+        id = "kube_timeout",
+        long = "kube-timeout",
+        value_name = "KUBE_TIMEOUT",
+        env = "KAFKAML_KUBE_TIMEOUT",
+        default_value_t = 10
+    )]
+    pub timeout_secs: u64,
+}
 
+impl KubeSettings {
+    /// How long a Kubernetes API call may take (at least a second).
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs.max(1))
+    }
+}
+
+/// What training and inference pods run and how they reach the back-end.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImageSettings {
+    /// The back-end's own URL as training and inference pods reach it (e.g. `http://backend:8000`).
+    #[arg(long, env = "BACKEND_URL")]
+    pub backend_url: Option<String>,
+
+    /// Training image for TensorFlow models.
+    #[arg(
+        id = "tensorflow_training_model_image",
+        long = "tensorflow-training-model-image",
+        value_name = "TENSORFLOW_TRAINING_MODEL_IMAGE",
+        env = "TENSORFLOW_TRAINING_MODEL_IMAGE"
+    )]
+    pub tensorflow_training: Option<String>,
+
+    /// Inference image for TensorFlow and distributed models.
+    #[arg(
+        id = "tensorflow_inference_model_image",
+        long = "tensorflow-inference-model-image",
+        value_name = "TENSORFLOW_INFERENCE_MODEL_IMAGE",
+        env = "TENSORFLOW_INFERENCE_MODEL_IMAGE"
+    )]
+    pub tensorflow_inference: Option<String>,
+
+    /// Training image for PyTorch models.
+    #[arg(
+        id = "pytorch_training_model_image",
+        long = "pytorch-training-model-image",
+        value_name = "PYTORCH_TRAINING_MODEL_IMAGE",
+        env = "PYTORCH_TRAINING_MODEL_IMAGE"
+    )]
+    pub pytorch_training: Option<String>,
+
+    /// Inference image for PyTorch models.
+    #[arg(
+        id = "pytorch_inference_model_image",
+        long = "pytorch-inference-model-image",
+        value_name = "PYTORCH_INFERENCE_MODEL_IMAGE",
+        env = "PYTORCH_INFERENCE_MODEL_IMAGE"
+    )]
+    pub pytorch_inference: Option<String>,
+}
+
+/// Blockchain federated training (the `ETH_*` variables of its Jobs).
+#[derive(Debug, Clone, clap::Args)]
+pub struct BlockchainSettings {
     /// The reference's switch to deploy a token contract at start-up (`1`). This back-end does not
     /// deploy one: with the switch on it warns at start-up unless the contract is given by
     /// `FEDML_BLOCKCHAIN_TOKEN_ADDRESS` and `FEDML_BLOCKCHAIN_ABI`.
-    #[arg(long, env = "ENABLE_FEDML_BLOCKCHAIN", value_parser = clap::builder::FalseyValueParser::new())]
-    pub enable_fedml_blockchain: bool,
+    #[arg(
+        id = "enable_fedml_blockchain",
+        long = "enable-fedml-blockchain",
+        value_name = "ENABLE_FEDML_BLOCKCHAIN",
+        env = "ENABLE_FEDML_BLOCKCHAIN",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
+    pub enabled: bool,
 
     /// Ethereum RPC endpoint of blockchain federated training (`ETH_RPC_URL` of its Jobs).
-    #[arg(long, env = "FEDML_BLOCKCHAIN_RPC_URL")]
-    pub fedml_blockchain_rpc_url: Option<String>,
+    #[arg(
+        id = "fedml_blockchain_rpc_url",
+        long = "fedml-blockchain-rpc-url",
+        value_name = "FEDML_BLOCKCHAIN_RPC_URL",
+        env = "FEDML_BLOCKCHAIN_RPC_URL"
+    )]
+    pub rpc_url: Option<String>,
 
     /// Address of the deployed ERC20 token contract (`ETH_TOKEN_ADDRESS`).
-    #[arg(long, env = "FEDML_BLOCKCHAIN_TOKEN_ADDRESS")]
-    pub fedml_blockchain_token_address: Option<String>,
+    #[arg(
+        id = "fedml_blockchain_token_address",
+        long = "fedml-blockchain-token-address",
+        value_name = "FEDML_BLOCKCHAIN_TOKEN_ADDRESS",
+        env = "FEDML_BLOCKCHAIN_TOKEN_ADDRESS"
+    )]
+    pub token_address: Option<String>,
 
     /// ABI (JSON) of the token contract (`ETH_TOKEN_ABI`).
-    #[arg(long, env = "FEDML_BLOCKCHAIN_ABI")]
-    pub fedml_blockchain_abi: Option<String>,
+    #[arg(
+        id = "fedml_blockchain_abi",
+        long = "fedml-blockchain-abi",
+        value_name = "FEDML_BLOCKCHAIN_ABI",
+        env = "FEDML_BLOCKCHAIN_ABI"
+    )]
+    pub abi: Option<String>,
 
     /// Chain id (`ETH_CHAIN_ID`).
-    #[arg(long, env = "FEDML_BLOCKCHAIN_CHAIN_ID")]
-    pub fedml_blockchain_chain_id: Option<String>,
+    #[arg(
+        id = "fedml_blockchain_chain_id",
+        long = "fedml-blockchain-chain-id",
+        value_name = "FEDML_BLOCKCHAIN_CHAIN_ID",
+        env = "FEDML_BLOCKCHAIN_CHAIN_ID"
+    )]
+    pub chain_id: Option<String>,
 
     /// Network id (`ETH_NETWORK_ID`).
-    #[arg(long, env = "FEDML_BLOCKCHAIN_NETWORK_ID")]
-    pub fedml_blockchain_network_id: Option<String>,
+    #[arg(
+        id = "fedml_blockchain_network_id",
+        long = "fedml-blockchain-network-id",
+        value_name = "FEDML_BLOCKCHAIN_NETWORK_ID",
+        env = "FEDML_BLOCKCHAIN_NETWORK_ID"
+    )]
+    pub network_id: Option<String>,
 
     /// Wallet address (`ETH_WALLET_ADDRESS`).
-    #[arg(long, env = "FEDML_BLOCKCHAIN_WALLET_ADDRESS")]
-    pub fedml_blockchain_wallet_address: Option<String>,
+    #[arg(
+        id = "fedml_blockchain_wallet_address",
+        long = "fedml-blockchain-wallet-address",
+        value_name = "FEDML_BLOCKCHAIN_WALLET_ADDRESS",
+        env = "FEDML_BLOCKCHAIN_WALLET_ADDRESS"
+    )]
+    pub wallet_address: Option<String>,
 
     /// Wallet private key (`ETH_WALLET_KEY`); never logged.
-    #[arg(long, env = "FEDML_BLOCKCHAIN_WALLET_KEY", hide_env_values = true)]
-    pub fedml_blockchain_wallet_key: Option<Secret>,
+    #[arg(
+        id = "fedml_blockchain_wallet_key",
+        long = "fedml-blockchain-wallet-key",
+        value_name = "FEDML_BLOCKCHAIN_WALLET_KEY",
+        env = "FEDML_BLOCKCHAIN_WALLET_KEY",
+        hide_env_values = true
+    )]
+    pub wallet_key: Option<SecretString>,
 
     /// Blockscout explorer URL (`ETH_BLOCKSCOUT_URL`).
-    #[arg(long, env = "FEDML_BLOCKCHAIN_BLOCKSCOUT_URL")]
-    pub fedml_blockchain_blockscout_url: Option<String>,
+    #[arg(
+        id = "fedml_blockchain_blockscout_url",
+        long = "fedml-blockchain-blockscout-url",
+        value_name = "FEDML_BLOCKCHAIN_BLOCKSCOUT_URL",
+        env = "FEDML_BLOCKCHAIN_BLOCKSCOUT_URL"
+    )]
+    pub blockscout_url: Option<String>,
+}
 
+/// IoT devices over MQTT.
+#[derive(Debug, Clone, clap::Args)]
+pub struct IotSettings {
     /// Milliseconds an IoT device has to answer the status request of the device list.
-    #[arg(long, env = "KAFKAML_IOT_PROBE_WINDOW_MS", default_value_t = 500)]
-    pub iot_probe_window_ms: u64,
+    #[arg(
+        id = "iot_probe_window_ms",
+        long = "iot-probe-window-ms",
+        value_name = "IOT_PROBE_WINDOW_MS",
+        env = "KAFKAML_IOT_PROBE_WINDOW_MS",
+        default_value_t = 500
+    )]
+    pub probe_window_ms: u64,
 
     /// Milliseconds the IoT device list waits at most for the status of all devices together.
-    #[arg(long, env = "KAFKAML_IOT_PROBE_DEADLINE_MS", default_value_t = 1500)]
-    pub iot_probe_deadline_ms: u64,
+    #[arg(
+        id = "iot_probe_deadline_ms",
+        long = "iot-probe-deadline-ms",
+        value_name = "IOT_PROBE_DEADLINE_MS",
+        env = "KAFKAML_IOT_PROBE_DEADLINE_MS",
+        default_value_t = 1500
+    )]
+    pub probe_deadline_ms: u64,
 
     /// Seconds an MQTT exchange with a device's broker may take (connection and acknowledgement).
-    #[arg(long, env = "KAFKAML_IOT_MQTT_TIMEOUT", default_value_t = 5)]
-    pub iot_mqtt_timeout: u64,
+    #[arg(
+        id = "iot_mqtt_timeout",
+        long = "iot-mqtt-timeout",
+        value_name = "IOT_MQTT_TIMEOUT",
+        env = "KAFKAML_IOT_MQTT_TIMEOUT",
+        default_value_t = 5
+    )]
+    pub mqtt_timeout_secs: u64,
+}
+
+impl IotSettings {
+    /// How long a device has to answer the status request of the device list.
+    pub fn probe_window(&self) -> Duration {
+        Duration::from_millis(self.probe_window_ms)
+    }
+
+    /// How long the device list waits at most for the status of all devices together.
+    pub fn probe_deadline(&self) -> Duration {
+        Duration::from_millis(self.probe_deadline_ms)
+    }
+
+    /// How long an MQTT exchange with a device's broker may take (at least a second).
+    pub fn mqtt_timeout(&self) -> Duration {
+        Duration::from_secs(self.mqtt_timeout_secs.max(1))
+    }
 }
 
 impl Settings {
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
-        match &self.database_url {
+        match &self.database.url {
             Some(url) if !url.trim().is_empty() => url.clone(),
-            _ => format!("sqlite://{}", self.data_dir.join("kafkaml.sqlite3").display()),
+            _ => format!("sqlite://{}", self.server.data_dir.join("kafkaml.sqlite3").display()),
         }
     }
 
     /// Settings with every default, as if no variable and no flag were given.
+    #[expect(
+        clippy::expect_used,
+        reason = "parsing no argument with the environment switched off cannot fail: every argument is \
+                  optional or has a default of its own type, none is required, and neither --help nor \
+                  --version is given (the settings tests start from these defaults)"
+    )]
     pub fn defaults() -> Self {
         use clap::{CommandFactory, FromArgMatches};
         // Without their variables the arguments fall back to their defaults, whatever the
         // process environment holds (tests and embedders start from a known state).
         let command = Settings::command().mut_args(|arg| arg.env(None::<&str>));
-        Settings::from_arg_matches(&command.get_matches_from(["kafkaml-backend"])).unwrap_or_else(|e| e.exit())
-    }
-
-    /// The accepted `Host` names; `None` accepts any.
-    pub fn host_whitelist(&self) -> Option<Vec<String>> {
-        let hosts: Vec<String> =
-            self.allowed_hosts.split(',').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect();
-        if hosts.is_empty() || hosts.iter().any(|h| h == "*") {
-            None
-        } else {
-            Some(hosts)
-        }
+        let matches = command.try_get_matches_from(["kafkaml-backend"]).expect("no argument: only defaults");
+        Settings::from_arg_matches(&matches).expect("the defaults match the settings' own arguments")
     }
 }

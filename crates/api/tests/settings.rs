@@ -1,7 +1,7 @@
 //! The README's configuration table lists exactly the variables the server reads.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use clap::CommandFactory;
 
@@ -25,19 +25,44 @@ fn readme_lists_every_environment_variable() {
 }
 
 #[test]
+fn readme_names_the_flag_of_every_environment_variable() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    // `| `ENV` | `--flag` | default | meaning |`
+    let documented: BTreeMap<String, String> = readme
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| {
+            let mut cells = l.split('|');
+            let env = cells.next()?.trim().trim_matches('`');
+            let flag = cells.next()?.trim().strip_prefix("`--")?.strip_suffix('`')?;
+            Some((env.to_owned(), flag.to_owned()))
+        })
+        .collect();
+    let read: BTreeMap<String, String> = kafkaml_api::Settings::command()
+        .get_arguments()
+        .filter_map(|a| Some((a.get_env()?.to_string_lossy().into_owned(), a.get_long()?.to_owned())))
+        .collect();
+    assert_eq!(documented, read, "README.md's configuration table and Settings disagree on the flags");
+}
+
+#[test]
 fn secrets_do_not_print() {
     let mut s = kafkaml_api::Settings::defaults();
-    s.kube_token = Some("very-secret".parse().unwrap());
-    assert!(!format!("{s:?}").contains("very-secret"));
+    s.kube.token = Some("very-secret".into());
+    s.blockchain.wallet_key = Some("0xPRIVATE".into());
+    let printed = format!("{s:?}");
+    assert!(!printed.contains("very-secret") && !printed.contains("0xPRIVATE"), "{printed}");
+    assert!(printed.contains("REDACTED"), "{printed}");
 }
 
 #[test]
 fn kubernetes_settings() {
     use clap::Parser;
     let s = kafkaml_api::Settings::defaults();
-    assert!(!s.kube_insecure_skip_tls_verify);
-    assert_eq!(s.kube_timeout, 10);
-    assert_eq!(s.kube_namespace, "kafkaml");
+    assert!(!s.kube.insecure_skip_tls_verify);
+    assert_eq!(s.kube.timeout_secs, 10);
+    assert_eq!(s.kube.timeout(), std::time::Duration::from_secs(10));
+    assert_eq!(s.kube.namespace, "kafkaml");
     let s = kafkaml_api::Settings::try_parse_from([
         "kafkaml-backend",
         "--kube-insecure-skip-tls-verify",
@@ -49,9 +74,9 @@ fn kubernetes_settings() {
         "0xPRIVATE",
     ])
     .unwrap();
-    assert!(s.kube_insecure_skip_tls_verify);
-    assert_eq!(s.kube_timeout, 3);
-    assert_eq!(s.kube_ca_cert.as_deref(), Some(std::path::Path::new("/etc/ca.pem")));
+    assert!(s.kube.insecure_skip_tls_verify);
+    assert_eq!(s.kube.timeout_secs, 3);
+    assert_eq!(s.kube.ca_cert.as_deref(), Some(std::path::Path::new("/etc/ca.pem")));
     assert!(!format!("{s:?}").contains("0xPRIVATE"));
     let cluster = kafkaml_api::cluster::cluster_settings(&s);
     assert!(cluster.insecure_skip_tls_verify);
@@ -65,10 +90,10 @@ fn defaults_ignore_the_environment() {
     const CHILD: &str = "KAFKAML_SETTINGS_DEFAULTS_CHILD";
     if std::env::var_os(CHILD).is_some() {
         let s = kafkaml_api::Settings::defaults();
-        assert_eq!(s.bind, "127.0.0.1:8000");
-        assert_eq!(s.bootstrap_servers, None);
-        assert_eq!(s.kube_host, None);
-        assert_eq!(s.kube_namespace, "kafkaml");
+        assert_eq!(s.server.bind, "127.0.0.1:8000");
+        assert_eq!(s.kafka.bootstrap_servers, None);
+        assert_eq!(s.kube.host, None);
+        assert_eq!(s.kube.namespace, "kafkaml");
         return;
     }
     let output = std::process::Command::new(std::env::current_exe().unwrap())
@@ -81,4 +106,24 @@ fn defaults_ignore_the_environment() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+}
+
+#[test]
+fn durations_are_typed_and_at_least_a_second_where_zero_would_hang() {
+    let mut s = kafkaml_api::Settings::defaults();
+    assert_eq!(s.executors.timeout(), std::time::Duration::from_secs(60));
+    assert_eq!(s.kafka.timeout(), std::time::Duration::from_secs(5));
+    assert_eq!(s.iot.mqtt_timeout(), std::time::Duration::from_secs(5));
+    assert_eq!(s.iot.probe_window(), std::time::Duration::from_millis(500));
+    assert_eq!(s.iot.probe_deadline(), std::time::Duration::from_millis(1500));
+    s.kube.timeout_secs = 0;
+    s.kafka.timeout_secs = 0;
+    s.executors.timeout_secs = 0;
+    s.iot.mqtt_timeout_secs = 0;
+    s.database.pool_size = 0;
+    assert_eq!(s.kube.timeout(), std::time::Duration::from_secs(1));
+    assert_eq!(s.kafka.timeout(), std::time::Duration::from_secs(1));
+    assert_eq!(s.executors.timeout(), std::time::Duration::from_secs(1));
+    assert_eq!(s.iot.mqtt_timeout(), std::time::Duration::from_secs(1));
+    assert_eq!(s.database.pool_size(), 1);
 }

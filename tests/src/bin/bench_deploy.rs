@@ -29,10 +29,10 @@ async fn main() {
     let kube = FakeKube::start("bench-token").await;
     let (url, token) = (kube.url(), kube.token().to_owned());
     let app = TestApp::spawn_with(DbKind::Sqlite, move |s| {
-        s.kube_host = Some(url);
-        s.kube_token = Some(token.parse().unwrap());
-        s.backend_url = Some("http://backend:8000".to_owned());
-        s.tensorflow_training_model_image = Some("kafkaml/tf-training:bench".to_owned());
+        s.kube.host = Some(url);
+        s.kube.token = Some(token.into());
+        s.images.backend_url = Some("http://backend:8000".to_owned());
+        s.images.tensorflow_training = Some("kafkaml/tf-training:bench".to_owned());
     })
     .await;
     let mut models = Vec::new();

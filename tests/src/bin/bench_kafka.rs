@@ -40,8 +40,8 @@ async fn main() {
     kafka.create_topic(&topic, 1).await;
     let (bootstrap, control) = (kafka.bootstrap.clone(), topic.clone());
     let app = TestApp::spawn_with(DbKind::Sqlite, move |s| {
-        s.bootstrap_servers = Some(bootstrap);
-        s.control_topic = Some(control);
+        s.kafka.bootstrap_servers = Some(bootstrap);
+        s.kafka.control_topic = Some(control);
     })
     .await;
     let model = app.create_model("m1", "tf", false, None).await;

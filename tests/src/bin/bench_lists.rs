@@ -63,7 +63,7 @@ async fn measure(app: &TestApp, path: &str, serial: usize, concurrent_secs: u64)
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let app = TestApp::spawn_with(DbKind::Sqlite, |s| s.db_pool_size = 8).await;
+    let app = TestApp::spawn_with(DbKind::Sqlite, |s| s.database.pool_size = 8).await;
     // 520 models.
     let mut conn = app.db.connect();
     let mut sql = String::from("BEGIN;");

@@ -22,32 +22,21 @@ db_test!(health_endpoints_answer_whatever_the_host, |app| async move {
 
 db_test!(the_healthcheck_command_succeeds_against_a_live_server, |app| async move {
     let bind = app.address.trim_start_matches("http://").to_owned();
-    let probe =
-        tokio::task::spawn_blocking(move || kafkaml_api::healthcheck::probe(&bind, "/healthz", Duration::from_secs(3)));
-    probe.await.unwrap().unwrap();
+    kafkaml_api::healthcheck::probe(&bind, "/healthz", Duration::from_secs(3)).await.unwrap();
 });
 
 #[tokio::test]
 async fn the_healthcheck_command_fails_when_nothing_answers_or_the_status_is_not_200() {
     // A port that was just free: connection refused.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let err = tokio::task::spawn_blocking(move || {
-        kafkaml_api::healthcheck::probe(&closed.to_string(), "/healthz", Duration::from_secs(2))
-    })
-    .await
-    .unwrap()
-    .unwrap_err();
+    let err =
+        kafkaml_api::healthcheck::probe(&closed.to_string(), "/healthz", Duration::from_secs(2)).await.unwrap_err();
     assert!(matches!(err, kafkaml_api::healthcheck::HealthcheckError::Io { .. }), "{err}");
 
     // A server that answers, but not 200.
     let app = TestApp::spawn(DbKind::Sqlite).await;
     let bind = app.address.trim_start_matches("http://").to_owned();
-    let err = tokio::task::spawn_blocking(move || {
-        kafkaml_api::healthcheck::probe(&bind, "/no-such-route", Duration::from_secs(3))
-    })
-    .await
-    .unwrap()
-    .unwrap_err();
+    let err = kafkaml_api::healthcheck::probe(&bind, "/no-such-route", Duration::from_secs(3)).await.unwrap_err();
     assert!(matches!(err, kafkaml_api::healthcheck::HealthcheckError::Status { status: 404, .. }), "{err}");
 }
 
@@ -61,7 +50,7 @@ async fn readyz_answers_503_while_the_database_is_unreachable_and_200_once_it_is
     let mut proxy = TcpProxy::start(postgres_server_addr()).await;
     let via = proxy.addr();
     let app = TestApp::spawn_with(DbKind::Postgres, |s| {
-        s.database_url = Some(postgres_url_via(s.database_url.as_deref().unwrap(), via));
+        s.database.url = Some(postgres_url_via(s.database.url.as_deref().unwrap(), via));
     })
     .await;
     assert_eq!(app.get("/readyz").await.status(), 200);

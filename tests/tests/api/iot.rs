@@ -307,8 +307,8 @@ macro_rules! self_served_test {
             async fn spawn(kind: DbKind) -> TestApp {
                 let port = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
                 TestApp::spawn_with(kind, |s| {
-                    s.bind = format!("127.0.0.1:{port}");
-                    s.frontend_url = format!("http://127.0.0.1:{port}/");
+                    s.server.bind = format!("127.0.0.1:{port}");
+                    s.server.frontend_url = format!("http://127.0.0.1:{port}/");
                 })
                 .await
             }

@@ -28,9 +28,9 @@ const EXPECTED_VALUE: &str = r#"{"input_format": "RAW", "input_config": {"data_t
 async fn spawn_kafka(kind: DbKind, bootstrap: &str, topic: &str, timeout_secs: u64) -> TestApp {
     let (bootstrap, topic) = (bootstrap.to_owned(), topic.to_owned());
     TestApp::spawn_with(kind, move |s| {
-        s.bootstrap_servers = Some(bootstrap);
-        s.control_topic = Some(topic);
-        s.kafka_timeout = timeout_secs;
+        s.kafka.bootstrap_servers = Some(bootstrap);
+        s.kafka.control_topic = Some(topic);
+        s.kafka.timeout_secs = timeout_secs;
     })
     .await
 }
@@ -334,8 +334,8 @@ async fn websocket_without_kafka_is_503() {
 async fn websocket_connections_are_bounded() {
     // No subscription is made, so no broker is needed.
     let app = TestApp::spawn_with(DbKind::Sqlite, |s| {
-        s.bootstrap_servers = Some("127.0.0.1:1".into());
-        s.ws_max_connections = 1;
+        s.kafka.bootstrap_servers = Some("127.0.0.1:1".into());
+        s.server.ws_max_connections = 1;
     })
     .await;
     let mut first = connect(&app, "/ws/").await;

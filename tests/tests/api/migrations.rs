@@ -163,8 +163,8 @@ fn the_application_migrates_a_fresh_database_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDb::create(DbKind::Sqlite, dir.path());
     let mut settings = kafkaml_api::Settings::defaults();
-    settings.data_dir = dir.path().join("data");
-    settings.database_url = Some(db.url.clone());
+    settings.server.data_dir = dir.path().join("data");
+    settings.database.url = Some(db.url.clone());
     let _pool = kafkaml_api::app::open_database(&settings).unwrap();
     assert_eq!(tables(&mut db.connect()), TABLES);
     // A second start finds nothing to do.

@@ -102,7 +102,7 @@ db_test!(executor_rejection_is_400_and_stores_nothing, |app| async move {
 });
 
 async fn executor_down(kind: DbKind) {
-    let app = TestApp::spawn_with(kind, |s| s.tfexecutor_url = "http://127.0.0.1:1/".into()).await;
+    let app = TestApp::spawn_with(kind, |s| s.executors.tf_url = "http://127.0.0.1:1/".into()).await;
     let res = app.post_json("/models/", &model_body("m", "tf", "model = 1")).await;
     expect_text(res, 503, "TensorFlow executor at http://127.0.0.1:1/ is unreachable: connection refused").await;
     assert_eq!(count!(app, automl_mlmodel), 0);

@@ -24,24 +24,24 @@ const PTH_INF: &str = "kafkaml/pth-inference:test";
 async fn spawn(kind: DbKind, kube: &FakeKube) -> TestApp {
     let (url, token) = (kube.url(), kube.token().to_owned());
     TestApp::spawn_with(kind, move |s| {
-        s.kube_host = Some(url);
-        s.kube_token = Some(token.parse().unwrap());
-        s.kube_timeout = 2;
-        s.backend_url = Some("http://backend:8000".to_owned());
-        s.bootstrap_servers = Some("kafka:9092".to_owned());
-        s.control_topic = Some("KAFKA_ML_CONTROL_TOPIC".to_owned());
-        s.tensorflow_training_model_image = Some(TF_TRAIN.to_owned());
-        s.pytorch_training_model_image = Some(PTH_TRAIN.to_owned());
-        s.tensorflow_inference_model_image = Some(TF_INF.to_owned());
-        s.pytorch_inference_model_image = Some(PTH_INF.to_owned());
-        s.fedml_blockchain_rpc_url = Some("http://ganache:8545".to_owned());
-        s.fedml_blockchain_token_address = Some("0xTOKEN".to_owned());
-        s.fedml_blockchain_abi = Some("[]".to_owned());
-        s.fedml_blockchain_chain_id = Some("1337".to_owned());
-        s.fedml_blockchain_network_id = Some("5777".to_owned());
-        s.fedml_blockchain_wallet_address = Some("0xWALLET".to_owned());
-        s.fedml_blockchain_wallet_key = Some("0xKEY".parse().unwrap());
-        s.fedml_blockchain_blockscout_url = Some("http://blockscout:4000".to_owned());
+        s.kube.host = Some(url);
+        s.kube.token = Some(token.into());
+        s.kube.timeout_secs = 2;
+        s.images.backend_url = Some("http://backend:8000".to_owned());
+        s.kafka.bootstrap_servers = Some("kafka:9092".to_owned());
+        s.kafka.control_topic = Some("KAFKA_ML_CONTROL_TOPIC".to_owned());
+        s.images.tensorflow_training = Some(TF_TRAIN.to_owned());
+        s.images.pytorch_training = Some(PTH_TRAIN.to_owned());
+        s.images.tensorflow_inference = Some(TF_INF.to_owned());
+        s.images.pytorch_inference = Some(PTH_INF.to_owned());
+        s.blockchain.rpc_url = Some("http://ganache:8545".to_owned());
+        s.blockchain.token_address = Some("0xTOKEN".to_owned());
+        s.blockchain.abi = Some("[]".to_owned());
+        s.blockchain.chain_id = Some("1337".to_owned());
+        s.blockchain.network_id = Some("5777".to_owned());
+        s.blockchain.wallet_address = Some("0xWALLET".to_owned());
+        s.blockchain.wallet_key = Some("0xKEY".into());
+        s.blockchain.blockscout_url = Some("http://blockscout:4000".to_owned());
     })
     .await
 }
@@ -369,11 +369,11 @@ async fn spawn_without_token_contract(kube: &FakeKube, token_address: Option<&st
     let (url, token) = (kube.url(), kube.token().to_owned());
     let token_address = token_address.map(str::to_owned);
     TestApp::spawn_with(DbKind::Sqlite, move |s| {
-        s.kube_host = Some(url);
-        s.kube_token = Some(token.parse().unwrap());
-        s.backend_url = Some("http://backend:8000".to_owned());
-        s.tensorflow_training_model_image = Some(TF_TRAIN.to_owned());
-        s.fedml_blockchain_token_address = token_address;
+        s.kube.host = Some(url);
+        s.kube.token = Some(token.into());
+        s.images.backend_url = Some("http://backend:8000".to_owned());
+        s.images.tensorflow_training = Some(TF_TRAIN.to_owned());
+        s.blockchain.token_address = token_address;
     })
     .await
 }
@@ -777,7 +777,7 @@ mod without_a_cluster {
     use super::*;
 
     async fn check(kind: DbKind) {
-        let app = TestApp::spawn_with(kind, |s| s.backend_url = Some("http://backend:8000".to_owned())).await;
+        let app = TestApp::spawn_with(kind, |s| s.images.backend_url = Some("http://backend:8000".to_owned())).await;
         let m = app.create_model("nc", "tf", false, None).await;
         let cfg = app.create_configuration("nc", &[m]).await;
         let message = "Kubernetes is not configured: run the back-end in a cluster, or set KUBECONFIG, or KUBE_HOST and KUBE_TOKEN.";

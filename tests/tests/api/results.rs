@@ -459,8 +459,8 @@ db_test!(executor_failure_is_a_502_and_changes_nothing, |app| async move {
 db_test_with!(
     executor_down_is_a_503_and_changes_nothing,
     |s| {
-        s.tfexecutor_url = "http://127.0.0.1:1/".to_owned();
-        s.pthexecutor_url = "http://127.0.0.1:1/".to_owned();
+        s.executors.tf_url = "http://127.0.0.1:1/".to_owned();
+        s.executors.pth_url = "http://127.0.0.1:1/".to_owned();
     },
     |app| async move {
         let s = seed_tf(&app, |_| {});

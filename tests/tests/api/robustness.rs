@@ -563,7 +563,7 @@ async fn host_header_must_be_allowed() {
     assert_eq!(with_host("10.1.2.3:8000", "/readyz").await.status(), 200);
     assert_eq!(with_host("10.1.2.3:8000", "/api/healthz/").await.status(), 200);
 
-    let open = TestApp::spawn_with(DbKind::Sqlite, |s| s.allowed_hosts = "*".to_owned()).await;
+    let open = TestApp::spawn_with(DbKind::Sqlite, |s| s.server.allowed_hosts = "*".to_owned()).await;
     let res = open.client.get(open.url("/models/")).header("Host", "anything.example").send().await.unwrap();
     assert_eq!(res.status(), 200, "ALLOWED_HOSTS=* accepts any host");
 }
@@ -653,8 +653,8 @@ async fn killed_database_connections_are_replaced() {
     let name = format!("kafkaml_ready_{}", uuid::Uuid::new_v4().simple());
     let app_name = name.clone();
     let app = TestApp::spawn_with(DbKind::Postgres, move |s| {
-        let url = s.database_url.clone().unwrap();
-        s.database_url = Some(format!("{url}&application_name={app_name}"));
+        let url = s.database.url.clone().unwrap();
+        s.database.url = Some(format!("{url}&application_name={app_name}"));
     })
     .await;
     assert_eq!(app.get("/readyz").await.status(), 200);
@@ -727,8 +727,8 @@ async fn readyz_is_503_while_the_database_is_unreachable() {
     let port = relay.port;
     let from = upstream.clone();
     let app = TestApp::spawn_with(DbKind::Postgres, move |s| {
-        let url = s.database_url.clone().unwrap();
-        s.database_url = Some(url.replacen(&from, &format!("127.0.0.1:{port}"), 1));
+        let url = s.database.url.clone().unwrap();
+        s.database.url = Some(url.replacen(&from, &format!("127.0.0.1:{port}"), 1));
     })
     .await;
     assert_eq!(app.get("/readyz").await.status(), 200);

@@ -7,6 +7,8 @@ use kafkaml_domain::Framework;
 use kafkaml_orchestration::inference::InferenceEnvironment;
 use kafkaml_orchestration::training::{BlockchainEnvironment, TrainingEnvironment};
 
+use secrecy::ExposeSecret;
+
 use crate::settings::Settings;
 
 /// A setting an operation needs but the back-end was started without.
@@ -82,7 +84,7 @@ impl Config {
     /// Resolves `settings`.
     pub fn from_settings(settings: &Settings) -> Self {
         let backend_url = required(
-            settings.backend_url.as_deref(),
+            settings.images.backend_url.as_deref(),
             "The back-end URL for training and inference pods",
             "BACKEND_URL",
         );
@@ -91,44 +93,42 @@ impl Config {
         };
         let contract = "The blockchain token contract for blockchain federated training";
         let blockchain_token = required(
-            settings.fedml_blockchain_token_address.as_deref(),
+            settings.blockchain.token_address.as_deref(),
             format!("{contract} (address)"),
             "FEDML_BLOCKCHAIN_TOKEN_ADDRESS",
         )
-        .and_then(|_| {
-            required(settings.fedml_blockchain_abi.as_deref(), format!("{contract} (ABI)"), "FEDML_BLOCKCHAIN_ABI")
-        })
+        .and_then(|_| required(settings.blockchain.abi.as_deref(), format!("{contract} (ABI)"), "FEDML_BLOCKCHAIN_ABI"))
         .map(|_| ());
         Config {
             training: backend_url.clone().map(|backend_url| TrainingEnvironment {
-                bootstrap_servers: settings.bootstrap_servers.clone(),
-                control_topic: settings.control_topic.clone(),
+                bootstrap_servers: settings.kafka.bootstrap_servers.clone(),
+                control_topic: settings.kafka.control_topic.clone(),
                 backend_url,
-                model_logger_topic: settings.model_logger_topic.clone(),
+                model_logger_topic: settings.kafka.model_logger_topic.clone(),
                 blockchain: BlockchainEnvironment {
-                    rpc_url: settings.fedml_blockchain_rpc_url.clone(),
-                    token_address: settings.fedml_blockchain_token_address.clone(),
-                    abi: settings.fedml_blockchain_abi.clone(),
-                    chain_id: settings.fedml_blockchain_chain_id.clone(),
-                    network_id: settings.fedml_blockchain_network_id.clone(),
-                    wallet_address: settings.fedml_blockchain_wallet_address.clone(),
-                    wallet_key: settings.fedml_blockchain_wallet_key.as_ref().map(|k| k.expose().to_owned()),
-                    blockscout_url: settings.fedml_blockchain_blockscout_url.clone(),
+                    rpc_url: settings.blockchain.rpc_url.clone(),
+                    token_address: settings.blockchain.token_address.clone(),
+                    abi: settings.blockchain.abi.clone(),
+                    chain_id: settings.blockchain.chain_id.clone(),
+                    network_id: settings.blockchain.network_id.clone(),
+                    wallet_address: settings.blockchain.wallet_address.clone(),
+                    wallet_key: settings.blockchain.wallet_key.as_ref().map(|k| k.expose_secret().to_owned()),
+                    blockscout_url: settings.blockchain.blockscout_url.clone(),
                 },
             }),
             inference: backend_url.map(|backend_url| InferenceEnvironment {
-                bootstrap_servers: settings.bootstrap_servers.clone(),
+                bootstrap_servers: settings.kafka.bootstrap_servers.clone(),
                 backend_url,
             }),
             training_images: Images {
                 tf: image(
-                    &settings.tensorflow_training_model_image,
+                    &settings.images.tensorflow_training,
                     "training",
                     Framework::Tf,
                     "TENSORFLOW_TRAINING_MODEL_IMAGE",
                 ),
                 pth: image(
-                    &settings.pytorch_training_model_image,
+                    &settings.images.pytorch_training,
                     "training",
                     Framework::Pth,
                     "PYTORCH_TRAINING_MODEL_IMAGE",
@@ -136,26 +136,26 @@ impl Config {
             },
             inference_images: Images {
                 tf: image(
-                    &settings.tensorflow_inference_model_image,
+                    &settings.images.tensorflow_inference,
                     "inference",
                     Framework::Tf,
                     "TENSORFLOW_INFERENCE_MODEL_IMAGE",
                 ),
                 pth: image(
-                    &settings.pytorch_inference_model_image,
+                    &settings.images.pytorch_inference,
                     "inference",
                     Framework::Pth,
                     "PYTORCH_INFERENCE_MODEL_IMAGE",
                 ),
             },
             blockchain_token,
-            int8_kafka: match (settings.control_topic.clone(), settings.bootstrap_servers.clone()) {
+            int8_kafka: match (settings.kafka.control_topic.clone(), settings.kafka.bootstrap_servers.clone()) {
                 (Some(control_topic), Some(bootstrap_servers)) => {
                     Some(KafkaSource { control_topic, bootstrap_servers })
                 }
                 _ => None,
             },
-            frontend_url: settings.frontend_url.clone(),
+            frontend_url: settings.server.frontend_url.clone(),
         }
     }
 }
