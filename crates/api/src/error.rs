@@ -46,14 +46,6 @@ impl ApiError {
     pub fn not_found_detail() -> Self {
         ApiError::Detail(StatusCode::NOT_FOUND, "Not found.".to_owned())
     }
-
-    /// Maps a repository error: `NotFound` becomes `not_found`, rules become 400 with their text.
-    pub fn from_db(e: DbError, not_found: &str) -> Self {
-        match e {
-            DbError::NotFound => ApiError::not_found(not_found),
-            other => other.into(),
-        }
-    }
 }
 
 impl From<DbError> for ApiError {

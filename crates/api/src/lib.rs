@@ -1,17 +1,19 @@
 //! Kafka-ML back-end HTTP API: an actix-web application serving the reference's routes (at `/` and
 //! under `/api`, with or without a trailing slash), the OpenAPI document and Swagger UI.
 
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod cluster;
-pub mod error;
-pub mod fallback;
+pub(crate) mod error;
+pub(crate) mod fallback;
 pub mod healthcheck;
-pub mod middleware;
+pub(crate) mod middleware;
 pub mod openapi;
 pub mod routes;
 pub mod services;
 pub mod settings;
-pub mod state;
+pub(crate) mod state;
 pub mod usecase;
 
 pub use app::{Api, Application};
