@@ -7,78 +7,68 @@ use kafkaml_domain::outputs::Datasource;
 use crate::db::DbConnection;
 use crate::error::DbResult;
 use crate::schema::automl_datasource as ds;
+use crate::time::DbTime;
 use crate::with_conn;
 
-/// A datasource to store. A `None` is stored as SQL `NULL`.
-#[derive(Debug, Clone, Insertable)]
+/// A datasource: to store, and as read back (the table's `id` is never shown). A `None` is stored
+/// as SQL `NULL`.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = ds, treat_none_as_default_value = false)]
 pub struct NewDatasource {
+    /// Encoding of the stream's records (`RAW`, `AVRO`, …).
     pub input_format: String,
+    /// The deployment the stream trains, as the control message wrote its id.
     pub deployment: String,
+    /// Decoding settings of the records, a JSON document as text.
     pub input_config: String,
+    /// Free text from the data sink.
     pub description: String,
+    /// The Kafka topic of the data (with partition and offsets in the control message's ranges).
     pub topic: String,
+    /// Number of records sent.
     pub total_msg: Option<i64>,
+    /// Share of the records used for validation.
     pub validation_rate: Option<f64>,
+    /// Share of the records used for testing.
     pub test_rate: Option<f64>,
+    /// When the data sink announced the stream.
+    #[diesel(deserialize_as = DbTime)]
     pub time: NaiveDateTime,
 }
 
-type Row = (String, String, String, String, String, Option<f64>, Option<f64>, Option<i64>, NaiveDateTime);
-
-fn columns() -> (
-    ds::input_format,
-    ds::deployment,
-    ds::input_config,
-    ds::description,
-    ds::topic,
-    ds::validation_rate,
-    ds::test_rate,
-    ds::total_msg,
-    ds::time,
-) {
-    (
-        ds::input_format,
-        ds::deployment,
-        ds::input_config,
-        ds::description,
-        ds::topic,
-        ds::validation_rate,
-        ds::test_rate,
-        ds::total_msg,
-        ds::time,
-    )
-}
-
-fn into_output(r: Row) -> Datasource {
-    let (input_format, deployment, input_config, description, topic, validation_rate, test_rate, total_msg, time) = r;
-    Datasource {
-        input_format,
-        deployment,
-        input_config,
-        description,
-        topic,
-        validation_rate,
-        test_rate,
-        total_msg,
-        time,
+impl From<NewDatasource> for Datasource {
+    fn from(r: NewDatasource) -> Self {
+        Datasource {
+            input_format: r.input_format,
+            deployment: r.deployment,
+            input_config: r.input_config,
+            description: r.description,
+            topic: r.topic,
+            validation_rate: r.validation_rate,
+            test_rate: r.test_rate,
+            total_msg: r.total_msg,
+            time: r.time,
+        }
     }
 }
 
 /// Stores a datasource and returns it as the API renders it.
 pub fn create(conn: &mut DbConnection, new: &NewDatasource) -> DbResult<Datasource> {
-    let row: Row = with_conn!(conn, |c| diesel::insert_into(ds::table).values(new).returning(columns()).get_result(c))?;
-    Ok(into_output(row))
+    let row: NewDatasource = with_conn!(conn, |c| diesel::insert_into(ds::table)
+        .values(new)
+        .returning(NewDatasource::as_returning())
+        .get_result(c))?;
+    Ok(row.into())
 }
 
 /// Lists datasources, newest first (one statement); `deployment` filters by deployment id text.
 pub fn list(conn: &mut DbConnection, deployment: Option<&str>) -> DbResult<Vec<Datasource>> {
-    let rows: Vec<Row> = with_conn!(conn, |c| {
-        let mut q = ds::table.select(columns()).order((ds::time.desc(), ds::id.desc())).into_boxed();
+    let rows: Vec<NewDatasource> = with_conn!(conn, |c| {
+        let mut q = ds::table.select(NewDatasource::as_select()).order((ds::time.desc(), ds::id.desc())).into_boxed();
         if let Some(d) = deployment {
             q = q.filter(ds::deployment.eq(d));
         }
         q.load(c)
     })?;
-    Ok(rows.into_iter().map(into_output).collect())
+    Ok(rows.into_iter().map(Datasource::from).collect())
 }
