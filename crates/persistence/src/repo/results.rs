@@ -158,6 +158,23 @@ fn has_test_metrics(v: Option<&Value>) -> bool {
     }
 }
 
+/// What an upload changes in its result's row: the metrics sent (`Some(None)` stores SQL `NULL`,
+/// `None` leaves the column), the files, and the `finished` status.
+#[derive(AsChangeset)]
+#[diesel(table_name = r)]
+struct UploadChanges<'a> {
+    train_metrics: Option<Option<String>>,
+    val_metrics: Option<Option<String>>,
+    test_metrics: Option<Option<String>>,
+    confusion_matrix: Option<Option<String>>,
+    training_time: Option<Option<f64>>,
+    trained_model: &'a str,
+    confusion_mat_img: Option<&'a str>,
+    status: Stored<ResultStatus>,
+    status_changed: NaiveDateTime,
+    status_reason: Option<Option<String>>,
+}
+
 /// The stored file names a committed upload produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredFiles {
@@ -212,27 +229,6 @@ where
             Some(v) => Some(number_of(v).map_err(Violation::Invalid)?),
             None => None,
         };
-        for (value, column) in [
-            (&upload.train_metrics, 0),
-            (&upload.val_metrics, 1),
-            (&upload.test_metrics, 2),
-            (&upload.confusion_matrix, 3),
-        ] {
-            let Some(v) = value else { continue };
-            let text = json_to_text(v);
-            with_conn!(conn, |c| {
-                let q = diesel::update(r::table.find(target));
-                match column {
-                    0 => q.set(r::train_metrics.eq(text)).execute(c),
-                    1 => q.set(r::val_metrics.eq(text)).execute(c),
-                    2 => q.set(r::test_metrics.eq(text)).execute(c),
-                    _ => q.set(r::confusion_matrix.eq(text)).execute(c),
-                }
-            })?;
-        }
-        if let Some(t) = training_time {
-            with_conn!(conn, |c| diesel::update(r::table.find(target)).set(r::training_time.eq(t)).execute(c))?;
-        }
         let files = commit_files(target, &ctx.model)?;
         // `status_changed` follows changes of `status` only (the reference's MonitorField): a
         // re-upload of a finished result keeps its place in the lists.
@@ -241,19 +237,20 @@ where
         } else {
             now
         };
-        with_conn!(conn, |c| diesel::update(r::table.find(target))
-            .set((
-                r::trained_model.eq(&files.trained_model),
-                r::status.eq(Stored(ResultStatus::Finished)),
-                r::status_changed.eq(status_changed),
-                r::status_reason.eq(None::<String>),
-            ))
-            .execute(c))?;
-        if let Some(img) = &files.confusion_mat_img {
-            with_conn!(conn, |c| diesel::update(r::table.find(target))
-                .set(r::confusion_mat_img.eq(Some(img)))
-                .execute(c))?;
-        }
+        let metric = |v: &Option<Value>| v.as_ref().map(json_to_text);
+        let changes = UploadChanges {
+            train_metrics: metric(&upload.train_metrics),
+            val_metrics: metric(&upload.val_metrics),
+            test_metrics: metric(&upload.test_metrics),
+            confusion_matrix: metric(&upload.confusion_matrix),
+            training_time,
+            trained_model: &files.trained_model,
+            confusion_mat_img: files.confusion_mat_img.as_deref(),
+            status: Stored(ResultStatus::Finished),
+            status_changed,
+            status_reason: Some(None),
+        };
+        with_conn!(conn, |c| diesel::update(r::table.find(target)).set(&changes).execute(c))?;
         Ok(target)
     })
 }
