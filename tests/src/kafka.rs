@@ -1,6 +1,6 @@
 //! Kafka helpers of the test kit: the test broker (`KAFKAML_TEST_KAFKA`, a `tansu` started by
 //! `scripts/services.sh`), private `tansu` brokers a test may stop, topic creation, producing,
-//! consuming, and a stand-in for the Kafka-ML control logger (contract §6.5).
+//! consuming, and a stand-in for the Kafka-ML control logger (docs/contract.md §6.5).
 
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
@@ -170,7 +170,7 @@ impl Kafka {
 }
 
 /// The body the Kafka-ML control logger posts to `/datasources/` for a control message
-/// (contract §6.5): `deployment` = the key decoded big-endian, as text; `input_config` re-serialised
+/// (docs/contract.md §6.5): `deployment` = the key decoded big-endian, as text; `input_config` re-serialised
 /// to JSON text by `json.dumps`; `time` = the message timestamp in UTC as `YYYY-MM-DDTHH:MM:SS`; every other key
 /// kept.
 pub fn control_logger_body(message: &Received) -> Value {

@@ -37,7 +37,7 @@ impl ApiError {
         ApiError::Text(StatusCode::BAD_REQUEST, msg.into())
     }
 
-    /// 404 with a text message (design §3 item 9).
+    /// 404 with a text message (decisions.md item 9).
     pub fn not_found(msg: impl Into<String>) -> Self {
         ApiError::Text(StatusCode::NOT_FOUND, msg.into())
     }

@@ -15,7 +15,7 @@ use actix_web::{HttpMessage, HttpResponse};
 use crate::fallback::{method_not_allowed, RouteTable};
 use crate::state::IsHead;
 
-/// The security headers of every answer (contract §1.6). The application adds them to what the
+/// The security headers of every answer (docs/contract.md §1.6). The application adds them to what the
 /// handlers answer; this middleware adds them to the answers it gives itself.
 pub const SECURITY_HEADERS: [(HeaderName, &str); 3] = [
     (header::X_FRAME_OPTIONS, "DENY"),

@@ -1,4 +1,4 @@
-//! Settings, read once at start from the environment (the reference's variable names, contract §7)
+//! Settings, read once at start from the environment (the reference's variable names, docs/contract.md §7)
 //! and from command-line flags of `kafkaml-backend`.
 //!
 //! [`Settings`] is grouped by concern: each group is a struct flattened into the one command line,

@@ -1,5 +1,5 @@
-//! Bodies of the orchestration routes: `POST /deployments/` (contract §3.7, §4.3, and what the web
-//! UI's deployment form sends, §6.1) and `POST /results/inference/<id>` (contract §3.13, §4.6).
+//! Bodies of the orchestration routes: `POST /deployments/` (docs/contract.md §3.7, §4.3, and what the web
+//! UI's deployment form sends, §6.1) and `POST /results/inference/<id>` (docs/contract.md §3.13, §4.6).
 //!
 //! Numbers may come as JSON numbers or numeric strings (the web UI's text inputs, DRF's fields);
 //! unknown fields are ignored. Optional settings distinguish "absent" (the model's default) from
@@ -53,7 +53,7 @@ fn required_id<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     }
 }
 
-/// Body of `POST /deployments/`: the deployment settings of contract §3.7 plus `configuration`
+/// Body of `POST /deployments/`: the deployment settings of docs/contract.md §3.7 plus `configuration`
 /// and `gpumem`. Absent settings take the reference's defaults.
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 pub struct DeploymentInput {
@@ -148,7 +148,7 @@ pub struct DeploymentInput {
     /// Aggregation strategy (default `FedAvg`).
     #[serde(default)]
     pub agg_strategy: Option<AggStrategy>,
-    /// Alias of `agg_strategy`, the name the web UI's form uses (design §3 item 23);
+    /// Alias of `agg_strategy`, the name the web UI's form uses (decisions.md item 23);
     /// `agg_strategy` wins when both are given.
     #[serde(default)]
     pub strategy: Option<AggStrategy>,
@@ -230,7 +230,7 @@ impl DeploymentInput {
 /// Body of `POST /results/inference/<id>`: how to run an inference of a trained result.
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 pub struct InferenceInput {
-    /// The result to serve; optional, but when given it must be the result of the URL (design §3
+    /// The result to serve; optional, but when given it must be the result of the URL (docs/decisions.md
     /// item 18).
     #[serde(default = "no_id")]
     #[schema(value_type = Option<i64>)]

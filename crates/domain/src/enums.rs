@@ -62,7 +62,7 @@ macro_rules! wire_enum {
 }
 
 wire_enum! {
-    /// Machine-learning framework of a model (design §3 item 29: nothing else is accepted).
+    /// Machine-learning framework of a model (decisions.md item 29: nothing else is accepted).
     Framework ("framework") {
         /// TensorFlow / Keras.
         #[default]

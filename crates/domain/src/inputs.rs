@@ -1,4 +1,4 @@
-//! Request bodies with their validation rules (contract §3; design §3). Bodies are parsed with
+//! Request bodies with their validation rules (docs/contract.md §3; docs/decisions.md). Bodies are parsed with
 //! [`parse`], which reports the path of a wrongly typed field, then checked with `validator`.
 //! Unknown fields are ignored, as DRF does.
 
@@ -83,7 +83,7 @@ pub fn id_of(v: &Value) -> Result<Option<i64>, String> {
     }
 }
 
-/// Body of `POST /models/` and `PUT /models/<id>` (contract §3.2, §4.1).
+/// Body of `POST /models/` and `PUT /models/<id>` (docs/contract.md §3.2, §4.1).
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 pub struct ModelInput {
     /// Unique name, at most 30 characters.
@@ -132,7 +132,7 @@ pub struct ModelPatch {
     pub father: Option<IdRef>,
 }
 
-/// Body of `POST /configurations/` and `PUT /configurations/<id>` (contract §4.2).
+/// Body of `POST /configurations/` and `PUT /configurations/<id>` (docs/contract.md §4.2).
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 pub struct ConfigurationInput {
     #[validate(
@@ -147,7 +147,7 @@ pub struct ConfigurationInput {
     pub ml_models: Vec<i64>,
 }
 
-/// Body of `PATCH /configurations/<id>`: an absent `ml_models` keeps the models (design §3 item 21).
+/// Body of `PATCH /configurations/<id>`: an absent `ml_models` keeps the models (decisions.md item 21).
 #[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
 pub struct ConfigurationPatch {
     #[validate(
@@ -180,7 +180,7 @@ pub fn number_of(v: &Value) -> Result<Option<f64>, String> {
     Ok(Some(n))
 }
 
-/// The JSON document in the `data` field of `POST /results/<id>` (contract §3.9). A key that is
+/// The JSON document in the `data` field of `POST /results/<id>` (docs/contract.md §3.9). A key that is
 /// present replaces the stored value (also with `null`); an absent key keeps it.
 #[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
 pub struct ResultUpload {
@@ -206,7 +206,7 @@ pub struct ResultUpload {
     pub indefinite: bool,
 }
 
-/// The JSON document in the `data` field of `POST /results_metrics/<id>` (contract §3.10).
+/// The JSON document in the `data` field of `POST /results_metrics/<id>` (docs/contract.md §3.10).
 #[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
 pub struct MetricsUpdate {
     #[serde(default, deserialize_with = "present")]
@@ -239,7 +239,7 @@ fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error>
 }
 
 /// A datasource announcement: body of `POST /datasources/` (the control logger) and
-/// `POST /datasources/kafka` (contract §3.12).
+/// `POST /datasources/kafka` (docs/contract.md §3.12).
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 pub struct DatasourceInput {
     #[serde(default)]

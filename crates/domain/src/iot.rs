@@ -1,7 +1,7 @@
 //! IoT devices (Tasmota boards reached over MQTT): request and response bodies of
-//! `/iot-devices/…` and `/results/inference-iot/<id>` (contract §3.15, §4.8) and their rules.
+//! `/iot-devices/…` and `/results/inference-iot/<id>` (docs/contract.md §3.15, §4.8) and their rules.
 //!
-//! `mqtt_password` is write-only (design §3 item 8): it is accepted on input and never part of an
+//! `mqtt_password` is write-only (decisions.md item 8): it is accepted on input and never part of an
 //! output, not even inside the `backlog` text, which shows [`PASSWORD_PLACEHOLDER`] instead.
 
 use serde::de::Deserializer;
@@ -112,7 +112,7 @@ fn optional_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D:
     Ok(Option::<String>::deserialize(d)?.filter(|s| !s.is_empty()))
 }
 
-/// Body of `POST /iot-devices/` and `PUT /iot-devices/<id>` (contract §3.15).
+/// Body of `POST /iot-devices/` and `PUT /iot-devices/<id>` (docs/contract.md §3.15).
 ///
 /// `token` is optional (generated on create, kept on update when absent). `mqtt_password` is
 /// required on create and optional on update, where leaving it out keeps the stored one.
@@ -172,7 +172,7 @@ pub struct IotDevicePatch {
     pub mqtt_password: Option<String>,
 }
 
-/// An IoT device as the API shows it (contract §3.15 without `mqtt_password`).
+/// An IoT device as the API shows it (docs/contract.md §3.15 without `mqtt_password`).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct IotDevice {
     pub id: i32,
@@ -233,7 +233,7 @@ fn tokens<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     }
 }
 
-/// Body of `POST /results/inference-iot/<id>` (contract §4.8): push the result's model, converted
+/// Body of `POST /results/inference-iot/<id>` (docs/contract.md §4.8): push the result's model, converted
 /// to TFLite, and a Berry script to the devices with the given tokens.
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 pub struct IotDeployInput {

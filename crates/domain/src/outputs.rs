@@ -1,4 +1,4 @@
-//! Response bodies, field for field and in the order of the reference's serializers (contract §3).
+//! Response bodies, field for field and in the order of the reference's serializers (docs/contract.md §3).
 //! Secrets (an inference's `token`, a device's `mqtt_password`) are never part of them.
 
 use std::borrow::Cow;
@@ -39,7 +39,7 @@ pub struct DeploymentRef {
     pub time: NaiveDateTime,
 }
 
-/// A model definition (contract §3.2).
+/// A model definition (docs/contract.md §3.2).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct MlModel {
     pub id: i32,
@@ -52,7 +52,7 @@ pub struct MlModel {
     pub framework: Framework,
 }
 
-/// A configuration with its models and deployments (contract §3.4).
+/// A configuration with its models and deployments (docs/contract.md §3.4).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Configuration {
     pub id: i32,
@@ -62,7 +62,7 @@ pub struct Configuration {
     pub deployments: Vec<DeploymentRef>,
 }
 
-/// A training result as nested in a deployment (contract §3.6).
+/// A training result as nested in a deployment (docs/contract.md §3.6).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ResultSummary {
     pub id: i32,
@@ -73,7 +73,7 @@ pub struct ResultSummary {
     pub status_changed: NaiveDateTime,
 }
 
-/// A deployment (contract §3.8): its settings in the reference's field order.
+/// A deployment (docs/contract.md §3.8): its settings in the reference's field order.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Deployment {
     pub id: i32,
@@ -185,7 +185,7 @@ impl Serialize for JsonText {
     }
 }
 
-/// A training result (contract §3.11). `status_reason` says why a result `failed`.
+/// A training result (docs/contract.md §3.11). `status_reason` says why a result `failed`.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct TrainingResult {
     pub id: i32,
@@ -208,7 +208,7 @@ pub struct TrainingResult {
     pub status_reason: Option<String>,
 }
 
-/// A datasource announcement (contract §3.12; no `id`, as in the reference).
+/// A datasource announcement (docs/contract.md §3.12; no `id`, as in the reference).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Datasource {
     pub input_format: String,
@@ -224,7 +224,7 @@ pub struct Datasource {
     pub time: NaiveDateTime,
 }
 
-/// An inference (contract §3.14, without the write-only `token`).
+/// An inference (docs/contract.md §3.14, without the write-only `token`).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Inference {
     pub id: i32,
@@ -249,7 +249,7 @@ pub struct Inference {
     pub upper_kafka_broker: Option<String>,
 }
 
-/// Suggested input settings for deploying an inference of a result (contract §4.6).
+/// Suggested input settings for deploying an inference of a result (docs/contract.md §4.6).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct InferenceInfo {
     pub input_format: String,

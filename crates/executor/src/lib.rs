@@ -1,4 +1,4 @@
-//! HTTP client of the Kafka-ML code executor services (contract §5.1).
+//! HTTP client of the Kafka-ML code executor services (docs/contract.md §5.1).
 //!
 //! Kafka-ML validates model source code by sending it to two small services, the TensorFlow
 //! executor (`TFEXECUTOR_URL`, default `http://localhost:8001/`) and the PyTorch executor

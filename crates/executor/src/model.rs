@@ -158,7 +158,7 @@ pub struct Int8Quantization {
     pub bootstrap_servers: String,
 }
 
-/// A trained TensorFlow model to convert to TFLite (`POST /convert_to_tflite/`, contract §4.8).
+/// A trained TensorFlow model to convert to TFLite (`POST /convert_to_tflite/`, docs/contract.md §4.8).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TfliteConversion {
     /// The training result the model belongs to; the file part is named `<result_id>.h5`.
@@ -198,7 +198,7 @@ impl TfliteConversion {
     }
 }
 
-/// The calls Kafka-ML makes to its code executors (contract §5.1).
+/// The calls Kafka-ML makes to its code executors (docs/contract.md §5.1).
 ///
 /// [`crate::HttpExecutor`] is the real implementation; tests of callers can implement this trait
 /// with an in-process fake.

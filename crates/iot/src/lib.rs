@@ -1,4 +1,4 @@
-//! Kafka-ML IoT: Tasmota devices over MQTT (contract §4.8, §5.5).
+//! Kafka-ML IoT: Tasmota devices over MQTT (docs/contract.md §4.8, §5.5).
 //!
 //! Kafka-ML pushes TinyML models to [Tasmota](https://tasmota.github.io/) boards. A device is
 //! configured with a `Backlog` command ([`text::backlog`]) that gives it a token as its MQTT

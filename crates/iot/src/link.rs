@@ -12,7 +12,7 @@ use crate::error::IotError;
 /// The Tasmota command that runs a Berry program.
 pub const BERRY_COMMAND: &str = "Br";
 
-/// What Kafka-ML asks of a Tasmota device over its MQTT broker (contract §5.5).
+/// What Kafka-ML asks of a Tasmota device over its MQTT broker (docs/contract.md §5.5).
 ///
 /// [`crate::MqttLink`] is the real implementation; tests of callers can implement this trait with
 /// an in-process fake.

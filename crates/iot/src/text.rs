@@ -6,7 +6,7 @@ use crate::device::Device;
 use crate::error::IotError;
 
 /// The `Backlog` command that points a Tasmota device at its broker with Kafka-ML's topic layout
-/// (contract §4.8), character for character: note the space before the `;` after `FullTopic` and
+/// (docs/contract.md §4.8), character for character: note the space before the `;` after `FullTopic` and
 /// the trailing space. `password` is what the text shows as the MQTT password; the API passes
 /// [`kafkaml_domain::iot::PASSWORD_PLACEHOLDER`] because the stored password is write-only.
 pub fn backlog(device: &Device, password: &str) -> String {
@@ -73,7 +73,7 @@ pub fn download_base(origin: Option<&str>, fallback: &str) -> Result<String, Iot
     }
 }
 
-/// The one-line Berry program of a deployment (contract §5.5): it deletes the device's
+/// The one-line Berry program of a deployment (docs/contract.md §5.5): it deletes the device's
 /// `autoexec.be` and `model.tflite`, downloads the new ones from
 /// `<base>/api/iot-devices/<token>/…` and restarts the device. Lines are trimmed, blank and
 /// comment lines dropped, the rest joined with spaces, as the reference does.

@@ -1,14 +1,14 @@
 //! Kafka-ML messaging: the Kafka side of the back-end.
 //!
 //! * [`ControlMessage`] — the datasource announcement `POST /datasources/kafka` puts on the control
-//!   topic (contract §4.7, §5.2.1): key = the deployment id in minimal big-endian bytes
+//!   topic (docs/contract.md §4.7, §5.2.1): key = the deployment id in minimal big-endian bytes
 //!   ([`deployment_key`]), value = the request minus `deployment` and `time`, formatted as Python's
 //!   `json.dumps`.
 //! * [`ControlPublisher`] — publishes control messages and waits, for a bounded time, for the
 //!   broker's acknowledgement; [`KafkaControlPublisher`] is the rdkafka implementation (one
 //!   long-lived producer). [`ensure_topic`] creates the control topic when the broker lacks it.
 //! * [`PredictionSource`] — live subscriptions to inference output topics for the WebSocket
-//!   (contract §4.10); [`KafkaPredictionSource`] gives each subscription its own consumer group and
+//!   (docs/contract.md §4.10); [`KafkaPredictionSource`] gives each subscription its own consumer group and
 //!   reads only new messages; [`render_prediction`] turns a message into the frame the web UI reads.
 
 pub mod message;

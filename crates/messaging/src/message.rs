@@ -1,4 +1,4 @@
-//! The control message of a datasource (contract §4.7, §5.2.1): its key and its value.
+//! The control message of a datasource (docs/contract.md §4.7, §5.2.1): its key and its value.
 
 use kafkaml_domain::rules::python_json_dumps;
 use serde_json::{Map, Value};
@@ -32,7 +32,7 @@ pub enum MessageError {
 /// The key of a control message: the deployment id as an unsigned big-endian integer in as few
 /// bytes as it needs, at least one (`0..=255` → 1 byte, `256..=65535` → 2 bytes, …). Every consumer
 /// of the control topic decodes keys with `int.from_bytes(key, "big")`, so ids above 255 work too
-/// (the reference's `bytes([id])` stops at 255, contract §8 item 19).
+/// (the reference's `bytes([id])` stops at 255, docs/contract.md §8 item 19).
 ///
 /// ```
 /// use kafkaml_messaging::deployment_key;

@@ -1,4 +1,4 @@
-//! Reading an inference output topic live (contract §4.10): the [`PredictionSource`] trait, its
+//! Reading an inference output topic live (docs/contract.md §4.10): the [`PredictionSource`] trait, its
 //! rdkafka implementation [`KafkaPredictionSource`], and [`render_prediction`], which turns one
 //! Kafka message into the text frame the web UI expects.
 
@@ -149,7 +149,7 @@ impl PredictionSource for KafkaPredictionSource {
     }
 }
 
-/// The text frame sent to the web UI for one message value (contract §4.10): with
+/// The text frame sent to the web UI for one message value (docs/contract.md §4.10): with
 /// `classification`, the index of the largest element of the message's JSON `values` array (nested
 /// arrays are flattened, the first of equal maxima wins, as `numpy.argmax`), as a decimal string;
 /// otherwise the value itself as UTF-8 text. `None` when the value does not fit (not UTF-8, or no

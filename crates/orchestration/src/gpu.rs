@@ -1,4 +1,4 @@
-//! The GPU patch of training Jobs and inference controllers (contract §5.3.4; design §3 item 5):
+//! The GPU patch of training Jobs and inference controllers (docs/contract.md §5.3.4; decisions.md item 5):
 //! when `gpumem > 0`, the container gets an `nvidia.com/gpu` limit and `NVIDIA_VISIBLE_DEVICES=all`
 //! (last in its environment), and the pod runs with `runtimeClassName: nvidia`.
 

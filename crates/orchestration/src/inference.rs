@@ -1,7 +1,7 @@
-//! The inference ReplicationController (contract §5.3.5): `model-inference-<inference id>`, the
+//! The inference ReplicationController (docs/contract.md §5.3.5): `model-inference-<inference id>`, the
 //! reference's environment for non-distributed and distributed models, brokers defaulting to
 //! `BOOTSTRAP_SERVERS`, `imagePullPolicy: Always` on the container and the GPU patch (which the
-//! reference broke, design §3 item 5).
+//! reference broke, decisions.md item 5).
 
 use std::collections::BTreeMap;
 

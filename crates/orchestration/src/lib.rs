@@ -1,7 +1,7 @@
 //! Kafka-ML orchestration: the Kubernetes side of the control plane.
 //!
 //! * [`plan`] — which training Jobs a deployment needs: one per non-distributed result and one per
-//!   distributed chain (contract §5.3.2, design §3 item 3);
+//!   distributed chain (docs/contract.md §5.3.2, decisions.md item 3);
 //! * [`training`] and [`inference`] — pure builders of typed manifests (k8s-openapi [`Job`] and
 //!   [`ReplicationController`]) with the reference's environment tables, `imagePullPolicy: Always`
 //!   on the container, labels to find them again, and the [`gpu`] patch;

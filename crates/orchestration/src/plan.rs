@@ -1,4 +1,4 @@
-//! Which training Jobs a deployment needs (contract §5.3.2, design §3 item 3): one Job per
+//! Which training Jobs a deployment needs (docs/contract.md §5.3.2, decisions.md item 3): one Job per
 //! non-distributed result and one per distributed chain, named after the chain's results root to
 //! leaf. Chain members below a root get no Job of their own.
 //!

@@ -1,8 +1,8 @@
-//! Training Job manifests for the 9 cases (contract §5.3.3), as typed `batch/v1` Jobs.
+//! Training Job manifests for the 9 cases (docs/contract.md §5.3.3), as typed `batch/v1` Jobs.
 //!
 //! The environment table of every case — names, order and value spelling — is the reference's,
 //! because the training images read it (`eval`ing some values). What differs from the reference is
-//! fixed on purpose: `imagePullPolicy: Always` sits on the container (design §3 item 25), and the
+//! fixed on purpose: `imagePullPolicy: Always` sits on the container (decisions.md item 25), and the
 //! Job carries labels and an annotation (see [`crate::labels`]) so the back-end can find it again.
 
 use std::collections::BTreeMap;
@@ -126,7 +126,7 @@ fn result_url(backend_url: &str, id: i32) -> String {
     format!("{}/results/{id}", backend_url.trim_end_matches('/'))
 }
 
-/// The environment of a training Job, in the reference's order (contract §5.3.3), without the GPU
+/// The environment of a training Job, in the reference's order (docs/contract.md §5.3.3), without the GPU
 /// variable (see [`crate::gpu::apply_gpu`]).
 pub fn training_env(
     env: &TrainingEnvironment,

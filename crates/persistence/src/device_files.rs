@@ -1,5 +1,5 @@
 //! The file store of IoT devices: `<data dir>/devices/<token>/model.tflite` and `autoexec.be`,
-//! what a Tasmota device downloads after a deployment (design §3 item 6).
+//! what a Tasmota device downloads after a deployment (decisions.md item 6).
 //!
 //! Files are written to a temporary name in the device's folder and renamed into place, so a
 //! device never downloads half a file. Only device tokens (8 hexadecimal characters) name

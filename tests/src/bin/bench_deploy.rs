@@ -1,4 +1,4 @@
-//! Benchmark of `POST /deployments/` (design §6): a 20-model configuration deployed against the
+//! Benchmark of `POST /deployments/` (docs/decisions.md, "Numbers to reach"): a 20-model configuration deployed against the
 //! fake Kubernetes API server answering every call after 10 ms, on SQLite, end to end (HTTP
 //! request to 201, including the executor check and the 20 Job creations).
 //!

@@ -1,4 +1,4 @@
-//! Latency of `POST /datasources/kafka` against a real broker (design §6: p50 < 5 ms with a
+//! Latency of `POST /datasources/kafka` against a real broker (docs/decisions.md, "Numbers to reach": p50 < 5 ms with a
 //! long-lived producer). Not a test: run it in release mode with the broker of the test command:
 //!
 //! ```sh

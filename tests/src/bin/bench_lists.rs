@@ -1,4 +1,4 @@
-//! Benchmark of the list endpoints (design §6): `GET /results/` with 1,000 results,
+//! Benchmark of the list endpoints (docs/decisions.md, "Numbers to reach"): `GET /results/` with 1,000 results,
 //! `GET /configurations/` with 100 configurations, `GET /models/` with 520 models, on SQLite.
 //! One client in series (p50/p99) and 32 concurrent clients (requests per second).
 //!

@@ -1,4 +1,4 @@
-//! Memory and start-up benchmark of the real server process (design §6): start-up to the first
+//! Memory and start-up benchmark of the real server process (docs/decisions.md, "Numbers to reach"): start-up to the first
 //! answered request on a fresh SQLite database (migrations included), idle resident memory, and
 //! the peak memory growth while a training pod uploads a 256 MB trained model.
 //!

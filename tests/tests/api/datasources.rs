@@ -1,5 +1,5 @@
 //! `GET /datasources/` and `POST /datasources/` (the control logger's call: the row is stored,
-//! never re-published — design §3 item 1).
+//! never re-published — decisions.md item 1).
 
 use kafkaml_persistence::repo::datasources as datasource_repo;
 use kafkaml_tests::db_test;
@@ -10,7 +10,7 @@ use crate::resource_kit::{conn, count, expect_json, expect_text, same_under_all_
 const MNIST_CONFIG: &str =
     r#"{"data_type": "uint8", "label_type": "uint8", "data_reshape": "28 28", "label_reshape": ""}"#;
 
-/// A body exactly as the Kafka control logger posts it (contract §6.5): the control message's
+/// A body exactly as the Kafka control logger posts it (docs/contract.md §6.5): the control message's
 /// keys, including ones the back-end does not store, plus `deployment` and a naive UTC `time`.
 fn logger_body(deployment: &str, time: &str) -> Value {
     json!({"topic": "automl:0:0:70000", "unsupervised_topic": null, "input_format": "RAW", "description": "Mnist",

@@ -11,7 +11,7 @@ use crate::resource_kit::{
     set_result_metrics, set_result_status,
 };
 
-/// A deployment object with the reference's defaults (contract §3.8).
+/// A deployment object with the reference's defaults (docs/contract.md §3.8).
 fn default_deployment(id: i64, config: (i64, &str), results: Value, time: &str) -> Value {
     json!({"id": id, "configuration": {"id": config.0, "name": config.1}, "results": results,
         "optimizer": "adam", "learning_rate": 0.001, "loss": "sparse_categorical_crossentropy",

@@ -1,4 +1,4 @@
-//! IoT devices through HTTP (contract §4.8, §5.5): CRUD with write-only passwords, live status
+//! IoT devices through HTTP (docs/contract.md §4.8, §5.5): CRUD with write-only passwords, live status
 //! against the real Mosquitto on 127.0.0.1:1883 with simulated Tasmota devices, deployments that
 //! deliver the `Br` download program, token-addressed downloads, and a broker that refuses the
 //! credentials (a password-protected Mosquitto started by the test).

@@ -1,6 +1,6 @@
 //! Kafka end to end: `POST /datasources/kafka` against a real broker (tansu), the control logger's
-//! round trip, the prediction WebSocket, and a broker that stops (contract §4.7, §4.10, §5.2.1,
-//! §6.5; design §3 items 1, 19, 24).
+//! round trip, the prediction WebSocket, and a broker that stops (docs/contract.md §4.7, §4.10, §5.2.1,
+//! §6.5; decisions.md item 1, 19, 24).
 
 use std::time::{Duration, Instant};
 
@@ -22,7 +22,7 @@ fn datasource(deployment: &str) -> Value {
     })
 }
 
-/// The control message of [`datasource`] (contract §4.7's verified example).
+/// The control message of [`datasource`] (docs/contract.md §4.7's verified example).
 const EXPECTED_VALUE: &str = r#"{"input_format": "RAW", "input_config": {"data_type": "uint8", "label_type": "uint8", "data_reshape": "28 28", "label_reshape": ""}, "description": "Mnist", "topic": "automl:0:0:70000", "validation_rate": 0.1, "test_rate": 0.1, "total_msg": 70000}"#;
 
 async fn spawn_kafka(kind: DbKind, bootstrap: &str, topic: &str, timeout_secs: u64) -> TestApp {

@@ -243,7 +243,7 @@ kube_test!(deploys_mixed_frameworks_with_their_own_kwargs_and_images, |app, kube
     for (job, image) in [(&tf_job, TF_TRAIN), (&pth_job, PTH_TRAIN)] {
         let pod = serde_json::to_value(job.spec.as_ref().unwrap().template.spec.as_ref().unwrap()).unwrap();
         assert_eq!(pod["containers"][0]["image"], image);
-        // The GPU patch (design §3 item 5).
+        // The GPU patch (decisions.md item 5).
         assert_eq!(pod["containers"][0]["resources"], json!({"limits": {"nvidia.com/gpu": "2"}}));
         assert_eq!(pod["runtimeClassName"], "nvidia");
         assert_eq!(env_table(job).last().unwrap(), &("NVIDIA_VISIBLE_DEVICES".to_owned(), Some("all".to_owned())));
@@ -438,7 +438,7 @@ kube_test!(stops_every_kind_of_training, |app, kube| async move {
         let chain_job = format!("{chain_prefix}-{}-{}-{}", ids["r"], ids["m"], ids["l"]);
         assert!(kube.job(NS, &single_job).is_some() && kube.job(NS, &chain_job).is_some(), "{extra}");
         kube.clear_requests();
-        // A deployed single result and a created chain member (design §3 items 12 and 13).
+        // A deployed single result and a created chain member (decisions.md item 12 and 13).
         let mut conn = app.db.connect();
         results::transition(&mut conn, &[ids["s"] as i32], &[ResultStatus::Created], ResultStatus::Deployed, None)
             .unwrap();

@@ -1,4 +1,4 @@
-//! `/results/…` and `/results_metrics/<id>` through HTTP (contract §4.4, design §3 fixes 14, 15,
+//! `/results/…` and `/results_metrics/<id>` through HTTP (docs/contract.md §4.4, decisions.md items 14, 15,
 //! 16, 20, 22), on SQLite and PostgreSQL. Deployments and their `created` results are seeded in
 //! the database; every answer is checked for status, body, headers, rows and files on disk.
 
@@ -583,7 +583,7 @@ db_test!(missing_confusion_matrix_image_is_refused_and_nothing_is_stored, |app| 
         "test_metrics": {"loss": [0.7]}, "training_time": 2.5, "confusion_matrix": [[1]]});
     let (status, ctype, body) = answer(upload(&app, id, None, &data).await).await;
     assert_eq!((status, ctype.as_str(), body.as_str()), (400, "text/plain; charset=utf-8", IMAGE_REQUIRED));
-    assert_eq!(row(&app, id).unwrap(), before, "no metrics saved (design §3 fix 10)");
+    assert_eq!(row(&app, id).unwrap(), before, "no metrics saved (decisions.md item 10)");
     assert!(trained_files(&app).is_empty(), "no files and no temporary files: {:?}", trained_files(&app));
     // The stored test metrics count when the upload does not send any.
     assert_eq!(upload(&app, id, Some(PNG_BYTES), &data).await.status(), 200);

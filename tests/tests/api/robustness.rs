@@ -1,4 +1,4 @@
-//! No input produces a 500 (design §3 fix 9), and the global HTTP behaviour of contract §1:
+//! No input produces a 500 (decisions.md item 9), and the global HTTP behaviour of docs/contract.md §1:
 //! routing variants, 404/405/OPTIONS answers, CORS, `Host` checking, security headers, the
 //! OpenAPI document, Swagger UI and the health probes.
 

@@ -1,6 +1,6 @@
 //! The training pods' conversation with the back-end, played request for request as the
-//! TensorFlow and PyTorch training images do it (contract §6.2, §6.3), with the web UI watching
-//! through the `/api`-prefixed URLs its nginx proxies (contract §6.1).
+//! TensorFlow and PyTorch training images do it (docs/contract.md §6.2, §6.3), with the web UI watching
+//! through the `/api`-prefixed URLs its nginx proxies (docs/contract.md §6.1).
 
 use kafkaml_tests::{db_test, TestApp};
 use reqwest::multipart::{Form, Part};

@@ -1,7 +1,7 @@
 //! `/iot-devices/…` and `POST /results/inference-iot/<id>`: Tasmota devices with their live
-//! status, the files they download by token, and TinyML model deployments (contract §4.8, §5.5).
+//! status, the files they download by token, and TinyML model deployments (docs/contract.md §4.8, §5.5).
 //!
-//! `mqtt_password` is write-only (design §3 item 8): no answer carries it, and the `backlog` of
+//! `mqtt_password` is write-only (decisions.md item 8): no answer carries it, and the `backlog` of
 //! the list shows `<password>` where the device's password goes.
 
 use actix_files::NamedFile;

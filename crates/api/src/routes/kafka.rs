@@ -1,5 +1,5 @@
 //! `POST /datasources/kafka`: publishes a known datasource to the control topic for a (new)
-//! deployment (contract §4.7, §5.2.1).
+//! deployment (docs/contract.md §4.7, §5.2.1).
 
 use actix_web::{post, web, HttpResponse};
 use kafkaml_domain::inputs::DatasourceInput;

@@ -1,9 +1,9 @@
-//! `/ws/` (and `/api/ws/`): the live view of an inference output topic (contract §4.10, §6.9).
+//! `/ws/` (and `/api/ws/`): the live view of an inference output topic (docs/contract.md §4.10, §6.9).
 //!
 //! The client sends a text frame `{"topic": "<topic>", "classification": true|false}`; the server
 //! then sends one text frame per new Kafka message of that topic: the arg-max index of its `values`
 //! when `classification` is true, otherwise the raw value. A socket has at most one subscription:
-//! a new request replaces the previous one, and closing the socket stops it (contract §8 item 24).
+//! a new request replaces the previous one, and closing the socket stops it (docs/contract.md §8 item 24).
 //! Frames that are not such a request are answered with `{"error": "…"}` and the socket stays open.
 
 use std::sync::Arc;

@@ -1,9 +1,9 @@
 //! Distributed-chain expansion.
 //!
 //! Models form distributed chains through their one-to-one `father` link: root → child →
-//! grandchild … (contract §2.1). Selecting a model for a configuration selects its whole chain below
-//! it (contract §4.2, `POST /configurations/` and `PUT /configurations/<pk>`), and a distributed
-//! training Job covers its root and every descendant (contract §5.3.2).
+//! grandchild … (docs/contract.md §2.1). Selecting a model for a configuration selects its whole chain below
+//! it (docs/contract.md §4.2, `POST /configurations/` and `PUT /configurations/<pk>`), and a distributed
+//! training Job covers its root and every descendant (docs/contract.md §5.3.2).
 //!
 //! The functions here are pure: the caller supplies the `child_of` lookup (e.g. from a map loaded
 //! in one query). They stop as soon as an id repeats, so a corrupted (cyclic) chain cannot make them

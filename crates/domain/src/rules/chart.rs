@@ -1,8 +1,8 @@
-//! Chart building for `GET /results/chart/<pk>` (contract §4.4).
+//! Chart building for `GET /results/chart/<pk>` (docs/contract.md §4.4).
 //!
 //! The web UI's plot view reads `metrics[].name` (names ending in `_val` are validation series),
 //! `metrics[].series[].{value,name}` and `conf_mat`. The reference answered 400 when the stored
-//! metrics were null, lists, or lacked a key; here every shape gives a chart (design §3 item 20):
+//! metrics were null, lists, or lacked a key; here every shape gives a chart (decisions.md item 20):
 //!
 //! * `train_metrics` that is not a JSON object (missing, null, a list, a number …) gives no series;
 //! * for each key of `train_metrics`, in stored order, one series named after the key; its points

@@ -3,8 +3,8 @@
 //! A deployment carries four kwargs strings (`tf_kwargs_fit`, `tf_kwargs_val`, `pth_kwargs_fit`,
 //! `pth_kwargs_val`) that end up, as JSON text, in the `KWARGS_FIT` / `KWARGS_VAL` environment of
 //! the training Jobs. The reference back-end split the text on `,` and `=` and Python-`eval`ed
-//! every value, which let anyone run code on the server (contract §8 item 7). This module parses
-//! the values as **literals only** and never evaluates anything (design §3 item 7).
+//! every value, which let anyone run code on the server (docs/contract.md §8 item 7). This module parses
+//! the values as **literals only** and never evaluates anything (decisions.md item 7).
 //!
 //! Accepted grammar (whitespace around names, `=` and `,` is ignored; whitespace inside quoted
 //! strings is kept):

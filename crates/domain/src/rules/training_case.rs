@@ -1,5 +1,5 @@
 //! Training-case selection: which of the 9 training Jobs a deployment's result gets
-//! (contract §5.3.2).
+//! (docs/contract.md §5.3.2).
 //!
 //! | model role | incremental | federated | blockchain | case |
 //! | --- | --- | --- | --- | --- |

@@ -1,4 +1,4 @@
-//! Full environment tables of the 9 cases, compared with contract §5.3.3, and the Job around them.
+//! Full environment tables of the 9 cases, compared with docs/contract.md §5.3.3, and the Job around them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
@@ -432,7 +432,7 @@ fn whole_job_of_case_1() {
             },
         })
     );
-    // imagePullPolicy is on the container, never on the pod spec (design §3 item 25).
+    // imagePullPolicy is on the container, never on the pod spec (decisions.md item 25).
     assert!(value["spec"]["template"]["spec"].get("imagePullPolicy").is_none());
 }
 

@@ -138,7 +138,7 @@ pub fn create(conn: &mut DbConnection, name: &str, description: &str, model_ids:
     .map_err(|e| explain_unique(e, Some(name)))
 }
 
-/// Updates a configuration; `model_ids: None` keeps its models (design §3 item 21).
+/// Updates a configuration; `model_ids: None` keeps its models (decisions.md item 21).
 pub fn update(
     conn: &mut DbConnection,
     id: i32,
@@ -182,7 +182,7 @@ pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
     })
 }
 
-/// The distinct frameworks of the configuration's models, sorted (design §3 item 27), and
+/// The distinct frameworks of the configuration's models, sorted (decisions.md item 27), and
 /// whether any of them is distributed. `None` when the configuration does not exist.
 pub fn model_traits(conn: &mut DbConnection, id: i32) -> DbResult<Option<(Vec<String>, bool)>> {
     if !exists(conn, id)? {

@@ -56,7 +56,7 @@ pub struct ModelFields {
     pub framework: Framework,
 }
 
-/// What to do with a model's father on create or update (contract §3.2).
+/// What to do with a model's father on create or update (docs/contract.md §3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FatherChange {
     /// Leave it as it is.
@@ -193,7 +193,7 @@ fn apply_father(conn: &mut DbConnection, id: i32, distributed: bool, father: Fat
     Ok(())
 }
 
-/// Creates a model; the father rules of contract §3.2 apply, all in one transaction.
+/// Creates a model; the father rules of docs/contract.md §3.2 apply, all in one transaction.
 pub fn create(conn: &mut DbConnection, fields: &ModelFields, father: FatherChange) -> DbResult<i32> {
     write_transaction(conn, |conn| -> DbResult<i32> {
         check_name_free(conn, &fields.name, None)?;
@@ -208,7 +208,7 @@ pub fn create(conn: &mut DbConnection, fields: &ModelFields, father: FatherChang
     .map_err(|e| explain_unique(e, &fields.name, father))
 }
 
-/// Replaces the writable fields of model `id`; the father rules of contract §3.2 apply.
+/// Replaces the writable fields of model `id`; the father rules of docs/contract.md §3.2 apply.
 pub fn update(conn: &mut DbConnection, id: i32, fields: &ModelFields, father: FatherChange) -> DbResult<()> {
     write_transaction(conn, |conn| {
         if find_row(conn, id)?.is_none() {

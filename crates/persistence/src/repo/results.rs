@@ -184,10 +184,10 @@ pub struct StoredFiles {
     pub confusion_mat_img: Option<String>,
 }
 
-/// Applies a final training upload (contract §4.4 `POST /results/<id>`) in one transaction:
+/// Applies a final training upload (docs/contract.md §4.4 `POST /results/<id>`) in one transaction:
 /// with `indefinite` a new result of the same deployment and model receives it; the metrics are
 /// saved; the confusion-matrix image is required when the deployment asks for one, the model is
-/// not distributed and test metrics are not empty (design §3 item 22); `commit_files` moves the
+/// not distributed and test metrics are not empty (decisions.md item 22); `commit_files` moves the
 /// streamed files into place under the target id; the status becomes `finished`. Returns the
 /// target result's id. Nothing is written when any step fails.
 pub fn finish_upload<F>(
