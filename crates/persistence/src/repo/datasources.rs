@@ -13,14 +13,23 @@ use crate::with_conn;
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = ds, treat_none_as_default_value = false)]
 pub struct NewDatasource {
+    /// Format of the stream's messages, in its wire spelling (`RAW`, `AVRO`, `JSON`, `TELEGRAF_STR_JSON`).
     pub input_format: String,
+    /// The deployment id, as text (not a foreign key).
     pub deployment: String,
+    /// A JSON document, as text.
     pub input_config: String,
+    /// Free-text description of the stream.
     pub description: String,
+    /// `topic:partition:offset[:length][,…]`.
     pub topic: String,
+    /// Number of messages in the stream.
     pub total_msg: Option<i64>,
+    /// Fraction of the messages used for validation.
     pub validation_rate: Option<f64>,
+    /// Fraction of the messages used for testing.
     pub test_rate: Option<f64>,
+    /// When the stream was announced (UTC).
     pub time: NaiveDateTime,
 }
 
