@@ -116,18 +116,25 @@ pub struct ModelInput {
 /// Body of `PATCH /models/<id>`: every field optional; no executor check (as the reference).
 #[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
 pub struct ModelPatch {
+    /// New unique name, at most 30 characters.
     #[validate(
         length(max = 30, message = "Ensure this field has no more than 30 characters."),
         custom(function = "not_blank")
     )]
     pub name: Option<String>,
+    /// New model source code.
     #[validate(custom(function = "not_blank"))]
     pub code: Option<String>,
+    /// New framework: `tf` or `pth`.
     pub framework: Option<Framework>,
+    /// New description, at most 100 characters.
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
     pub description: Option<String>,
+    /// New import lines run before `code`.
     pub imports: Option<String>,
+    /// Whether the model is part of a distributed chain.
     pub distributed: Option<bool>,
+    /// The new upper model of a distributed model: an id, `{"id": …}` or null (keeps the current one).
     #[schema(value_type = Option<i64>)]
     pub father: Option<IdRef>,
 }
@@ -135,11 +142,13 @@ pub struct ModelPatch {
 /// Body of `POST /configurations/` and `PUT /configurations/<id>` (docs/contract.md §4.2).
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 pub struct ConfigurationInput {
+    /// Unique name, at most 30 characters.
     #[validate(
         length(max = 30, message = "Ensure this field has no more than 30 characters."),
         custom(function = "not_blank")
     )]
     pub name: String,
+    /// At most 100 characters.
     #[serde(default)]
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
     pub description: String,
@@ -150,13 +159,16 @@ pub struct ConfigurationInput {
 /// Body of `PATCH /configurations/<id>`: an absent `ml_models` keeps the models (decisions.md item 21).
 #[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
 pub struct ConfigurationPatch {
+    /// New unique name, at most 30 characters.
     #[validate(
         length(max = 30, message = "Ensure this field has no more than 30 characters."),
         custom(function = "not_blank")
     )]
     pub name: Option<String>,
+    /// New description, at most 100 characters.
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
     pub description: Option<String>,
+    /// Model ids that replace the configuration's models; absent keeps them.
     pub ml_models: Option<Vec<i64>>,
 }
 
@@ -184,15 +196,19 @@ pub fn number_of(v: &Value) -> Result<Option<f64>, String> {
 /// present replaces the stored value (also with `null`); an absent key keeps it.
 #[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
 pub struct ResultUpload {
+    /// Training metrics, normally `{metric: [per-epoch values]}`.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Object)]
     pub train_metrics: Option<Value>,
+    /// Validation metrics, in the shape of `train_metrics`.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Object)]
     pub val_metrics: Option<Value>,
+    /// Test metrics, e.g. `{metric: [value]}`.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Object)]
     pub test_metrics: Option<Value>,
+    /// The confusion matrix, a list of lists of integers.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Object)]
     pub confusion_matrix: Option<Value>,
@@ -209,9 +225,11 @@ pub struct ResultUpload {
 /// The JSON document in the `data` field of `POST /results_metrics/<id>` (docs/contract.md §3.10).
 #[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
 pub struct MetricsUpdate {
+    /// Training metrics so far, normally `{metric: [per-epoch values]}`.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Object)]
     pub train_metrics: Option<Value>,
+    /// Validation metrics so far, in the shape of `train_metrics`.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Object)]
     pub val_metrics: Option<Value>,
@@ -242,6 +260,7 @@ fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error>
 /// `POST /datasources/kafka` (docs/contract.md §3.12).
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 pub struct DatasourceInput {
+    /// Format of the stream's messages; `RAW` when absent.
     #[serde(default)]
     pub input_format: InputFormat,
     /// The deployment id, as a string.
@@ -251,17 +270,21 @@ pub struct DatasourceInput {
     /// A JSON document, as text.
     #[serde(default)]
     pub input_config: String,
+    /// Free-text description of the stream.
     #[serde(default)]
     pub description: String,
     /// `topic:partition:offset[:length][,…]`.
     #[validate(custom(function = "not_blank"))]
     pub topic: String,
+    /// Fraction of the messages used for validation (at most 7 digits, 6 of them decimals).
     #[serde(default)]
     #[validate(custom(function = "rate"))]
     pub validation_rate: Option<f64>,
+    /// Fraction of the messages used for testing (at most 7 digits, 6 of them decimals).
     #[serde(default)]
     #[validate(custom(function = "rate"))]
     pub test_rate: Option<f64>,
+    /// Number of messages in the stream.
     #[serde(default)]
     pub total_msg: Option<i64>,
     /// ISO 8601; naive values are UTC.

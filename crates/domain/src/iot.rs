@@ -150,22 +150,28 @@ pub struct IotDeviceInput {
 /// Body of `PATCH /iot-devices/<id>`: every field optional; absent fields keep their value.
 #[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
 pub struct IotDevicePatch {
+    /// New unique name, at most 30 characters.
     #[validate(
         length(max = 30, message = "Ensure this field has no more than 30 characters."),
         custom(function = "backlog_safe")
     )]
     pub friendly_name: Option<String>,
+    /// New device token, 8 hexadecimal characters; `null` or `""` keeps the stored one.
     #[serde(default, deserialize_with = "optional_token")]
     #[validate(custom(function = "token_rule"))]
     pub token: Option<String>,
+    /// New host name or IP address of the device's MQTT broker.
     #[validate(custom(function = "host"))]
     pub mqtt_address: Option<String>,
+    /// New port of the broker (a number or a numeric string).
     #[serde(default, deserialize_with = "some_int_or_text")]
     #[validate(custom(function = "port_rule"))]
     #[schema(value_type = Option<i32>)]
     pub mqtt_port: Option<i64>,
+    /// New user name on the broker.
     #[validate(custom(function = "backlog_safe"))]
     pub mqtt_username: Option<String>,
+    /// New password on the broker; write-only. `null` or `""` keeps the stored one.
     #[serde(default, deserialize_with = "optional_secret")]
     #[validate(custom(function = "backlog_safe"))]
     #[schema(write_only)]
@@ -175,12 +181,18 @@ pub struct IotDevicePatch {
 /// An IoT device as the API shows it (docs/contract.md §3.15 without `mqtt_password`).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct IotDevice {
+    /// The device's id.
     pub id: i32,
+    /// Unique name of the device.
     pub friendly_name: String,
+    /// Unique device token; also the device's MQTT topic.
     #[schema(example = "5B8E6696")]
     pub token: String,
+    /// Host name or IP address of the device's MQTT broker.
     pub mqtt_address: String,
+    /// Port of the broker.
     pub mqtt_port: i32,
+    /// User name on the broker.
     pub mqtt_username: String,
 }
 
@@ -188,13 +200,21 @@ pub struct IotDevice {
 /// that configures it (with [`PASSWORD_PLACEHOLDER`] in place of the password).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct IotDeviceListItem {
+    /// The device's id.
     pub id: i32,
+    /// Unique name of the device.
     pub friendly_name: String,
+    /// Unique device token; also the device's MQTT topic.
     pub token: String,
+    /// Host name or IP address of the device's MQTT broker.
     pub mqtt_address: String,
+    /// Port of the broker.
     pub mqtt_port: i32,
+    /// User name on the broker.
     pub mqtt_username: String,
+    /// Whether the device answered the status probe.
     pub status: DeviceStatus,
+    /// The Tasmota `Backlog` command that configures the device, with a placeholder for the password.
     #[schema(
         example = "Backlog DeviceName 5B8E6696; FriendlyName dev1; MqttHost broker; MqttPort 1883; MqttUser u; MqttPassword <password>; Topic 5B8E6696; FullTopic kafkaml/iot/%topic%/%prefix%/ ; MqttClient 5B8E6696; Hostname 5B8E6696; SetOption53 1 "
     )]
@@ -255,7 +275,9 @@ pub struct IotDeployInput {
 /// What happened with one device of a deployment.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct IotDelivery {
+    /// The device's token.
     pub token: String,
+    /// The device's name.
     pub friendly_name: String,
     /// The download command reached the device's broker (acknowledged at QoS 1).
     pub delivered: bool,

@@ -4,6 +4,8 @@
 //!
 //! This crate knows nothing of HTTP frameworks, databases, Kubernetes or Kafka.
 
+#![warn(missing_docs)]
+
 pub mod datetime;
 pub mod decimal;
 pub mod deploy;

@@ -19,21 +19,27 @@ use crate::settings::{
 /// A nested model reference `{"id", "name"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ModelRef {
+    /// The model's id.
     pub id: i32,
+    /// The model's name.
     pub name: String,
 }
 
 /// A nested configuration reference `{"id", "name"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ConfigurationRef {
+    /// The configuration's id.
     pub id: i32,
+    /// The configuration's name.
     pub name: String,
 }
 
 /// A nested deployment reference `{"id", "time"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct DeploymentRef {
+    /// The deployment's id.
     pub id: i32,
+    /// When the deployment was created.
     #[serde(with = "drf")]
     #[schema(value_type = String, format = DateTime)]
     pub time: NaiveDateTime,
@@ -42,32 +48,49 @@ pub struct DeploymentRef {
 /// A model definition (docs/contract.md §3.2).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct MlModel {
+    /// The model's id.
     pub id: i32,
+    /// The model's Python source code.
     pub code: String,
+    /// Unique name, at most 30 characters.
     pub name: String,
+    /// Free-text description, at most 100 characters.
     pub description: String,
+    /// Python import lines run before `code`.
     pub imports: String,
+    /// Whether the model is part of a distributed chain.
     pub distributed: bool,
+    /// The upper model of a distributed model, or null for a root.
     pub father: Option<ModelRef>,
+    /// The framework of `code`: `tf` or `pth`.
     pub framework: Framework,
 }
 
 /// A configuration with its models and deployments (docs/contract.md §3.4).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Configuration {
+    /// The configuration's id.
     pub id: i32,
+    /// Unique name, at most 30 characters.
     pub name: String,
+    /// Free-text description, at most 100 characters.
     pub description: String,
+    /// The models of the configuration.
     pub ml_models: Vec<ModelRef>,
+    /// The deployments of the configuration.
     pub deployments: Vec<DeploymentRef>,
 }
 
 /// A training result as nested in a deployment (docs/contract.md §3.6).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ResultSummary {
+    /// The result's id.
     pub id: i32,
+    /// Where the training stands.
     pub status: ResultStatus,
+    /// The trained model.
     pub model: ModelRef,
+    /// When `status` last changed.
     #[serde(with = "drf")]
     #[schema(value_type = String, format = DateTime)]
     pub status_changed: NaiveDateTime,
@@ -76,20 +99,29 @@ pub struct ResultSummary {
 /// A deployment (docs/contract.md §3.8): its settings in the reference's field order.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Deployment {
+    /// The deployment's id.
     pub id: i32,
+    /// The deployed configuration.
     pub configuration: ConfigurationRef,
+    /// One training result per model of the configuration.
     pub results: Vec<ResultSummary>,
+    /// Settings of distributed training.
     #[serde(flatten)]
     pub distributed: DistributedSettings,
+    /// Settings of incremental (streaming) training.
     #[serde(flatten)]
     pub incremental: IncrementalSettings,
+    /// Settings of semi-supervised training.
     #[serde(flatten)]
     pub semi_supervised: SemiSupervisedSettings,
+    /// Settings of the fit and evaluation calls.
     #[serde(flatten)]
     pub fit: FitSettings,
+    /// When the deployment was created.
     #[serde(with = "drf")]
     #[schema(value_type = String, format = DateTime)]
     pub time: NaiveDateTime,
+    /// Settings of federated training.
     #[serde(flatten)]
     pub federated: FederatedSettings,
 }
@@ -188,22 +220,33 @@ impl Serialize for JsonText {
 /// A training result (docs/contract.md §3.11). `status_reason` says why a result `failed`.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct TrainingResult {
+    /// The result's id.
     pub id: i32,
+    /// Where the training stands.
     pub status: ResultStatus,
+    /// When `status` last changed.
     #[serde(with = "drf")]
     #[schema(value_type = String, format = DateTime)]
     pub status_changed: NaiveDateTime,
+    /// The deployment the training belongs to.
     pub deployment: DeploymentRef,
+    /// The trained model.
     pub model: ModelRef,
+    /// Training metrics, normally `{metric: [per-epoch values]}`.
     #[schema(value_type = Object)]
     pub train_metrics: Option<JsonText>,
+    /// Validation metrics, in the shape of `train_metrics`.
     #[schema(value_type = Object)]
     pub val_metrics: Option<JsonText>,
+    /// Test metrics, e.g. `{metric: [value]}`.
     #[schema(value_type = Object)]
     pub test_metrics: Option<JsonText>,
+    /// The confusion matrix, a list of lists of integers.
     #[schema(value_type = Object)]
     pub confusion_matrix: Option<JsonText>,
+    /// Training duration in seconds.
     pub training_time: Option<f64>,
+    /// Why the result failed; present only for a `failed` result.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<String>,
 }
@@ -211,14 +254,23 @@ pub struct TrainingResult {
 /// A datasource announcement (docs/contract.md §3.12; no `id`, as in the reference).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Datasource {
+    /// Format of the stream's messages.
     pub input_format: String,
+    /// The deployment id, as a string.
     pub deployment: String,
+    /// A JSON document, as text.
     pub input_config: String,
+    /// Free-text description of the stream.
     pub description: String,
+    /// `topic:partition:offset[:length][,…]`.
     pub topic: String,
+    /// Fraction of the messages used for validation.
     pub validation_rate: Option<f64>,
+    /// Fraction of the messages used for testing.
     pub test_rate: Option<f64>,
+    /// Number of messages in the stream.
     pub total_msg: Option<i64>,
+    /// When the stream was announced.
     #[serde(with = "drf")]
     #[schema(value_type = String, format = DateTime)]
     pub time: NaiveDateTime,
@@ -227,31 +279,49 @@ pub struct Datasource {
 /// An inference (docs/contract.md §3.14, without the write-only `token`).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Inference {
+    /// The inference's id.
     pub id: i32,
+    /// The training result whose model is served, or null once it is deleted.
     pub model_result: Option<i32>,
+    /// Number of inference pods.
     pub replicas: i32,
+    /// Format of the input messages.
     pub input_format: InputFormat,
+    /// A JSON document, as text, that describes the input messages.
     pub input_config: String,
+    /// Kafka topic the inference reads from.
     pub input_topic: String,
+    /// Kafka topic the inference writes its predictions to.
     pub output_topic: String,
+    /// When the inference was created.
     #[serde(with = "drf")]
     #[schema(value_type = String, format = DateTime)]
     pub time: NaiveDateTime,
+    /// Whether the inference is deployed or stopped.
     pub status: InferenceStatus,
+    /// When `status` last changed.
     #[serde(with = "drf")]
     #[schema(value_type = String, format = DateTime)]
     pub status_changed: NaiveDateTime,
+    /// Early-exit threshold of a distributed model, or null.
     pub limit: Option<f64>,
+    /// Kafka topic towards the upper (father) model of a distributed model.
     pub output_upper: String,
+    /// API URL of an external Kubernetes cluster, or null.
     pub external_host: Option<String>,
+    /// Kafka broker of the input topic, or null for the default broker.
     pub input_kafka_broker: Option<String>,
+    /// Kafka broker of the output topic, or null for the default broker.
     pub output_kafka_broker: Option<String>,
+    /// Kafka broker of the upper model's topic, or null for the default broker.
     pub upper_kafka_broker: Option<String>,
 }
 
 /// Suggested input settings for deploying an inference of a result (docs/contract.md §4.6).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct InferenceInfo {
+    /// Suggested input format.
     pub input_format: String,
+    /// Suggested input configuration, a JSON document as text.
     pub input_config: String,
 }

@@ -27,7 +27,9 @@ use crate::with_conn;
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
 #[diesel(table_name = dep)]
 pub struct DeploymentRow {
+    /// The deployment's id.
     pub id: i32,
+    /// The other columns.
     #[diesel(embed)]
     pub fields: NewDeployment,
 }
@@ -38,34 +40,61 @@ pub struct DeploymentRow {
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = dep, treat_none_as_default_value = false)]
 pub struct NewDeployment {
+    /// The batch size.
     pub batch: i32,
+    /// Keyword arguments of `fit` for TensorFlow models, as the client wrote them.
     pub tf_kwargs_fit: String,
+    /// Keyword arguments of `evaluate` for TensorFlow models.
     pub tf_kwargs_val: String,
+    /// Keyword arguments of training for PyTorch models.
     pub pth_kwargs_fit: String,
+    /// Keyword arguments of validation for PyTorch models.
     pub pth_kwargs_val: String,
+    /// Whether to generate a confusion matrix (nullable).
     pub conf_mat_settings: Option<bool>,
+    /// The deployed configuration.
     pub configuration_id: i32,
+    /// When the deployment was created (UTC).
     #[diesel(deserialize_as = DbTime)]
     pub time: NaiveDateTime,
+    /// The optimizer of distributed training.
     pub optimizer: String,
+    /// The learning rate of distributed training.
     pub learning_rate: f64,
+    /// The loss of distributed training.
     pub loss: String,
+    /// The metrics of distributed training, comma-separated.
     pub metrics: String,
+    /// Whether training is incremental (on a stream).
     pub incremental: bool,
+    /// Whether incremental training runs without end.
     pub indefinite: bool,
+    /// The stream timeout in milliseconds.
     pub stream_timeout: Option<i32>,
+    /// The metric watched during incremental training.
     pub monitoring_metric: Option<String>,
+    /// The direction of improvement of the monitored metric (`up` or `down`).
     pub change: Option<String>,
+    /// The minimal improvement of the monitored metric.
     pub improvement: Option<f64>,
+    /// Whether training is semi-supervised.
     pub unsupervised: bool,
+    /// The rounds of semi-supervised training.
     pub unsupervised_rounds: Option<i32>,
+    /// The confidence threshold of semi-supervised training.
     pub confidence: Option<f64>,
+    /// Whether training is federated.
     pub federated: bool,
+    /// The aggregation rounds of federated training.
     pub agg_rounds: Option<i32>,
+    /// The minimal data per client of federated training.
     pub min_data: Option<i32>,
+    /// The aggregation strategy of federated training.
     #[diesel(deserialize_as = Stored<AggStrategy>, serialize_as = Stored<AggStrategy>)]
     pub agg_strategy: AggStrategy,
+    /// The data restriction of federated training, a JSON document as text.
     pub data_restriction: Option<String>,
+    /// Whether federated aggregation is blockchain-based.
     pub blockchain: bool,
 }
 

@@ -16,7 +16,9 @@ use crate::with_conn;
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
 #[diesel(table_name = inf)]
 pub struct InferenceRow {
+    /// The inference's id.
     pub id: i32,
+    /// The other columns.
     #[diesel(embed)]
     pub fields: NewInference,
 }
@@ -25,23 +27,39 @@ pub struct InferenceRow {
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = inf, treat_none_as_default_value = false)]
 pub struct NewInference {
+    /// Whether the inference is deployed or stopped.
     #[diesel(deserialize_as = Stored<InferenceStatus>, serialize_as = Stored<InferenceStatus>)]
     pub status: InferenceStatus,
+    /// When `status` last changed (UTC).
     pub status_changed: NaiveDateTime,
+    /// The training result served, `NULL` once it is deleted.
     pub model_result_id: Option<i32>,
+    /// The number of pod replicas.
     pub replicas: i32,
+    /// The encoding of the input records.
     #[diesel(deserialize_as = Stored<InputFormat>, serialize_as = Stored<InputFormat>)]
     pub input_format: InputFormat,
+    /// Decoding settings of the input records, a JSON document as text.
     pub input_config: String,
+    /// The Kafka topic the inference reads.
     pub input_topic: String,
+    /// The Kafka topic the predictions go to.
     pub output_topic: String,
+    /// When the inference was created (UTC).
     pub time: NaiveDateTime,
+    /// Column `limit`: the early-exit confidence threshold of distributed models.
     pub limit_: Option<f64>,
+    /// The Kafka topic towards the upper model (distributed early exit).
     pub output_upper: String,
+    /// The bearer token of the external cluster (write-only).
     pub token: Option<String>,
+    /// The API URL of the external cluster, `NULL` for the default cluster.
     pub external_host: Option<String>,
+    /// Brokers of the input topic, `NULL` for the default ones.
     pub input_kafka_broker: Option<String>,
+    /// Brokers of the output topic, `NULL` for the default ones.
     pub output_kafka_broker: Option<String>,
+    /// Brokers of the upper topic, `NULL` for the default ones.
     pub upper_kafka_broker: Option<String>,
 }
 

@@ -19,12 +19,19 @@ use crate::with_conn;
 #[derive(Clone, PartialEq, Queryable, Selectable)]
 #[diesel(table_name = d)]
 pub struct IotDeviceRow {
+    /// The device's id.
     pub id: i32,
+    /// The unique device token.
     pub token: String,
+    /// The unique name of the device.
     pub friendly_name: String,
+    /// Host name or IP address of the device's MQTT broker.
     pub mqtt_address: String,
+    /// Port of the broker.
     pub mqtt_port: i32,
+    /// User name on the broker.
     pub mqtt_username: String,
+    /// Password on the broker.
     pub mqtt_password: String,
 }
 
@@ -58,11 +65,17 @@ impl From<IotDeviceRow> for IotDevice {
 /// A device to store; `token: None` generates one.
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewIotDevice {
+    /// Unique device token; `None` generates one.
     pub token: Option<String>,
+    /// Unique name of the device.
     pub friendly_name: String,
+    /// Host name or IP address of the device's MQTT broker.
     pub mqtt_address: String,
+    /// Port of the broker.
     pub mqtt_port: i32,
+    /// User name on the broker.
     pub mqtt_username: String,
+    /// Password on the broker.
     pub mqtt_password: String,
 }
 
@@ -81,11 +94,17 @@ struct InsertRow<'a> {
 #[derive(Clone, Default, PartialEq, Eq, AsChangeset)]
 #[diesel(table_name = d)]
 pub struct IotDeviceChanges {
+    /// New unique device token.
     pub token: Option<String>,
+    /// New unique name of the device.
     pub friendly_name: Option<String>,
+    /// New host name or IP address of the device's MQTT broker.
     pub mqtt_address: Option<String>,
+    /// New port of the broker.
     pub mqtt_port: Option<i32>,
+    /// New user name on the broker.
     pub mqtt_username: Option<String>,
+    /// New password on the broker.
     pub mqtt_password: Option<String>,
 }
 

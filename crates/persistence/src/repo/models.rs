@@ -16,13 +16,21 @@ use crate::with_conn;
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
 #[diesel(table_name = m)]
 pub struct ModelRow {
+    /// The model's id.
     pub id: i32,
+    /// The model's unique name.
     pub name: String,
+    /// Free-text description.
     pub description: String,
+    /// Python import lines run before `code`.
     pub imports: String,
+    /// The model's Python source code.
     pub code: String,
+    /// Whether the model is part of a distributed chain.
     pub distributed: bool,
+    /// The upper model of a distributed model, `NULL` for a root.
     pub father_id: Option<i32>,
+    /// The framework of `code`.
     #[diesel(deserialize_as = Stored<Framework>)]
     pub framework: Framework,
 }
@@ -47,11 +55,17 @@ impl ModelRow {
 #[derive(Debug, Clone, Insertable, AsChangeset)]
 #[diesel(table_name = m)]
 pub struct ModelFields {
+    /// The model's unique name.
     pub name: String,
+    /// Free-text description.
     pub description: String,
+    /// Python import lines run before `code`.
     pub imports: String,
+    /// The model's Python source code.
     pub code: String,
+    /// Whether the model is part of a distributed chain.
     pub distributed: bool,
+    /// The framework of `code`.
     #[diesel(serialize_as = Stored<Framework>)]
     pub framework: Framework,
 }

@@ -21,28 +21,44 @@ use crate::with_conn;
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
 #[diesel(table_name = r)]
 pub struct ResultRow {
+    /// The result's id.
     pub id: i32,
+    /// Where the training stands.
     #[diesel(deserialize_as = Stored<ResultStatus>)]
     pub status: ResultStatus,
+    /// When `status` last changed (UTC).
     #[diesel(deserialize_as = DbTime)]
     pub status_changed: NaiveDateTime,
+    /// The deployment the training belongs to.
     pub deployment_id: i32,
+    /// The trained model.
     pub model_id: i32,
+    /// Training metrics, a JSON document as text.
     pub train_metrics: Option<String>,
+    /// Validation metrics, a JSON document as text.
     pub val_metrics: Option<String>,
+    /// Test metrics, a JSON document as text.
     pub test_metrics: Option<String>,
+    /// The confusion matrix, a JSON document as text.
     pub confusion_matrix: Option<String>,
+    /// The training duration in seconds.
     pub training_time: Option<f64>,
+    /// The trained model's file in the artifact store, `""` before the upload.
     pub trained_model: String,
+    /// The confusion-matrix image's file in the artifact store.
     pub confusion_mat_img: Option<String>,
+    /// Why the result failed.
     pub status_reason: Option<String>,
 }
 
 /// A result with its model and deployment, read in one statement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResultContext {
+    /// The result.
     pub result: ResultRow,
+    /// Its model.
     pub model: ModelRow,
+    /// Its deployment.
     pub deployment: DeploymentRow,
 }
 
