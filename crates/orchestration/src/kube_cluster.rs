@@ -223,10 +223,10 @@ impl KubeCluster {
                 message: if status.message.is_empty() { status.reason.clone() } else { status.message.clone() },
             },
             kube::Error::HyperError(e) => {
-                ClusterError::Unreachable { cluster: self.url.clone(), reason: innermost(&e) }
+                ClusterError::Unreachable { cluster: self.url.clone(), reason: innermost(&e).to_string() }
             }
             kube::Error::Service(e) => {
-                ClusterError::Unreachable { cluster: self.url.clone(), reason: innermost(e.as_ref()) }
+                ClusterError::Unreachable { cluster: self.url.clone(), reason: innermost(e.as_ref()).to_string() }
             }
             other => ClusterError::Rejected {
                 action: format!("{action} {kind} {name}"),
@@ -253,13 +253,17 @@ impl KubeCluster {
     }
 }
 
-/// The innermost cause of an error, which says what actually happened (`Connection refused`).
-fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut current = e;
+/// The innermost cause of `error` (itself when it has none): what actually happened
+/// (`Connection refused`).
+///
+/// The same function as `kafkaml_executor`'s; it is meant to move to `kafkaml_domain` (which
+/// both crates depend on) so that there is one copy.
+fn innermost<'a>(error: &'a (dyn std::error::Error + 'static)) -> &'a (dyn std::error::Error + 'static) {
+    let mut current = error;
     while let Some(next) = current.source() {
         current = next;
     }
-    current.to_string()
+    current
 }
 
 #[async_trait]
