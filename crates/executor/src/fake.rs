@@ -175,7 +175,7 @@ impl FakeExecutor {
         lock(&self.state).failures.entry(method).or_default().push_back(error);
     }
 
-    /// While `true`, every call fails with [`unavailable`] (the executor asked is named);
+    /// While `true`, every call fails with [`unavailable()`] (the executor asked is named);
     /// `false` answers again.
     pub fn set_unavailable(&self, unavailable: bool) {
         lock(&self.state).unavailable = unavailable;

@@ -6,7 +6,7 @@
 //!   deleted, and every call in order ([`ClusterCall`]). It answers like the API server where it
 //!   matters to callers: creating an object whose name exists is [`ClusterError::AlreadyExists`],
 //!   deleting a missing one is [`Deletion::NotFound`]. It can be told to fail the next creations
-//!   or deletions, or every call, with any [`ClusterError`] ([`unreachable`] builds the usual
+//!   or deletions, or every call, with any [`ClusterError`] ([`unreachable()`] builds the usual
 //!   "unavailable" one). Its [`Cluster::job_failures`] streams are fed by a [`JobFailureFeed`] the
 //!   test keeps.
 //! * [`FakeConnector`] hands out one [`FakeCluster`] per host (made on first use, or given with
@@ -154,7 +154,7 @@ impl FakeCluster {
         lock(&self.state).fail_all = Some(error);
     }
 
-    /// Every call fails with [`unreachable`] until [`FakeCluster::recover`].
+    /// Every call fails with [`unreachable()`] until [`FakeCluster::recover`].
     pub fn fail_unreachable(&self) {
         self.fail_all(unreachable(&self.url));
     }
