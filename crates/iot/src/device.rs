@@ -22,6 +22,12 @@ impl Password {
     pub fn new(password: impl Into<String>) -> Self {
         Password(SecretString::from(password.into()))
     }
+
+    /// The password text, as [`ExposeSecret::expose_secret`] gives it, for callers that do not
+    /// import the trait. Only for the wire (and tests): never log it.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
 }
 
 impl From<SecretString> for Password {
@@ -117,6 +123,7 @@ mod tests {
         assert!(!format!("{device:?}").contains("s3cret"));
         assert!(format!("{device:?}").contains("password: Password([REDACTED])"));
         assert_eq!(device.broker.password.expose_secret(), "s3cret");
+        assert_eq!(device.broker.password.expose(), "s3cret");
         assert_eq!(Password::from(SecretString::from("x")).expose_secret(), "x");
     }
 }
