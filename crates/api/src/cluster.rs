@@ -1,7 +1,6 @@
 //! How the settings reach Kubernetes clusters.
 
 use kafkaml_orchestration::ClusterSettings;
-use secrecy::ExposeSecret;
 
 use crate::settings::Settings;
 
@@ -9,7 +8,7 @@ use crate::settings::Settings;
 pub fn cluster_settings(settings: &Settings) -> ClusterSettings {
     ClusterSettings {
         host: settings.kube.host.clone(),
-        token: settings.kube.token.as_ref().map(|t| t.expose_secret().to_owned()),
+        token: settings.kube.token.clone(),
         kubeconfig: settings.kube.kubeconfig.clone(),
         ca_cert: settings.kube.ca_cert.clone(),
         insecure_skip_tls_verify: settings.kube.insecure_skip_tls_verify,

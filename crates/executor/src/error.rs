@@ -1,6 +1,5 @@
 //! Failures of executor calls.
 
-use std::error::Error as _;
 use std::time::Duration;
 
 use crate::ExecutorKind;
@@ -111,32 +110,51 @@ impl ExecutorError {
     }
 }
 
-/// A short, user-readable cause for a transport error: the innermost cause, with the usual
-/// socket errors spelled plainly (`connection refused`).
+/// A short, user-readable cause for a transport error: the first I/O error of its cause chain in
+/// plain words (`connection refused`), else `timed out` for a timeout, else the innermost cause.
 fn describe(error: &reqwest::Error) -> String {
-    let mut innermost: &(dyn std::error::Error + 'static) = error;
-    let mut current = error.source();
-    while let Some(cause) = current {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            return describe_io(io);
-        }
-        innermost = cause;
-        current = cause.source();
+    match io_cause(error) {
+        Some(io) => describe_io(io, "connection closed before the answer was complete"),
+        None if error.is_timeout() => "timed out".to_owned(),
+        None => innermost(error).to_string(),
     }
-    if error.is_timeout() {
-        return "timed out".to_owned();
-    }
-    innermost.to_string()
 }
 
-fn describe_io(error: &std::io::Error) -> String {
+// The three helpers below are meant to move to `kafkaml_domain` (which this crate, `kafkaml-iot`
+// and `kafkaml-orchestration` all depend on) so that each exists once; the other two crates hold
+// copies of the ones they use.
+
+/// The innermost cause of `error` (itself when it has none): what actually happened.
+fn innermost<'a>(error: &'a (dyn std::error::Error + 'static)) -> &'a (dyn std::error::Error + 'static) {
+    let mut current = error;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current
+}
+
+/// The first [`std::io::Error`] in `error`'s cause chain, `error` included.
+fn io_cause<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a std::io::Error> {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return Some(io);
+        }
+        current = e.source();
+    }
+    None
+}
+
+/// An I/O failure in plain words: the usual socket errors spelled plainly (`connection refused`),
+/// `closed_early` for an unexpected end of stream, else the error's own text.
+fn describe_io(error: &std::io::Error, closed_early: &str) -> String {
     use std::io::ErrorKind;
     match error.kind() {
         ErrorKind::ConnectionRefused => "connection refused".to_owned(),
         ErrorKind::ConnectionReset => "connection reset".to_owned(),
         ErrorKind::ConnectionAborted => "connection aborted".to_owned(),
         ErrorKind::TimedOut => "timed out".to_owned(),
-        ErrorKind::UnexpectedEof => "connection closed before the answer was complete".to_owned(),
+        ErrorKind::UnexpectedEof => closed_early.to_owned(),
         _ => error.to_string(),
     }
 }

@@ -12,8 +12,9 @@
 //! a user; [`ExecutorError::is_unavailable`] tells a 503 (executor down or too slow) from a 502
 //! (executor answered something unusable).
 //!
-//! With the `stub` feature, [`stub::StubExecutor`] is a tiny executor server for tests of other
-//! crates.
+//! With the `stub` feature, `stub::StubExecutor` is a tiny executor server for tests of other
+//! crates (HTTP on a loopback port); with the `test-support` feature, `fake::FakeExecutor` is an
+//! in-memory [`Executor`] with scripted answers that records its calls.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), kafkaml_executor::ExecutorError> {
@@ -29,6 +30,8 @@
 #![warn(missing_docs)]
 
 mod error;
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
 mod http;
 mod model;
 #[cfg(any(test, feature = "stub"))]

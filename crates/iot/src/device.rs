@@ -2,35 +2,54 @@
 
 use std::fmt;
 
+use secrecy::{ExposeSecret, SecretString};
+
 /// Prefix of every device topic: the backlog sets `FullTopic kafkaml/iot/%topic%/%prefix%/` and
 /// `Topic <token>`, so a device listens on `kafkaml/iot/<token>/cmnd/…` and answers on
 /// `kafkaml/iot/<token>/stat/…`.
 pub const TOPIC_ROOT: &str = "kafkaml/iot";
 
-/// A password that does not print in `Debug`.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Password(String);
+/// The MQTT password of a device: a [`SecretString`] (it does not print in `Debug` and is wiped
+/// from memory when dropped) that [`crate::MqttLink`] exposes only to the MQTT `CONNECT` packet.
+///
+/// A newtype rather than a bare `SecretString` so that callers keep writing
+/// `Password::new(text)`; `From<SecretString>` takes a secret that is already one.
+#[derive(Clone, Default)]
+pub struct Password(SecretString);
 
 impl Password {
     /// Wraps a password.
     pub fn new(password: impl Into<String>) -> Self {
-        Password(password.into())
+        Password(SecretString::from(password.into()))
     }
 
-    /// The password text.
+    /// The password text, as [`ExposeSecret::expose_secret`] gives it, for callers that do not
+    /// import the trait. Only for the wire (and tests): never log it.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
+    }
+}
+
+impl From<SecretString> for Password {
+    fn from(secret: SecretString) -> Self {
+        Password(secret)
+    }
+}
+
+impl ExposeSecret<str> for Password {
+    fn expose_secret(&self) -> &str {
+        self.0.expose_secret()
     }
 }
 
 impl fmt::Debug for Password {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
+        f.write_str("Password([REDACTED])")
     }
 }
 
 /// The MQTT broker of a device and the credentials the device (and the back-end) use on it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Broker {
     /// Host name or IP address.
     pub host: String,
@@ -54,7 +73,7 @@ impl Broker {
 }
 
 /// A Tasmota device registered in Kafka-ML.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Device {
     /// Its token: Tasmota `Topic`, `DeviceName`, `MqttClient` and `Hostname`.
     pub token: String,
@@ -102,5 +121,9 @@ mod tests {
         assert_eq!(device.command_topic("Br"), "kafkaml/iot/5B8E6696/cmnd/Br");
         assert_eq!(device.broker.address(), "[::1]:1883");
         assert!(!format!("{device:?}").contains("s3cret"));
+        assert!(format!("{device:?}").contains("password: Password([REDACTED])"));
+        assert_eq!(device.broker.password.expose_secret(), "s3cret");
+        assert_eq!(device.broker.password.expose(), "s3cret");
+        assert_eq!(Password::from(SecretString::from("x")).expose_secret(), "x");
     }
 }

@@ -6,7 +6,7 @@ use rumqttc::{ConnectReturnCode, ConnectionError};
 
 /// Why a device's broker could not be used. Messages name the broker (`host:port`), never the
 /// password, and can be shown to a user as they are.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IotError {
     /// The broker refused the device's user name and password.
     #[error("the MQTT broker {broker} refused the credentials of user '{username}' ({reason})")]
@@ -74,12 +74,12 @@ impl IotError {
                 }
                 other => IotError::Protocol { broker, reason: format!("connection refused ({other:?})") },
             },
-            ConnectionError::Io(e) => IotError::Unreachable { broker, reason: describe_io(&e) },
+            ConnectionError::Io(e) => IotError::Unreachable { broker, reason: describe_io(&e, BROKER_CLOSED) },
             ConnectionError::NetworkTimeout => {
                 IotError::Unreachable { broker, reason: "the connection timed out".to_owned() }
             }
             ConnectionError::MqttState(rumqttc::StateError::Io(e)) => {
-                IotError::Unreachable { broker, reason: describe_io(&e) }
+                IotError::Unreachable { broker, reason: describe_io(&e, BROKER_CLOSED) }
             }
             ConnectionError::MqttState(rumqttc::StateError::ConnectionAborted) => {
                 IotError::Protocol { broker, reason: "the broker closed the connection".to_owned() }
@@ -89,14 +89,22 @@ impl IotError {
     }
 }
 
-fn describe_io(error: &std::io::Error) -> String {
+/// What an unexpected end of stream means here.
+const BROKER_CLOSED: &str = "the broker closed the connection";
+
+/// An I/O failure in plain words: the usual socket errors spelled plainly (`connection refused`),
+/// `closed_early` for an unexpected end of stream, else the error's own text.
+///
+/// The same function as `kafkaml_executor`'s; it is meant to move to `kafkaml_domain` (which
+/// both crates depend on) so that there is one copy.
+fn describe_io(error: &std::io::Error, closed_early: &str) -> String {
     use std::io::ErrorKind;
     match error.kind() {
         ErrorKind::ConnectionRefused => "connection refused".to_owned(),
         ErrorKind::ConnectionReset => "connection reset".to_owned(),
         ErrorKind::ConnectionAborted => "connection aborted".to_owned(),
         ErrorKind::TimedOut => "timed out".to_owned(),
-        ErrorKind::UnexpectedEof => "the broker closed the connection".to_owned(),
+        ErrorKind::UnexpectedEof => closed_early.to_owned(),
         _ => error.to_string(),
     }
 }

@@ -17,8 +17,9 @@
 //! step bounded in time). Failures are [`IotError`]s whose messages name the broker, never the
 //! password.
 //!
-//! With the `simulator` feature, [`simulator`] offers a simulated Tasmota device and a
-//! password-protected Mosquitto for tests.
+//! With the `simulator` feature, `simulator` offers a simulated Tasmota device and a
+//! password-protected Mosquitto for tests; with the `test-support` feature, `fake` offers
+//! `FakeTasmotaLink`, an in-memory [`TasmotaLink`] with scripted answers per device token.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), kafkaml_iot::IotError> {
@@ -38,6 +39,8 @@
 
 mod device;
 mod error;
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
 mod link;
 mod mqtt;
 #[cfg(any(test, feature = "simulator"))]

@@ -6,6 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use kafkaml_domain::iot::DeviceStatus;
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS, SubscribeReasonCode};
+use secrecy::ExposeSecret;
 use tokio::time::Instant;
 
 use crate::device::Device;
@@ -60,7 +61,7 @@ impl MqttLink {
         let id = format!("kafkaml-{purpose}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         let broker = &device.broker;
         let mut options = MqttOptions::new(id, broker.host.clone(), broker.port);
-        options.set_credentials(broker.username.clone(), broker.password.expose().to_owned());
+        options.set_credentials(broker.username.clone(), broker.password.expose_secret().to_owned());
         options.set_keep_alive(KEEP_ALIVE);
         options.set_clean_session(true);
         let (client, mut events) = AsyncClient::new(options, 8);

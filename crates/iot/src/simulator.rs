@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio::task::JoinHandle;
 
+use secrecy::ExposeSecret;
+
 use crate::device::{Broker, Device, Password};
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -64,7 +66,7 @@ impl SimulatedTasmota {
     pub async fn start(token: &str, broker: Broker) -> SimulatedTasmota {
         let device = Device { token: token.to_owned(), friendly_name: format!("sim-{token}"), broker };
         let mut options = MqttOptions::new(token, device.broker.host.clone(), device.broker.port);
-        options.set_credentials(device.broker.username.clone(), device.broker.password.expose().to_owned());
+        options.set_credentials(device.broker.username.clone(), device.broker.password.expose_secret().to_owned());
         options.set_keep_alive(Duration::from_secs(30));
         let (client, mut events) = AsyncClient::new(options, 16);
         let filter = device.command_topic("#");

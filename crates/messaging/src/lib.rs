@@ -10,6 +10,16 @@
 //! * [`PredictionSource`] — live subscriptions to inference output topics for the WebSocket
 //!   (docs/contract.md §4.10); [`KafkaPredictionSource`] gives each subscription its own consumer group and
 //!   reads only new messages; [`render_prediction`] turns a message into the frame the web UI reads.
+//! * `fake` (cargo feature `test-support`) — `FakePublisher` and `FakePredictionSource`, in-memory
+//!   implementations of the two traits for tests of callers.
+//!
+//! A service of its own can publish a datasource with this crate alone: see
+//! `examples/examples/publish_datasource.rs` in the repository.
+
+#![warn(missing_docs)]
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
 
 pub mod message;
 pub mod predictions;

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 const BUFFER: usize = 64;
 
 /// Why a subscription could not start.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SubscribeError {
     /// The topic name cannot be subscribed to.
     #[error("invalid topic name {0:?}")]
@@ -49,7 +49,8 @@ impl PredictionStream {
     }
 }
 
-/// Starts subscriptions to prediction topics. Implemented by [`KafkaPredictionSource`].
+/// Starts subscriptions to prediction topics. Implemented by [`KafkaPredictionSource`]; tests use
+/// the in-memory `FakePredictionSource` of the `test-support` feature.
 #[async_trait]
 pub trait PredictionSource: Send + Sync + 'static {
     /// Subscribes to `topic`, reading only messages published from now on.
@@ -86,7 +87,8 @@ impl Drop for ActiveGuard {
     }
 }
 
-fn valid_topic(topic: &str) -> bool {
+/// Whether Kafka accepts `topic` as a topic name.
+pub(crate) fn valid_topic(topic: &str) -> bool {
     !topic.is_empty()
         && topic.len() <= 249
         && topic != "."

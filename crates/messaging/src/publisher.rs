@@ -27,7 +27,7 @@ pub struct KafkaConfig {
 
 /// Why a control message was not published. Every variant means "the broker did not take it";
 /// callers answer 503.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PublishError {
     /// No acknowledgement within the configured time (broker down, slow or unreachable).
     #[error("the Kafka broker did not acknowledge the message within {0:?}")]
@@ -40,7 +40,8 @@ pub enum PublishError {
     Closed,
 }
 
-/// Publishes control messages. Implemented by [`KafkaControlPublisher`]; tests bring fakes.
+/// Publishes control messages. Implemented by [`KafkaControlPublisher`]; tests use the in-memory
+/// `FakePublisher` of the `test-support` feature.
 #[async_trait]
 pub trait ControlPublisher: Send + Sync + 'static {
     /// Publishes `message` to the control topic and returns once the broker acknowledged it, or

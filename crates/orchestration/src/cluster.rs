@@ -1,5 +1,6 @@
-//! Cluster access as a small trait, so that the API can be tested with in-process fakes and the
-//! kube implementation ([`crate::KubeCluster`]) against a protocol-level fake API server.
+//! Cluster access as a small trait, so that the API can be tested with in-process fakes (the
+//! `test-support` feature's `fake` module) and the kube implementation ([`crate::KubeCluster`])
+//! against a protocol-level fake API server.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +22,7 @@ pub enum Deletion {
 }
 
 /// Why a cluster call failed. Messages name the cluster and the object and can be shown to users.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClusterError {
     /// No cluster is configured (no in-cluster account, `KUBECONFIG` or `KUBE_HOST`).
     #[error(

@@ -17,6 +17,7 @@ use kube::api::{Api, DeleteParams, PostParams, PropagationPolicy};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Client, Config};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use crate::cluster::{Cluster, ClusterConnector, ClusterError, Deletion};
@@ -28,13 +29,14 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Grace period of deletions, as the reference.
 const DELETE_GRACE_SECONDS: u32 = 5;
 
-/// How to reach clusters: the default one and the TLS rules for every one.
-#[derive(Clone, Default)]
+/// How to reach clusters: the default one and the TLS rules for every one. The token does not
+/// print in `Debug`.
+#[derive(Debug, Clone, Default)]
 pub struct ClusterSettings {
     /// `KUBE_HOST`: API server URL of the default cluster (takes precedence over `kubeconfig`).
     pub host: Option<String>,
-    /// `KUBE_TOKEN`: bearer token for `host`.
-    pub token: Option<String>,
+    /// `KUBE_TOKEN`: bearer token for `host`; exposed only in the client's `Authorization` header.
+    pub token: Option<SecretString>,
     /// `KUBECONFIG`: a kubeconfig file (its current context) for the default cluster.
     pub kubeconfig: Option<PathBuf>,
     /// `KUBE_CA_CERT`: a PEM file of CA certificates to trust (for `host`, the kubeconfig and
@@ -46,20 +48,6 @@ pub struct ClusterSettings {
     pub namespace: String,
     /// Time limit of one API call.
     pub timeout: Duration,
-}
-
-impl fmt::Debug for ClusterSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClusterSettings")
-            .field("host", &self.host)
-            .field("token", &self.token.as_ref().map(|_| "***"))
-            .field("kubeconfig", &self.kubeconfig)
-            .field("ca_cert", &self.ca_cert)
-            .field("insecure_skip_tls_verify", &self.insecure_skip_tls_verify)
-            .field("namespace", &self.namespace)
-            .field("timeout", &self.timeout)
-            .finish()
-    }
 }
 
 fn non_blank(s: Option<&str>) -> Option<&str> {
@@ -111,6 +99,23 @@ async fn config_from_kubeconfig(
     Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.map_err(config_error)
 }
 
+/// What a call does to an object, for messages and for reading the API server's answer (a 409
+/// to a creation means the object already exists).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Create,
+    Delete,
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Action::Create => "create",
+            Action::Delete => "delete",
+        })
+    }
+}
+
 /// A cluster reached with kube, in one namespace, with a time limit per call.
 #[derive(Clone)]
 pub struct KubeCluster {
@@ -143,7 +148,8 @@ impl KubeCluster {
     /// Nothing is contacted here: an unreachable cluster shows up on the first call.
     pub async fn from_settings(settings: &ClusterSettings) -> Result<Option<Self>, ClusterError> {
         let config = if let Some(host) = non_blank(settings.host.as_deref()) {
-            let kubeconfig = token_kubeconfig(host, non_blank(settings.token.as_deref()), settings)?;
+            let token = settings.token.as_ref().map(ExposeSecret::expose_secret);
+            let kubeconfig = token_kubeconfig(host, non_blank(token), settings)?;
             config_from_kubeconfig(kubeconfig, settings).await?
         } else if let Some(path) = &settings.kubeconfig {
             let kubeconfig = Kubeconfig::read_from(path)
@@ -190,7 +196,7 @@ impl KubeCluster {
     /// Runs one call within the time limit and maps its error.
     async fn call<T>(
         &self,
-        action: &str,
+        action: Action,
         kind: &'static str,
         name: &str,
         fut: impl Future<Output = Result<T, kube::Error>>,
@@ -206,9 +212,9 @@ impl KubeCluster {
         }
     }
 
-    fn map_error(&self, action: &str, kind: &'static str, name: &str, e: kube::Error) -> ClusterError {
+    fn map_error(&self, action: Action, kind: &'static str, name: &str, e: kube::Error) -> ClusterError {
         match e {
-            kube::Error::Api(status) if status.code == 409 && action == "create" => {
+            kube::Error::Api(status) if status.code == 409 && action == Action::Create => {
                 ClusterError::AlreadyExists { kind, name: name.to_owned() }
             }
             kube::Error::Api(status) => ClusterError::Rejected {
@@ -217,10 +223,10 @@ impl KubeCluster {
                 message: if status.message.is_empty() { status.reason.clone() } else { status.message.clone() },
             },
             kube::Error::HyperError(e) => {
-                ClusterError::Unreachable { cluster: self.url.clone(), reason: innermost(&e) }
+                ClusterError::Unreachable { cluster: self.url.clone(), reason: innermost(&e).to_string() }
             }
             kube::Error::Service(e) => {
-                ClusterError::Unreachable { cluster: self.url.clone(), reason: innermost(e.as_ref()) }
+                ClusterError::Unreachable { cluster: self.url.clone(), reason: innermost(e.as_ref()).to_string() }
             }
             other => ClusterError::Rejected {
                 action: format!("{action} {kind} {name}"),
@@ -239,7 +245,7 @@ impl KubeCluster {
             propagation_policy: Some(PropagationPolicy::Foreground),
             ..DeleteParams::default()
         };
-        match self.call("delete", kind, name, api.delete(name, &params)).await {
+        match self.call(Action::Delete, kind, name, api.delete(name, &params)).await {
             Ok(_) => Ok(Deletion::Deleted),
             Err(ClusterError::Rejected { status: 404, .. }) => Ok(Deletion::NotFound),
             Err(e) => Err(e),
@@ -247,13 +253,17 @@ impl KubeCluster {
     }
 }
 
-/// The innermost cause of an error, which says what actually happened (`Connection refused`).
-fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut current = e;
+/// The innermost cause of `error` (itself when it has none): what actually happened
+/// (`Connection refused`).
+///
+/// The same function as `kafkaml_executor`'s; it is meant to move to `kafkaml_domain` (which
+/// both crates depend on) so that there is one copy.
+fn innermost<'a>(error: &'a (dyn std::error::Error + 'static)) -> &'a (dyn std::error::Error + 'static) {
+    let mut current = error;
     while let Some(next) = current.source() {
         current = next;
     }
-    current.to_string()
+    current
 }
 
 #[async_trait]
@@ -265,7 +275,7 @@ impl Cluster for KubeCluster {
     async fn create_job(&self, job: &Job) -> Result<(), ClusterError> {
         let name = job.metadata.name.clone().unwrap_or_default();
         let jobs = self.jobs();
-        self.call("create", "Job", &name, jobs.create(&PostParams::default(), job)).await.map(|_| ())
+        self.call(Action::Create, "Job", &name, jobs.create(&PostParams::default(), job)).await.map(|_| ())
     }
 
     async fn delete_job(&self, name: &str) -> Result<Deletion, ClusterError> {
@@ -275,7 +285,7 @@ impl Cluster for KubeCluster {
     async fn create_replication_controller(&self, rc: &ReplicationController) -> Result<(), ClusterError> {
         let name = rc.metadata.name.clone().unwrap_or_default();
         let controllers = self.controllers();
-        self.call("create", "ReplicationController", &name, controllers.create(&PostParams::default(), rc))
+        self.call(Action::Create, "ReplicationController", &name, controllers.create(&PostParams::default(), rc))
             .await
             .map(|_| ())
     }

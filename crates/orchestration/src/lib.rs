@@ -9,7 +9,10 @@
 //!   kube (in-cluster account, `KUBECONFIG`, or `KUBE_HOST` + `KUBE_TOKEN`; external clusters
 //!   through [`KubeConnector`]), with a time limit on every call;
 //! * [`watch`] — Job failure tracking: [`Cluster::job_failures`] reports the back-end's training
-//!   Jobs whose `Failed` condition is true.
+//!   Jobs whose `Failed` condition is true;
+//! * `fake` (cargo feature `test-support`) — `FakeCluster` and `FakeConnector`, in-memory
+//!   implementations of [`Cluster`] and [`ClusterConnector`] that record what they were asked, for
+//!   tests of callers.
 //!
 //! ```
 //! use kafkaml_domain::rules::TrainingCase;
@@ -38,6 +41,8 @@
 #![warn(missing_docs)]
 
 mod cluster;
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
 pub mod gpu;
 pub mod inference;
 mod kube_cluster;

@@ -218,7 +218,7 @@ async fn unreachable_host_is_unavailable() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut s = settings();
     s.host = Some(format!("http://127.0.0.1:{port}"));
-    s.token = Some("secret-token".to_owned());
+    s.token = Some("secret-token".into());
     let cluster = KubeCluster::from_settings(&s).await.unwrap().unwrap();
     assert_eq!(cluster.describe(), format!("http://127.0.0.1:{port}"));
     let err = cluster.create_job(&job("j")).await.unwrap_err();
