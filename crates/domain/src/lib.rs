@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cause;
 pub mod datetime;
 pub mod decimal;
 pub mod deploy;

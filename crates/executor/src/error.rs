@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::ExecutorKind;
+use kafkaml_domain::cause::{describe_io, innermost, io_cause};
 
 /// Longest part of an executor's answer body kept in [`ExecutorError::Rejected`].
 pub(crate) const MAX_BODY_CHARS: usize = 2_000;
@@ -117,45 +118,6 @@ fn describe(error: &reqwest::Error) -> String {
         Some(io) => describe_io(io, "connection closed before the answer was complete"),
         None if error.is_timeout() => "timed out".to_owned(),
         None => innermost(error).to_string(),
-    }
-}
-
-// The three helpers below are meant to move to `kafkaml_domain` (which this crate, `kafkaml-iot`
-// and `kafkaml-orchestration` all depend on) so that each exists once; the other two crates hold
-// copies of the ones they use.
-
-/// The innermost cause of `error` (itself when it has none): what actually happened.
-fn innermost<'a>(error: &'a (dyn std::error::Error + 'static)) -> &'a (dyn std::error::Error + 'static) {
-    let mut current = error;
-    while let Some(next) = current.source() {
-        current = next;
-    }
-    current
-}
-
-/// The first [`std::io::Error`] in `error`'s cause chain, `error` included.
-fn io_cause<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a std::io::Error> {
-    let mut current = Some(error);
-    while let Some(e) = current {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            return Some(io);
-        }
-        current = e.source();
-    }
-    None
-}
-
-/// An I/O failure in plain words: the usual socket errors spelled plainly (`connection refused`),
-/// `closed_early` for an unexpected end of stream, else the error's own text.
-fn describe_io(error: &std::io::Error, closed_early: &str) -> String {
-    use std::io::ErrorKind;
-    match error.kind() {
-        ErrorKind::ConnectionRefused => "connection refused".to_owned(),
-        ErrorKind::ConnectionReset => "connection reset".to_owned(),
-        ErrorKind::ConnectionAborted => "connection aborted".to_owned(),
-        ErrorKind::TimedOut => "timed out".to_owned(),
-        ErrorKind::UnexpectedEof => closed_early.to_owned(),
-        _ => error.to_string(),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use kafkaml_domain::cause::describe_io;
 use rumqttc::{ConnectReturnCode, ConnectionError};
 
 /// Why a device's broker could not be used. Messages name the broker (`host:port`), never the
@@ -91,20 +92,3 @@ impl IotError {
 
 /// What an unexpected end of stream means here.
 const BROKER_CLOSED: &str = "the broker closed the connection";
-
-/// An I/O failure in plain words: the usual socket errors spelled plainly (`connection refused`),
-/// `closed_early` for an unexpected end of stream, else the error's own text.
-///
-/// The same function as `kafkaml_executor`'s; it is meant to move to `kafkaml_domain` (which
-/// both crates depend on) so that there is one copy.
-fn describe_io(error: &std::io::Error, closed_early: &str) -> String {
-    use std::io::ErrorKind;
-    match error.kind() {
-        ErrorKind::ConnectionRefused => "connection refused".to_owned(),
-        ErrorKind::ConnectionReset => "connection reset".to_owned(),
-        ErrorKind::ConnectionAborted => "connection aborted".to_owned(),
-        ErrorKind::TimedOut => "timed out".to_owned(),
-        ErrorKind::UnexpectedEof => closed_early.to_owned(),
-        _ => error.to_string(),
-    }
-}

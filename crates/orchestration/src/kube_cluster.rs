@@ -23,6 +23,7 @@ use serde_json::json;
 use crate::cluster::{Cluster, ClusterConnector, ClusterError, Deletion};
 use crate::labels::TRAINING_SELECTOR;
 use crate::watch::{failure_of, JobFailure};
+use kafkaml_domain::cause::innermost;
 
 /// Default time limit of one API call.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -251,19 +252,6 @@ impl KubeCluster {
             Err(e) => Err(e),
         }
     }
-}
-
-/// The innermost cause of `error` (itself when it has none): what actually happened
-/// (`Connection refused`).
-///
-/// The same function as `kafkaml_executor`'s; it is meant to move to `kafkaml_domain` (which
-/// both crates depend on) so that there is one copy.
-fn innermost<'a>(error: &'a (dyn std::error::Error + 'static)) -> &'a (dyn std::error::Error + 'static) {
-    let mut current = error;
-    while let Some(next) = current.source() {
-        current = next;
-    }
-    current
 }
 
 #[async_trait]
