@@ -1,6 +1,10 @@
 //! The fake Kubernetes API server of the test kit, checked with kube-rs itself: what a real
 //! client sends and expects must work against it.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "this crate is test code throughout, but clippy.toml's allow-*-in-tests only covers #[test] functions, not the helpers around them"
+)]
 
 use std::time::{Duration, Instant};
 

@@ -96,7 +96,6 @@ fn parse_status_line(head: &[u8]) -> Option<u16> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -153,7 +153,6 @@ pub fn inference_controller(env: &InferenceEnvironment, spec: &InferenceSpec) ->
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
     use serde_json::json;

@@ -1,5 +1,9 @@
 //! Black-box API tests: the real application over HTTP, on SQLite and on PostgreSQL.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "this crate is test code throughout, but clippy.toml's allow-*-in-tests only covers #[test] functions, not the helpers and db_test! bodies around them"
+)]
 
 mod configurations;
 mod datasources;

@@ -9,7 +9,7 @@ use kafkaml_domain::ResultStatus;
 use kafkaml_persistence::repo::deployments::NewDeployment;
 use kafkaml_persistence::repo::results::{self as repo, ResultRow};
 use kafkaml_persistence::repo::{configurations, inferences, models};
-use kafkaml_tests::{db_test, DbKind, TestApp};
+use kafkaml_tests::{db_test, TestApp};
 use reqwest::multipart::{Form, Part};
 use reqwest::Response;
 use serde_json::{json, Value};
@@ -242,30 +242,6 @@ fn deployed_time(app: &TestApp, id: i32) -> String {
     datetime::format(&repo::find_context(&mut conn, id).unwrap().unwrap().deployment.fields.time)
 }
 
-/// Tests with adjusted settings, once per backend.
-macro_rules! db_test_with {
-    ($name:ident, $adjust:expr, |$app:ident| $body:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn run($app: TestApp) {
-                $body.await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                run(TestApp::spawn_with(DbKind::Sqlite, $adjust).await).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                run(TestApp::spawn_with(DbKind::Postgres, $adjust).await).await
-            }
-        }
-    };
-}
-
 // ---------------------------------------------------------------------------------------------
 // GET /results/
 
@@ -456,9 +432,9 @@ db_test!(executor_failure_is_a_502_and_changes_nothing, |app| async move {
     assert_eq!(row(&app, id).unwrap(), before);
 });
 
-db_test_with!(
+db_test!(
     executor_down_is_a_503_and_changes_nothing,
-    |s| {
+    settings = |s| {
         s.tfexecutor_url = "http://127.0.0.1:1/".to_owned();
         s.pthexecutor_url = "http://127.0.0.1:1/".to_owned();
     },
