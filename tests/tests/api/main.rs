@@ -18,5 +18,6 @@ mod orchestration;
 mod resource_kit;
 mod results;
 mod robustness;
+mod schema_drift;
 mod smoke;
 mod training_flow;
