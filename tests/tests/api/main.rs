@@ -8,6 +8,7 @@
 mod configurations;
 mod datasources;
 mod deployments;
+mod head;
 mod health;
 mod inferences;
 mod iot;
