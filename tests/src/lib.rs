@@ -7,10 +7,10 @@
 )]
 
 pub mod fake_kube;
+pub mod kafka;
+pub mod proxy;
 
 use std::net::{SocketAddr, ToSocketAddrs};
-pub mod kafka;
-
 use std::path::PathBuf;
 
 use diesel::connection::SimpleConnection;
@@ -20,7 +20,6 @@ use kafkaml_persistence::db::ConnectionManager;
 use kafkaml_persistence::DbConnection;
 use serde_json::Value;
 
-pub mod proxy;
 pub use proxy::TcpProxy;
 
 /// Which database a test runs on.
@@ -226,9 +225,7 @@ impl TestApp {
         let created = kafkaml_persistence::repo::deployments::create(&mut conn, &new).unwrap();
         (created.id as i64, created.results.iter().map(|(r, _)| *r as i64).collect())
     }
-}
 
-impl TestApp {
     /// Stores an inference of `result` with `status` directly in the database (a `RAW` stream
     /// from `in` to `out`, one replica, stamped now), as `POST /results/inference/<id>` would;
     /// returns its id.
