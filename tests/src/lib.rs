@@ -1,12 +1,16 @@
 //! Test kit of the Kafka-ML back-end: spawns the real application on port 0 against a fresh
 //! SQLite file or a fresh PostgreSQL schema, with a stub executor, and offers an HTTP client.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test kit: a setup step that fails panics, and the panic is the failing test's report"
+)]
 
 pub mod fake_kube;
+pub mod kafka;
+pub mod proxy;
 
 use std::net::{SocketAddr, ToSocketAddrs};
-pub mod kafka;
-
 use std::path::PathBuf;
 
 use diesel::connection::SimpleConnection;
@@ -16,7 +20,6 @@ use kafkaml_persistence::db::ConnectionManager;
 use kafkaml_persistence::DbConnection;
 use serde_json::Value;
 
-pub mod proxy;
 pub use proxy::TcpProxy;
 
 /// Which database a test runs on.
@@ -222,9 +225,7 @@ impl TestApp {
         let created = kafkaml_persistence::repo::deployments::create(&mut conn, &new).unwrap();
         (created.id as i64, created.results.iter().map(|(r, _)| *r as i64).collect())
     }
-}
 
-impl TestApp {
     /// Stores an inference of `result` with `status` directly in the database (a `RAW` stream
     /// from `in` to `out`, one replica, stamped now), as `POST /results/inference/<id>` would;
     /// returns its id.
@@ -258,27 +259,43 @@ impl TestApp {
     }
 }
 
-/// Generates one test per database for an async test body: `db_test!(name, |app| async move { … });`
-/// becomes `name::sqlite` and `name::postgres`.
+/// One test per database: `db_test!(name, |app| async move { … })` becomes the tests
+/// `name::sqlite` and `name::postgres`, each on a fresh application ([`TestApp::spawn`]).
+///
+/// Two more forms for tests that need more than the default application:
+/// - `db_test!(name, settings = |s| { … }, |app| async move { … })` adjusts the settings first
+///   ([`TestApp::spawn_with`]);
+/// - `db_test!(name, fixtures = |kind| expr, |pattern| async move { … })` builds whatever the test
+///   needs from the [`DbKind`] (`expr` is awaited and bound to `pattern`), e.g. an application
+///   pointed at a fake Kubernetes API server together with that server:
+///   `db_test!(name, fixtures = |kind| with_kube(kind), |(app, kube)| async move { … })`.
+///
+/// The body is compiled once, as an `async fn name(kind: DbKind)` next to the module `name` that
+/// holds the two `#[test]` functions (a function and a module may share a name), so the module
+/// needs no `use super::*`.
 #[macro_export]
 macro_rules! db_test {
     ($name:ident, |$app:ident| $body:expr) => {
+        $crate::db_test!($name, fixtures = |kind| $crate::TestApp::spawn(kind), |$app| $body);
+    };
+    ($name:ident, settings = $adjust:expr, |$app:ident| $body:expr) => {
+        $crate::db_test!($name, fixtures = |kind| $crate::TestApp::spawn_with(kind, $adjust), |$app| $body);
+    };
+    ($name:ident, fixtures = |$kind:ident| $fixtures:expr, |$fixture:pat_param| $body:expr) => {
+        async fn $name($kind: $crate::DbKind) {
+            let $fixture = $fixtures.await;
+            $body.await
+        }
+
         mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn run($app: $crate::TestApp) {
-                $body.await
-            }
-
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                run($crate::TestApp::spawn($crate::DbKind::Sqlite).await).await
+                super::$name($crate::DbKind::Sqlite).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                run($crate::TestApp::spawn($crate::DbKind::Postgres).await).await
+                super::$name($crate::DbKind::Postgres).await
             }
         }
     };

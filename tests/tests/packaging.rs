@@ -6,7 +6,11 @@
 //! The variables the server reads come from `kafkaml_api::Settings::command()` at test time, so a
 //! setting added to `Settings` may be used in the manifests at once, and a manifest variable that
 //! no setting reads fails here.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "this crate is test code throughout, but clippy.toml's allow-*-in-tests only covers #[test] functions, not the helpers around them"
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

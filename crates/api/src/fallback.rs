@@ -109,7 +109,6 @@ pub async fn fallback(req: HttpRequest, table: Arc<RouteTable>) -> HttpResponse 
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::RouteTable;
 
     #[test]

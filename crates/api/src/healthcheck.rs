@@ -69,7 +69,6 @@ pub async fn probe(bind: &str, path: &str, timeout: Duration) -> Result<(), Heal
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -1,5 +1,4 @@
 //! The committed `openapi/openapi.json` must be what the code generates.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[test]
 fn committed_openapi_document_is_current() {

@@ -1,5 +1,4 @@
 //! The README's configuration table lists exactly the variables the server reads.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
 

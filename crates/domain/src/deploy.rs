@@ -316,7 +316,6 @@ impl InferenceInput {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
     use crate::inputs::parse;

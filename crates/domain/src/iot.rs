@@ -287,7 +287,6 @@ pub struct IotDelivery {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::inputs::parse;
     use serde_json::json;

@@ -245,7 +245,6 @@ impl Executor for FakeExecutor {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use serde_json::json;
 

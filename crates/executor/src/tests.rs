@@ -1,7 +1,5 @@
 //! [`HttpExecutor`] against the stub executor and a few misbehaving peers.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -161,7 +161,6 @@ impl TasmotaLink for FakeTasmotaLink {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
     use crate::{probe_all, Password, BERRY_COMMAND};

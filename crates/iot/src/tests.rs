@@ -1,8 +1,6 @@
 //! [`MqttLink`] against the real Mosquitto on 127.0.0.1:1883, a password-protected Mosquitto
 //! started by the test, and peers that misbehave.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::time::{Duration, Instant};
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};

@@ -86,7 +86,6 @@ pub fn download_program(base: &str, device: &Device) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::device::{Broker, Password};
 

@@ -235,7 +235,6 @@ impl PredictionSource for FakePredictionSource {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use rdkafka::error::{KafkaError, RDKafkaErrorCode};
     use serde_json::json;

@@ -197,7 +197,6 @@ fn ensure_topic_blocking(config: &KafkaConfig) -> Result<TopicStatus, TopicError
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::message::decode_deployment_key;
     use rdkafka::consumer::{Consumer, StreamConsumer};

@@ -477,7 +477,6 @@ impl ClusterConnector for FakeConnector {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use std::time::Duration;
 

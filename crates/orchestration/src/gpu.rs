@@ -36,7 +36,6 @@ pub fn apply_gpu(pod: &mut PodSpec, gpumem: f64) {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
     use k8s_openapi::api::core::v1::Container;

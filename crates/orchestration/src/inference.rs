@@ -139,7 +139,6 @@ pub fn inference_controller(env: &InferenceEnvironment, spec: &InferenceSpec<'_>
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
     use serde_json::json;

@@ -133,7 +133,6 @@ pub fn job_of_result(results: &[PlannedResult], flags: TrainingFlags, result_id:
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
 

@@ -49,7 +49,6 @@ pub fn failure_of(job: &Job) -> Option<JobFailure> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
     use serde_json::json;

@@ -211,7 +211,6 @@ pub fn ping(conn: &mut DbConnection) -> Result<(), DbError> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use diesel::result::Error;
 

@@ -60,7 +60,6 @@ fn parse_sqlite_text(text: &str) -> Option<NaiveDateTime> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     #[test]

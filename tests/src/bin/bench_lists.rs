@@ -5,7 +5,7 @@
 //! Run with `cargo run --release -p kafkaml-tests --bin bench-lists`. With
 //! `KAFKAML_BENCH_SERVE_SECS=N` it then keeps serving the seeded data for N seconds and prints
 //! its address and database file, for a load generator in another process (e.g. `wrk`).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, reason = "a benchmark tool run by hand: a failed step panics with its message")]
 
 use std::time::{Duration, Instant};
 

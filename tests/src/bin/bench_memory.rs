@@ -8,7 +8,11 @@
 //!
 //! Run with `cargo build --release -p kafkaml-api -p kafkaml-tests --bins &&
 //! target/release/bench-memory`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark tool run by hand: a failed step panics with its message"
+)]
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use kafkaml_tests::kafka::{run_control_logger, unique_topic, Kafka, TansuBroker};
-use kafkaml_tests::{DbKind, TestApp};
+use kafkaml_tests::{db_test, DbKind, TestApp};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
@@ -45,35 +45,17 @@ fn big_endian(key: &[u8]) -> u64 {
     key.iter().fold(0, |acc, b| (acc << 8) | u64::from(*b))
 }
 
-/// One test per database, with the shared broker, a fresh control topic and an app using both.
-macro_rules! kafka_test {
-    ($name:ident, |$app:ident, $kafka:ident, $topic:ident| $body:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn run(kind: DbKind) {
-                let $kafka = Kafka::from_env();
-                let $topic = unique_topic("control");
-                $kafka.create_topic(&$topic, 1).await;
-                let $app = spawn_kafka(kind, &$kafka.bootstrap, &$topic, 5).await;
-                $body.await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                run(DbKind::Sqlite).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                run(DbKind::Postgres).await
-            }
-        }
-    };
+/// The fixtures of a `db_test!` on `kind`: the shared broker, a fresh control topic on it and an
+/// application using both.
+async fn with_kafka(kind: DbKind) -> (TestApp, Kafka, String) {
+    let kafka = Kafka::from_env();
+    let topic = unique_topic("control");
+    kafka.create_topic(&topic, 1).await;
+    let app = spawn_kafka(kind, &kafka.bootstrap, &topic, 5).await;
+    (app, kafka, topic)
 }
 
-kafka_test!(publishes_keys_7_and_300_big_endian, |app, kafka, topic| async move {
+db_test!(publishes_keys_7_and_300_big_endian, fixtures = |kind| with_kafka(kind), |(app, kafka, topic)| async move {
     let config = configuration(&app).await;
     app.seed_deployment_with_id(config, 7);
     app.seed_deployment_with_id(config, 300);
@@ -95,7 +77,11 @@ kafka_test!(publishes_keys_7_and_300_big_endian, |app, kafka, topic| async move 
     assert_eq!(app.get_json("/datasources/").await, json!([]));
 });
 
-kafka_test!(control_logger_round_trip_stores_the_datasource_once, |app, kafka, topic| async move {
+db_test!(control_logger_round_trip_stores_the_datasource_once, fixtures = |kind| with_kafka(kind), |(
+    app,
+    kafka,
+    topic,
+)| async move {
     let config = configuration(&app).await;
     app.seed_deployment_with_id(config, 7);
     let res = app.post_json("/datasources/kafka", &datasource("7")).await;

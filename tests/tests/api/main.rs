@@ -1,9 +1,14 @@
 //! Black-box API tests: the real application over HTTP, on SQLite and on PostgreSQL.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "this crate is test code throughout, but clippy.toml's allow-*-in-tests only covers #[test] functions, not the helpers and db_test! bodies around them"
+)]
 
 mod configurations;
 mod datasources;
 mod deployments;
+mod head;
 mod health;
 mod inferences;
 mod iot;
@@ -14,5 +19,6 @@ mod orchestration;
 mod resource_kit;
 mod results;
 mod robustness;
+mod schema_drift;
 mod smoke;
 mod training_flow;

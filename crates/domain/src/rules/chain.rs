@@ -61,7 +61,6 @@ pub fn chain_from_root(root: i32, child_of: impl FnMut(i32) -> Option<i32>) -> V
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
     use std::collections::HashMap;

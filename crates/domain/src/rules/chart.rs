@@ -88,7 +88,6 @@ fn points(values: Option<&Value>) -> Vec<ChartPoint> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
     use serde_json::json;

@@ -287,7 +287,6 @@ fn rewrite_outside_strings(text: &[u8], mut decide: impl FnMut(&[u8], Option<u8>
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
     use serde_json::json;

@@ -229,7 +229,6 @@ fn fnv1a_32(bytes: &[u8]) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
     use ModelRole::{DistributedMember, DistributedRoot, NonDistributed};

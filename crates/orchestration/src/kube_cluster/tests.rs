@@ -1,6 +1,5 @@
 //! The kube calls, checked with a mock API server (`tower_test::mock::pair`) that asserts method,
 //! path and body and answers like the API server.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 

@@ -1,5 +1,4 @@
 //! Full environment tables of the 9 cases, compared with docs/contract.md §5.3.3, and the Job around them.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
 use crate::plan::PlannedJob;

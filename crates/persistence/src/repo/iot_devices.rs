@@ -278,7 +278,6 @@ pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<IotDeviceRow> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::db::{run_migrations, ConnectionManager};
 
