@@ -1,0 +1,262 @@
+//! The use cases on in-memory fakes of every outside service (each crate's `test-support`
+//! feature) and a SQLite file: no socket, no server, no broker. The black-box suite in `tests/`
+//! drives the same operations through HTTP against the real PostgreSQL, tansu, Mosquitto and the
+//! fake Kubernetes API server; these pin the workflows' rules and compensations, fast.
+#![expect(clippy::unwrap_used, reason = "the set-up helpers fail the test on an unexpected error")]
+
+use std::sync::Arc;
+
+use kafkaml_api::usecase::datasources::{publish_datasource, PublishDatasource};
+use kafkaml_api::usecase::iot::{create_device, push_to_devices, PushToDevices};
+use kafkaml_api::usecase::training::{deploy_training, record_job_failures, stop_training};
+use kafkaml_api::usecase::{catalog, inference, Config, Ctx, Error, Missing};
+use kafkaml_api::{Services, Settings};
+use kafkaml_domain::deploy::{DeploymentInput, InferenceInput};
+use kafkaml_domain::inputs::{parse, ConfigurationInput, DatasourceInput, ModelInput};
+use kafkaml_domain::iot::{IotDeployInput, IotDeviceInput};
+use kafkaml_domain::{ResultStatus, Violation};
+use kafkaml_executor::fake::FakeExecutor;
+use kafkaml_iot::fake::{unreachable as mqtt_unreachable, FakeTasmotaLink};
+use kafkaml_iot::Broker;
+use kafkaml_messaging::fake::FakePublisher;
+use kafkaml_orchestration::fake::{FakeCluster, FakeConnector};
+use kafkaml_orchestration::{ClusterError, JobFailure};
+use kafkaml_persistence::repo::results;
+use kafkaml_persistence::{ArtifactStore, DeviceFileStore};
+use serde_json::{json, Value};
+
+/// The fakes a test inspects, and the context the use cases run with.
+struct World {
+    ctx: Arc<Ctx>,
+    cluster: FakeCluster,
+    connector: FakeConnector,
+    executor: FakeExecutor,
+    publisher: FakePublisher,
+    tasmota: FakeTasmotaLink,
+    _dir: tempfile::TempDir,
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::defaults();
+    settings.server.data_dir = dir.path().to_owned();
+    settings.images.backend_url = Some("http://backend:8000".to_owned());
+    settings.images.tensorflow_training = Some("kafkaml/training:tf".to_owned());
+    settings.images.pytorch_training = Some("kafkaml/training:pth".to_owned());
+    settings.images.tensorflow_inference = Some("kafkaml/inference:tf".to_owned());
+    settings.kafka.bootstrap_servers = Some("kafka:9092".to_owned());
+    settings.kafka.control_topic = Some("KAFKA_ML_CONTROL_TOPIC".to_owned());
+    let pool = kafkaml_api::app::open_database(&settings).unwrap();
+    let (cluster, connector, executor) = (FakeCluster::new(), FakeConnector::new(), FakeExecutor::new());
+    let (publisher, tasmota) = (FakePublisher::new("KAFKA_ML_CONTROL_TOPIC"), FakeTasmotaLink::new());
+    let services = Services {
+        executor: Arc::new(executor.clone()),
+        cluster: Some(Arc::new(cluster.clone())),
+        connector: Arc::new(connector.clone()),
+        publisher: Some(Arc::new(publisher.clone())),
+        predictions: None,
+        tasmota: Arc::new(tasmota.clone()),
+    };
+    let store = ArtifactStore::open(dir.path()).unwrap();
+    let device_files = DeviceFileStore::open(dir.path()).unwrap();
+    let ctx = Arc::new(Ctx::new(pool, store, device_files, services, Config::from_settings(&settings)));
+    World { ctx, cluster, connector, executor, publisher, tasmota, _dir: dir }
+}
+
+fn body<T: serde::de::DeserializeOwned + validator::Validate>(v: Value) -> T {
+    parse(v).unwrap()
+}
+
+/// A configuration of `n` TensorFlow models; returns its id.
+async fn configuration(w: &World, n: usize) -> i32 {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let model = body::<ModelInput>(json!({"name": format!("m{i}"), "code": "model = 1", "framework": "tf"}));
+        ids.push(catalog::create_model(&w.ctx, model).await.unwrap());
+    }
+    let input = body::<ConfigurationInput>(json!({"name": "c", "ml_models": ids}));
+    catalog::create_configuration(&w.ctx, input).await.unwrap()
+}
+
+async fn result_ids(w: &World, deployment: i32) -> Vec<i32> {
+    w.ctx
+        .db(move |c| Ok::<_, Error>(results::of_deployment(c, deployment)?))
+        .await
+        .unwrap()
+        .iter()
+        .map(|(r, _)| r.id)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_deployment_stores_its_results_and_creates_one_job_per_model() {
+    let w = world();
+    let cfg = configuration(&w, 2).await;
+    let input =
+        body::<DeploymentInput>(json!({"configuration": cfg, "gpumem": 0, "batch": 4, "tf_kwargs_fit": "epochs=2"}));
+    let id = deploy_training(&w.ctx, input).await.unwrap();
+    let ids = result_ids(&w, id).await;
+    assert_eq!(ids.len(), 2);
+    let mut names = w.cluster.job_names();
+    names.sort();
+    let mut expected: Vec<String> = ids.iter().map(|r| format!("model-training-{r}")).collect();
+    expected.sort();
+    assert_eq!(names, expected);
+    let env = w.cluster.jobs()[0].spec.clone().unwrap().template.spec.unwrap().containers[0].env.clone().unwrap();
+    let get = |name: &str| env.iter().find(|v| v.name == name).and_then(|v| v.value.clone());
+    assert_eq!(get("DEPLOYMENT_ID"), Some(id.to_string()));
+    assert_eq!(get("BATCH").as_deref(), Some("4"));
+    assert_eq!(get("KWARGS_FIT").as_deref(), Some(r#"{"epochs": 2}"#));
+}
+
+#[tokio::test]
+async fn a_job_the_cluster_refuses_undoes_the_whole_deployment() {
+    let w = world();
+    let cfg = configuration(&w, 3).await;
+    w.cluster.fail_next_creates(1, ClusterError::AlreadyExists { kind: "Job", name: "x".to_owned() });
+    let input = body::<DeploymentInput>(json!({"configuration": cfg, "gpumem": 0}));
+    let err = deploy_training(&w.ctx, input).await.unwrap_err();
+    assert!(matches!(err, Error::Cluster(ClusterError::AlreadyExists { .. })), "{err:?}");
+    // The Jobs that were created are deleted again, and no deployment is stored.
+    assert_eq!(w.cluster.job_names(), Vec::<String>::new());
+    assert_eq!(w.cluster.deleted_jobs().len(), 2);
+    let deployments =
+        w.ctx.db(|c| Ok::<_, Error>(kafkaml_persistence::repo::deployments::list(c, None)?)).await.unwrap();
+    assert!(deployments.is_empty());
+}
+
+#[tokio::test]
+async fn kwargs_an_executor_refuses_stop_the_deployment_before_anything_is_stored() {
+    let w = world();
+    let cfg = configuration(&w, 1).await;
+    w.executor
+        .set_deploy_config_check(kafkaml_executor::ExecutorKind::TensorFlow, kafkaml_executor::CheckOutcome::Invalid);
+    let input = body::<DeploymentInput>(json!({"configuration": cfg, "gpumem": 0}));
+    let err = deploy_training(&w.ctx, input).await.unwrap_err();
+    assert!(matches!(err, Error::Rule(Violation::KwargsRefused("TensorFlow"))), "{err:?}");
+    assert!(w.cluster.created_jobs().is_empty());
+}
+
+#[tokio::test]
+async fn stopping_deletes_the_job_and_only_running_results_stop() {
+    let w = world();
+    let cfg = configuration(&w, 1).await;
+    let id = deploy_training(&w.ctx, body(json!({"configuration": cfg, "gpumem": 0}))).await.unwrap();
+    let result = result_ids(&w, id).await[0];
+    stop_training(&w.ctx, result).await.unwrap();
+    assert_eq!(w.cluster.deleted_jobs(), [format!("model-training-{result}")]);
+    let err = stop_training(&w.ctx, result).await.unwrap_err();
+    assert!(matches!(err, Error::Rule(Violation::ResultNotRunning(ResultStatus::Stopped))), "{err:?}");
+    assert!(matches!(stop_training(&w.ctx, 999).await.unwrap_err(), Error::NotFound(Missing::TrainingResult)));
+}
+
+#[tokio::test]
+async fn a_failed_job_marks_its_results_failed_with_the_reason() {
+    let w = world();
+    let cfg = configuration(&w, 1).await;
+    let id = deploy_training(&w.ctx, body(json!({"configuration": cfg, "gpumem": 0}))).await.unwrap();
+    let result = result_ids(&w, id).await[0];
+    let watcher = tokio::spawn(record_job_failures(w.ctx.clone(), Arc::new(w.cluster.clone())));
+    w.cluster.push_failure(JobFailure {
+        job_name: format!("model-training-{result}"),
+        result_ids: vec![result],
+        reason: "BackoffLimitExceeded".to_owned(),
+    });
+    let mut status = None;
+    for _ in 0..100 {
+        let found = w.ctx.db(move |c| Ok::<_, Error>(results::find_context(c, result)?)).await.unwrap().unwrap();
+        if found.result.status == ResultStatus::Failed {
+            status = found.result.status_reason;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    watcher.abort();
+    assert_eq!(status.as_deref(), Some("BackoffLimitExceeded"));
+}
+
+#[tokio::test]
+async fn an_external_cluster_that_cannot_be_used_is_a_bad_request_and_nothing_is_stored() {
+    let w = world();
+    let cfg = configuration(&w, 1).await;
+    let id = deploy_training(&w.ctx, body(json!({"configuration": cfg, "gpumem": 0}))).await.unwrap();
+    let result = result_ids(&w, id).await[0];
+    w.ctx.db(move |c| Ok::<_, Error>(results::set_status(c, result, ResultStatus::Finished, None)?)).await.unwrap();
+    w.connector.fail_with(ClusterError::Config("no such CA".to_owned()));
+    let input = body::<InferenceInput>(json!({"gpumem": 0, "external_host": "https://k:6443", "token": "t"}));
+    let err = inference::deploy_inference(&w.ctx, result, input).await.unwrap_err();
+    assert!(matches!(&err, Error::ExternalCluster { host, .. } if host == "https://k:6443"), "{err:?}");
+    let list = w.ctx.db(|c| Ok::<_, Error>(kafkaml_persistence::repo::inferences::list(c)?)).await.unwrap();
+    assert!(list.is_empty());
+}
+
+#[tokio::test]
+async fn publishing_a_datasource_sends_the_control_message_and_reports_a_broker_that_does_not_answer() {
+    let w = world();
+    let cfg = configuration(&w, 1).await;
+    let id = deploy_training(&w.ctx, body(json!({"configuration": cfg, "gpumem": 0}))).await.unwrap();
+    let fields = json!({"deployment": id.to_string(), "topic": "data", "input_format": "RAW", "description": "d",
+        "input_config": {"data_type": "uint8"}, "validation_rate": 0.1, "test_rate": 0.1, "total_msg": 10,
+        "time": "2026-12-03T08:00:00Z"});
+    let mut checked = fields.clone();
+    checked["input_config"] = json!(r#"{"data_type": "uint8"}"#);
+    let publish = || PublishDatasource {
+        input: body::<DatasourceInput>(checked.clone()),
+        fields: fields.as_object().unwrap().clone(),
+    };
+    publish_datasource(&w.ctx, publish()).await.unwrap();
+    let records = w.publisher.records();
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        records[0].0,
+        u32::try_from(id).unwrap().to_be_bytes().into_iter().skip_while(|b| *b == 0).collect::<Vec<_>>()
+    );
+    assert!(records[0].1.contains(r#""topic": "data""#), "{}", records[0].1);
+    w.publisher.set_unavailable(true);
+    assert!(matches!(publish_datasource(&w.ctx, publish()).await.unwrap_err(), Error::NotPublished { .. }));
+}
+
+#[tokio::test]
+async fn a_push_to_devices_stores_the_files_for_all_and_names_the_device_the_command_missed() {
+    let w = world();
+    let cfg = configuration(&w, 1).await;
+    let id = deploy_training(&w.ctx, body(json!({"configuration": cfg, "gpumem": 0}))).await.unwrap();
+    let result = result_ids(&w, id).await[0];
+    std::fs::write(
+        w.ctx.store.path(result, kafkaml_persistence::files::Artifact::Model(kafkaml_domain::Framework::Tf)),
+        b"h5",
+    )
+    .unwrap();
+    w.executor.set_tflite(&b"tflite"[..]);
+    let mut tokens = Vec::new();
+    for name in ["a", "b"] {
+        let device =
+            body::<IotDeviceInput>(json!({"friendly_name": name, "mqtt_address": "127.0.0.1", "mqtt_port": 1883,
+            "mqtt_username": "u", "mqtt_password": "p"}));
+        tokens.push(create_device(&w.ctx, device).await.unwrap().token);
+    }
+    let broker = Broker {
+        host: "127.0.0.1".to_owned(),
+        port: 1883,
+        username: "u".to_owned(),
+        password: kafkaml_iot::Password::new("p"),
+    };
+    w.tasmota.set_send_outcome(tokens[1].clone(), Err(mqtt_unreachable(&broker)));
+    let push = PushToDevices {
+        result_id: result,
+        input: body::<IotDeployInput>(json!({"device_token": tokens, "code": "print(1)"})),
+        origin: Some("http://ui.example:4200".to_owned()),
+    };
+    let err = push_to_devices(&w.ctx, push).await.unwrap_err();
+    let Error::NotDelivered(message) = err else { panic!("{err:?}") };
+    assert!(
+        message.contains(&format!("b ({})", tokens[1]))
+            && message.contains(&format!("Delivered to: a ({})", tokens[0])),
+        "{message}"
+    );
+    for token in &tokens {
+        let path = w.ctx.device_files.path(token, kafkaml_persistence::DeviceFile::Model).unwrap();
+        assert_eq!(std::fs::read(path).unwrap(), b"tflite");
+    }
+    assert_eq!(w.tasmota.commands_to(&tokens[0]).len(), 1);
+}
