@@ -412,10 +412,7 @@ mod tests {
             parse(json!({"gpumem": 1, "external_host": "https://k:6443", "token": "t", "limit": "0.5"})).unwrap();
         assert_eq!(i.model_result, IdRef(None));
         let r = i.resolve(9).unwrap();
-        assert_eq!(
-            r.settings.external,
-            Some(ExternalCluster { host: "https://k:6443".to_owned(), token: "t".to_owned() })
-        );
+        assert_eq!(r.settings.external, Some(ExternalCluster { host: "https://k:6443".to_owned(), token: "t".into() }));
         assert_eq!(r.settings.limit, Some(0.5));
         assert_eq!(r.gpumem, 1.0);
         let i: InferenceInput = parse(json!({"gpumem": 0, "external_host": "https://k:6443"})).unwrap();

@@ -9,6 +9,7 @@
 //! The groups of [`DeploymentSettings`] follow the training modes they configure, in the order
 //! the reference's serializer writes their fields.
 
+use secrecy::SecretString;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -244,17 +245,18 @@ pub struct DeploymentRequest {
 }
 
 /// The external cluster an inference runs in.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ExternalCluster {
     /// Its API URL.
     pub host: String,
     /// Its bearer token (write-only: never printed, never answered).
-    pub token: String,
+    pub token: SecretString,
 }
 
-impl std::fmt::Debug for ExternalCluster {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExternalCluster").field("host", &self.host).field("token", &"***").finish()
+impl PartialEq for ExternalCluster {
+    /// Clusters are told apart by their URL; tokens are not compared.
+    fn eq(&self, other: &Self) -> bool {
+        self.host == other.host
     }
 }
 
@@ -263,7 +265,7 @@ impl ExternalCluster {
     pub fn of(host: Option<&str>, token: Option<&str>) -> Option<Self> {
         let host = host.map(str::trim).filter(|h| !h.is_empty())?;
         let token = token.map(str::trim).filter(|t| !t.is_empty())?;
-        Some(ExternalCluster { host: host.to_owned(), token: token.to_owned() })
+        Some(ExternalCluster { host: host.to_owned(), token: token.into() })
     }
 }
 

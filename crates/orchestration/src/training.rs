@@ -6,13 +6,13 @@
 //! Job carries labels and an annotation (see [`crate::labels`]) so the back-end can find it again.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{Container, EnvVar, PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kafkaml_domain::rules::TrainingCase;
 use kafkaml_domain::settings::DeploymentSettings;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use crate::gpu::apply_gpu;
@@ -28,7 +28,7 @@ pub const TTL_SECONDS_AFTER_FINISHED: i32 = 10;
 pub const TRAINING_CONTAINER: &str = "training";
 
 /// What every training Job receives from the back-end's settings.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct TrainingEnvironment {
     /// `BOOTSTRAP_SERVERS`: the Kafka brokers.
     pub bootstrap_servers: Option<String>,
@@ -43,7 +43,7 @@ pub struct TrainingEnvironment {
 }
 
 /// The `FEDML_BLOCKCHAIN_*` settings passed to blockchain federated Jobs (case 9) as `ETH_*`.
-#[derive(Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct BlockchainEnvironment {
     /// `FEDML_BLOCKCHAIN_RPC_URL` → `ETH_RPC_URL` (the text `None` when unset, as the reference).
     pub rpc_url: Option<String>,
@@ -58,24 +58,9 @@ pub struct BlockchainEnvironment {
     /// `FEDML_BLOCKCHAIN_WALLET_ADDRESS` → `ETH_WALLET_ADDRESS`.
     pub wallet_address: Option<String>,
     /// `FEDML_BLOCKCHAIN_WALLET_KEY` → `ETH_WALLET_KEY` (never printed by `Debug`).
-    pub wallet_key: Option<String>,
+    pub wallet_key: Option<SecretString>,
     /// `FEDML_BLOCKCHAIN_BLOCKSCOUT_URL` → `ETH_BLOCKSCOUT_URL`.
     pub blockscout_url: Option<String>,
-}
-
-impl fmt::Debug for BlockchainEnvironment {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BlockchainEnvironment")
-            .field("rpc_url", &self.rpc_url)
-            .field("token_address", &self.token_address)
-            .field("abi", &self.abi.as_ref().map(|_| "…"))
-            .field("chain_id", &self.chain_id)
-            .field("network_id", &self.network_id)
-            .field("wallet_address", &self.wallet_address)
-            .field("wallet_key", &self.wallet_key.as_ref().map(|_| "***"))
-            .field("blockscout_url", &self.blockscout_url)
-            .finish()
-    }
 }
 
 /// The deployment whose Jobs are built: its id, its settings as the domain defines them, and the
@@ -211,7 +196,7 @@ pub fn training_env(
             opt_var("ETH_CHAIN_ID", b.chain_id.as_deref()),
             opt_var("ETH_NETWORK_ID", b.network_id.as_deref()),
             opt_var("ETH_WALLET_ADDRESS", b.wallet_address.as_deref()),
-            opt_var("ETH_WALLET_KEY", b.wallet_key.as_deref()),
+            opt_var("ETH_WALLET_KEY", b.wallet_key.as_ref().map(ExposeSecret::expose_secret)),
             opt_var("ETH_BLOCKSCOUT_URL", b.blockscout_url.as_deref()),
         ]);
     }

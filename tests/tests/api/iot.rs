@@ -3,6 +3,7 @@
 //! deliver the `Br` download program, token-addressed downloads, and a broker that refuses the
 //! credentials (a password-protected Mosquitto started by the test).
 
+use secrecy::ExposeSecret;
 use std::time::{Duration, Instant};
 
 use kafkaml_iot::simulator::{local_broker, PasswordBroker, SimulatedTasmota};
@@ -39,7 +40,7 @@ async fn create_device(app: &TestApp, name: &str, broker: &Broker, token: Option
 
 fn stored_password(app: &TestApp, id: i64) -> String {
     let mut conn = app.db.connect();
-    iot_devices::find_row(&mut conn, id as i32).unwrap().unwrap().mqtt_password
+    iot_devices::find_row(&mut conn, id as i32).unwrap().unwrap().mqtt_password.expose_secret().to_owned()
 }
 
 async fn text(res: reqwest::Response) -> (u16, String) {

@@ -7,8 +7,6 @@ use kafkaml_domain::Framework;
 use kafkaml_orchestration::inference::InferenceEnvironment;
 use kafkaml_orchestration::training::{BlockchainEnvironment, TrainingEnvironment};
 
-use secrecy::ExposeSecret;
-
 use crate::settings::Settings;
 
 /// A setting an operation needs but the back-end was started without.
@@ -112,7 +110,7 @@ impl Config {
                     chain_id: settings.blockchain.chain_id.clone(),
                     network_id: settings.blockchain.network_id.clone(),
                     wallet_address: settings.blockchain.wallet_address.clone(),
-                    wallet_key: settings.blockchain.wallet_key.as_ref().map(|k| k.expose_secret().to_owned()),
+                    wallet_key: settings.blockchain.wallet_key.clone(),
                     blockscout_url: settings.blockchain.blockscout_url.clone(),
                 },
             }),

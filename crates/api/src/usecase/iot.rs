@@ -31,7 +31,7 @@ fn device_of(row: &IotDeviceRow) -> Device {
             // database fails to connect, and says so in the device's status.
             port: u16::try_from(row.mqtt_port).unwrap_or(0),
             username: row.mqtt_username.clone(),
-            password: Password::new(row.mqtt_password.clone()),
+            password: Password::from(row.mqtt_password.clone()),
         },
     }
 }

@@ -28,6 +28,7 @@ use std::sync::Arc;
 
 use kafkaml_orchestration::{Cluster, ClusterError};
 use kafkaml_persistence::{ArtifactStore, DbConnection, DeviceFileStore, Pool};
+use secrecy::ExposeSecret;
 
 pub use config::{Config, NotConfigured};
 pub use error::{Error, Missing};
@@ -105,10 +106,12 @@ impl Ctx {
         external: Option<&kafkaml_domain::settings::ExternalCluster>,
     ) -> Result<Arc<dyn Cluster>, Error> {
         match external {
-            Some(e) => self.services.connector.connect(&e.host, &e.token).await.map_err(|err| match err {
-                ClusterError::Config(reason) => Error::ExternalCluster { host: e.host.clone(), reason },
-                other => Error::Cluster(other),
-            }),
+            Some(e) => {
+                self.services.connector.connect(&e.host, e.token.expose_secret()).await.map_err(|err| match err {
+                    ClusterError::Config(reason) => Error::ExternalCluster { host: e.host.clone(), reason },
+                    other => Error::Cluster(other),
+                })
+            }
             None => self.cluster(),
         }
     }

@@ -19,7 +19,7 @@ fn environment() -> TrainingEnvironment {
             chain_id: Some("1337".to_owned()),
             network_id: Some("5777".to_owned()),
             wallet_address: Some("0xWALLET".to_owned()),
-            wallet_key: Some("0xKEY".to_owned()),
+            wallet_key: Some("0xKEY".into()),
             blockscout_url: Some("http://blockscout:4000".to_owned()),
         },
     }

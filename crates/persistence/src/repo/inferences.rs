@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use kafkaml_domain::outputs::Inference;
 use kafkaml_domain::settings::{ExternalCluster, InferenceSettings};
 use kafkaml_domain::{InferenceStatus, InputFormat, Violation};
+use secrecy::ExposeSecret;
 
 use crate::db::{write_transaction, DbConnection};
 use crate::error::{DbError, DbResult};
@@ -69,7 +70,8 @@ impl NewInference {
         let now = kafkaml_domain::datetime::now();
         let s = settings.clone();
         let (external_host, token) = match s.external {
-            Some(ExternalCluster { host, token }) => (Some(host), Some(token)),
+            // The token is stored as given (write-only: never answered), to reach the cluster again.
+            Some(ExternalCluster { host, token }) => (Some(host), Some(token.expose_secret().to_owned())),
             None => (None, None),
         };
         NewInference {

@@ -4,19 +4,18 @@
 //! `friendly_name` is unique. `mqtt_password` is stored (the back-end needs it to talk to the
 //! device's broker) but is write-only for the API: [`IotDevice`] has no password field.
 
-use std::fmt;
-
 use diesel::prelude::*;
 use kafkaml_domain::iot::{is_token, IotDevice};
 use kafkaml_domain::{Named, Violation};
+use secrecy::SecretString;
 
 use crate::db::DbConnection;
 use crate::error::{DbError, DbResult};
 use crate::schema::automl_iotdevice as d;
 use crate::with_conn;
 
-/// A row of `automl_iotdevice` (its `Debug` hides the password).
-#[derive(Clone, PartialEq, Queryable, Selectable)]
+/// A row of `automl_iotdevice`.
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = d)]
 pub struct IotDeviceRow {
     /// The device's id.
@@ -31,22 +30,9 @@ pub struct IotDeviceRow {
     pub mqtt_port: i32,
     /// User name on the broker.
     pub mqtt_username: String,
-    /// Password on the broker.
-    pub mqtt_password: String,
-}
-
-impl fmt::Debug for IotDeviceRow {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IotDeviceRow")
-            .field("id", &self.id)
-            .field("token", &self.token)
-            .field("friendly_name", &self.friendly_name)
-            .field("mqtt_address", &self.mqtt_address)
-            .field("mqtt_port", &self.mqtt_port)
-            .field("mqtt_username", &self.mqtt_username)
-            .field("mqtt_password", &"***")
-            .finish()
-    }
+    /// Password on the broker (write-only: exposed only to connect to the broker).
+    #[diesel(deserialize_as = String)]
+    pub mqtt_password: SecretString,
 }
 
 impl From<IotDeviceRow> for IotDevice {
@@ -280,6 +266,7 @@ pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<IotDeviceRow> {
 mod tests {
     use super::*;
     use crate::db::{run_migrations, ConnectionManager};
+    use secrecy::ExposeSecret;
 
     fn db() -> (tempfile::TempDir, DbConnection) {
         let dir = tempfile::tempdir().unwrap();
@@ -340,9 +327,9 @@ mod tests {
         })
         .unwrap();
         assert_eq!(seen, Some((1883, 1884)));
-        assert_eq!(after.mqtt_password, "secret");
+        assert_eq!(after.mqtt_password.expose_secret(), "secret");
         let changes = IotDeviceChanges { mqtt_password: Some("new".into()), ..Default::default() };
-        assert_eq!(update(&mut conn, row.id, &changes, |_, _| Ok(())).unwrap().mqtt_password, "new");
+        assert_eq!(update(&mut conn, row.id, &changes, |_, _| Ok(())).unwrap().mqtt_password.expose_secret(), "new");
         // Nothing to change is fine, and renaming to its own name is not a conflict.
         let same = IotDeviceChanges {
             friendly_name: Some("dev".into()),
