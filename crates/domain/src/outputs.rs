@@ -255,7 +255,7 @@ pub struct TrainingResult {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Datasource {
     /// Format of the stream's messages.
-    pub input_format: String,
+    pub input_format: InputFormat,
     /// The deployment id, as a string.
     pub deployment: String,
     /// A JSON document, as text.

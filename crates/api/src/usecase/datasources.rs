@@ -18,7 +18,7 @@ pub async fn store_datasource(ctx: &Ctx, input: DatasourceInput) -> Result<Datas
     let time = kafkaml_domain::datetime::parse(&input.time)
         .ok_or_else(|| Error::invalid(INVALID, "time: not a date-time."))?;
     let new = NewDatasource {
-        input_format: input.input_format.as_str().to_owned(),
+        input_format: input.input_format,
         deployment: input.deployment,
         input_config: input.input_config,
         description: input.description,

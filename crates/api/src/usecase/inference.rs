@@ -106,12 +106,12 @@ pub async fn suggest_inference_input(ctx: &Ctx, result_id: i32) -> Result<Infere
             };
             if !models::child_map(c)?.contains_key(&found.model.id) {
                 return Ok(Suggestion::Ready(InferenceInfo {
-                    input_format: ds.input_format,
+                    input_format: ds.input_format.as_str().to_owned(),
                     input_config: ds.input_config,
                 }));
             }
             let code = ModelCode::new(found.model.imports, found.model.code, found.model.distributed);
-            Ok(Suggestion::NeedsShape { format: ds.input_format, config: ds.input_config, code })
+            Ok(Suggestion::NeedsShape { format: ds.input_format.as_str().to_owned(), config: ds.input_config, code })
         })
         .await?;
     let (format, config, code) = match suggestion {

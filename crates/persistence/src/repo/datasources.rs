@@ -3,11 +3,13 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use kafkaml_domain::outputs::Datasource;
+use kafkaml_domain::InputFormat;
 
 use crate::db::DbConnection;
 use crate::error::DbResult;
 use crate::schema::automl_datasource as ds;
 use crate::time::DbTime;
+use crate::wire::Stored;
 use crate::with_conn;
 
 /// A datasource: to store, and as read back (the table's `id` is never shown). A `None` is stored
@@ -16,7 +18,8 @@ use crate::with_conn;
 #[diesel(table_name = ds, treat_none_as_default_value = false)]
 pub struct NewDatasource {
     /// Encoding of the stream's records (`RAW`, `AVRO`, …).
-    pub input_format: String,
+    #[diesel(deserialize_as = Stored<InputFormat>, serialize_as = Stored<InputFormat>)]
+    pub input_format: InputFormat,
     /// The deployment the stream trains, as the control message wrote its id.
     pub deployment: String,
     /// Decoding settings of the records, a JSON document as text.
@@ -55,7 +58,7 @@ impl From<NewDatasource> for Datasource {
 /// Stores a datasource and returns it as the API renders it.
 pub fn create(conn: &mut DbConnection, new: &NewDatasource) -> DbResult<Datasource> {
     let row: NewDatasource = with_conn!(conn, |c| diesel::insert_into(ds::table)
-        .values(new)
+        .values(new.clone())
         .returning(NewDatasource::as_returning())
         .get_result(c))?;
     Ok(row.into())

@@ -101,35 +101,44 @@ pub struct NewDeployment {
 impl NewDeployment {
     /// The row of a deployment of `configuration_id` created at `time` with `settings`.
     pub fn new(configuration_id: i32, time: NaiveDateTime, settings: &DeploymentSettings) -> Self {
+        // Exhaustive patterns: a setting added to the domain and not stored here does not compile.
         let DeploymentSettings { fit, distributed, incremental, semi_supervised, federated } = settings.clone();
+        let FitSettings { batch, tf_kwargs_fit, tf_kwargs_val, pth_kwargs_fit, pth_kwargs_val, conf_mat_settings } =
+            fit;
+        let DistributedSettings { optimizer, learning_rate, loss, metrics } = distributed;
+        let IncrementalSettings { incremental, indefinite, stream_timeout, monitoring_metric, change, improvement } =
+            incremental;
+        let SemiSupervisedSettings { unsupervised, unsupervised_rounds, confidence } = semi_supervised;
+        let FederatedSettings { federated, agg_rounds, min_data, agg_strategy, data_restriction, blockchain } =
+            federated;
         NewDeployment {
-            batch: fit.batch,
-            tf_kwargs_fit: fit.tf_kwargs_fit,
-            tf_kwargs_val: fit.tf_kwargs_val,
-            pth_kwargs_fit: fit.pth_kwargs_fit,
-            pth_kwargs_val: fit.pth_kwargs_val,
-            conf_mat_settings: fit.conf_mat_settings,
+            batch,
+            tf_kwargs_fit,
+            tf_kwargs_val,
+            pth_kwargs_fit,
+            pth_kwargs_val,
+            conf_mat_settings,
             configuration_id,
             time,
-            optimizer: distributed.optimizer,
-            learning_rate: distributed.learning_rate.value,
-            loss: distributed.loss,
-            metrics: distributed.metrics,
-            incremental: incremental.incremental,
-            indefinite: incremental.indefinite,
-            stream_timeout: incremental.stream_timeout,
-            monitoring_metric: incremental.monitoring_metric,
-            change: incremental.change,
-            improvement: incremental.improvement.map(|d| d.value),
-            unsupervised: semi_supervised.unsupervised,
-            unsupervised_rounds: semi_supervised.unsupervised_rounds,
-            confidence: semi_supervised.confidence.map(|d| d.value),
-            federated: federated.federated,
-            agg_rounds: federated.agg_rounds,
-            min_data: federated.min_data,
-            agg_strategy: federated.agg_strategy,
-            data_restriction: federated.data_restriction.as_ref().map(Value::to_string),
-            blockchain: federated.blockchain,
+            optimizer,
+            learning_rate: learning_rate.value,
+            loss,
+            metrics,
+            incremental,
+            indefinite,
+            stream_timeout,
+            monitoring_metric,
+            change,
+            improvement: improvement.map(|d| d.value),
+            unsupervised,
+            unsupervised_rounds,
+            confidence: confidence.map(|d| d.value),
+            federated,
+            agg_rounds,
+            min_data,
+            agg_strategy,
+            data_restriction: data_restriction.as_ref().map(Value::to_string),
+            blockchain,
         }
     }
 
