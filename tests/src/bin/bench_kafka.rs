@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! scripts/services.sh >/dev/null   # starts tansu on 127.0.0.1:19092 when needed
-//! KAFKAML_TEST_KAFKA=127.0.0.1:19092 cargo run --release -p kafkaml-tests --bin bench_kafka -- 1000
+//! KAFKAML_TEST_KAFKA=127.0.0.1:19092 cargo run --release -p kafkaml-tests --bin bench-kafka -- 1000
 //! ```
 //!
 //! It spawns the application on SQLite with a fresh control topic, warms up with 50 requests, then
