@@ -83,7 +83,7 @@ fn not_found(missing: Missing) -> ApiError {
         Missing::ModelFile => "Model file not found.",
         Missing::Inference => "Inference does not exist",
         Missing::Devices => "No valid devices found.",
-        Missing::IotDevice | Missing::Object => return ApiError::not_found_detail(),
+        Missing::Object => return ApiError::not_found_detail(),
     };
     ApiError::not_found(text)
 }

@@ -28,8 +28,6 @@ pub enum Missing {
     ModelFile,
     /// An inference.
     Inference,
-    /// An IoT device.
-    IotDevice,
     /// None of the IoT devices asked for.
     Devices,
     /// Any object of a generic route (DRF's "Not found.").

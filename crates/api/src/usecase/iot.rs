@@ -171,16 +171,17 @@ pub async fn push_to_devices(ctx: &Ctx, push: PushToDevices) -> Result<Vec<IotDe
         ));
     }
     let base = text::download_base(origin.as_deref(), &ctx.config.frontend_url)?;
+    let wanted = tokens.clone();
     let (found, rows) = ctx
         .db(move |c| {
             let found = results::find_context(c, result_id)?.ok_or(Error::NotFound(Missing::ModelResult))?;
-            Ok::<_, Error>((found, iot_devices::find_by_tokens(c, &tokens)?))
+            Ok::<_, Error>((found, iot_devices::find_by_tokens(c, &wanted)?))
         })
         .await?;
     if rows.is_empty() {
         return Err(Error::NotFound(Missing::Devices));
     }
-    let unknown: Vec<String> = tokens_of(&input).into_iter().filter(|t| !rows.iter().any(|r| &r.token == t)).collect();
+    let unknown: Vec<String> = tokens.into_iter().filter(|t| !rows.iter().any(|r| &r.token == t)).collect();
     if !unknown.is_empty() {
         return Err(Error::UnknownDevices(unknown));
     }
