@@ -34,24 +34,22 @@ trait SqlTypeShape {
     const NULLABLE: bool = false;
 }
 
-impl SqlTypeShape for Integer {
-    const TY: &'static str = "integer";
+macro_rules! shapes {
+    ($($ty:ty => $name:literal),+ $(,)?) => {$(
+        impl SqlTypeShape for $ty {
+            const TY: &'static str = $name;
+        }
+    )+};
 }
-impl SqlTypeShape for BigInt {
-    const TY: &'static str = "bigint";
-}
-impl SqlTypeShape for Text {
-    const TY: &'static str = "text";
-}
-impl SqlTypeShape for Bool {
-    const TY: &'static str = "bool";
-}
-impl SqlTypeShape for Double {
-    const TY: &'static str = "double";
-}
-impl SqlTypeShape for Timestamp {
-    const TY: &'static str = "timestamp";
-}
+
+shapes!(
+    Integer => "integer",
+    BigInt => "bigint",
+    Text => "text",
+    Bool => "bool",
+    Double => "double",
+    Timestamp => "timestamp",
+);
 impl<T: SqlTypeShape + diesel::sql_types::SqlType> SqlTypeShape for Nullable<T> {
     const TY: &'static str = T::TY;
     const NULLABLE: bool = true;
