@@ -9,6 +9,7 @@ use kafkaml_persistence::repo::results;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{json_body, typed, Id, State};
 use crate::usecase::catalog::{self, INVALID};
+use crate::usecase::Missing;
 
 const TAG: &str = "models";
 
@@ -62,9 +63,9 @@ pub async fn get_model(state: State, id: Id) -> ApiResult<HttpResponse> {
 #[put("/models/{id}")]
 pub async fn update_model(state: State, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
     // An unknown id is answered before the body is looked at.
-    state.db(move |c| models::find_row(c, id.0)?.ok_or_else(|| ApiError::not_found("Model does not exist"))).await?;
+    let current = catalog::find_model(&state.ctx, id.0, Missing::Model).await?;
     let input: ModelInput = typed(json_body(&body, INVALID)?, INVALID)?;
-    catalog::update_model(&state.ctx, id.0, input).await?;
+    catalog::update_model(&state.ctx, current, input).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -74,9 +75,9 @@ pub async fn update_model(state: State, id: Id, body: web::Bytes) -> ApiResult<H
     responses((status = 200, body = MlModel), (status = 400, body = String), (status = 404, description = "Not found")))]
 #[patch("/models/{id}")]
 pub async fn patch_model(state: State, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
-    state.db(move |c| models::find_row(c, id.0)?.ok_or_else(ApiError::not_found_detail)).await?;
+    let current = catalog::find_model(&state.ctx, id.0, Missing::Object).await?;
     let patch: ModelPatch = typed(json_body(&body, INVALID)?, INVALID)?;
-    Ok(HttpResponse::Ok().json(catalog::patch_model(&state.ctx, id.0, patch).await?))
+    Ok(HttpResponse::Ok().json(catalog::patch_model(&state.ctx, current, patch).await?))
 }
 
 /// Deletes a model that no configuration uses, with its training results and their files. 200 empty.

@@ -50,7 +50,9 @@ fn father_of(father: Option<i64>, otherwise: FatherChange) -> FatherChange {
     father.map_or(otherwise, FatherChange::Set)
 }
 
-async fn model_row(ctx: &Ctx, id: i32, missing: Missing) -> Result<ModelRow, Error> {
+/// A stored model, or `NotFound(missing)`: routes look it up before they read the body, then
+/// hand it to [`update_model`] or [`patch_model`].
+pub async fn find_model(ctx: &Ctx, id: i32, missing: Missing) -> Result<ModelRow, Error> {
     ctx.db(move |c| models::find_row(c, id)?.ok_or(Error::NotFound(missing))).await
 }
 
@@ -62,18 +64,18 @@ pub async fn create_model(ctx: &Ctx, input: ModelInput) -> Result<i32, Error> {
     ctx.db(move |c| Ok::<_, Error>(models::create(c, &fields, father)?)).await
 }
 
-/// Replaces a model's fields (its father is kept unless given).
-pub async fn update_model(ctx: &Ctx, id: i32, input: ModelInput) -> Result<(), Error> {
-    let current = model_row(ctx, id, Missing::Model).await?;
+/// Replaces the fields of model `current` (its father is kept unless given).
+pub async fn update_model(ctx: &Ctx, current: ModelRow, input: ModelInput) -> Result<(), Error> {
+    let id = current.id;
     let father = father_of(input.father.0, FatherChange::Keep);
     let fields = fields_of(input);
     check_changed_code(ctx, &fields, &current).await?;
     ctx.db(move |c| models::update(c, id, &fields, father).map_err(|e| Error::from_db(e, Missing::Model))).await
 }
 
-/// Changes the fields a patch gives and returns the model.
-pub async fn patch_model(ctx: &Ctx, id: i32, patch: ModelPatch) -> Result<MlModel, Error> {
-    let current = model_row(ctx, id, Missing::Object).await?;
+/// Changes the fields a patch gives to model `current` and returns the model.
+pub async fn patch_model(ctx: &Ctx, current: ModelRow, patch: ModelPatch) -> Result<MlModel, Error> {
+    let id = current.id;
     let fields = ModelFields {
         name: patch.name.map_or_else(|| current.name.clone(), |n| n.trim().to_owned()),
         description: patch.description.unwrap_or_else(|| current.description.clone()),
