@@ -86,7 +86,7 @@ async fn check_with_executors(ctx: &Ctx, request: &DeploymentRequest, frameworks
 pub async fn deploy_training(ctx: &Ctx, input: DeploymentInput) -> Result<i32, Error> {
     let request = input.resolve().map_err(|m| Error::invalid(INVALID, m))?;
     let cluster = ctx.cluster()?;
-    let env = ctx.config.training.clone()?;
+    let env = ctx.config.training.as_ref().map_err(Clone::clone)?;
     let configuration = i32::try_from(request.configuration).map_err(|_| Error::NotFound(Missing::Configuration))?;
     let config_models = ctx
         .db(move |c| models::of_configuration(c, configuration)?.ok_or(Error::NotFound(Missing::Configuration)))
@@ -122,7 +122,7 @@ pub async fn deploy_training(ctx: &Ctx, input: DeploymentInput) -> Result<i32, E
             federated_string_id: federated_string_id(),
             job,
         };
-        jobs.push(training_job(&env, &deployment, &unit));
+        jobs.push(training_job(env, &deployment, &unit));
     }
     if let Err(e) = create_all_or_none(cluster, jobs).await {
         let id = created.id;
@@ -149,7 +149,7 @@ pub async fn stop_training(ctx: &Ctx, result_id: i32) -> Result<(), Error> {
     }
     let cluster = ctx.cluster()?;
     let planned_results: Vec<PlannedResult> = all.iter().map(|(r, m)| planned(r.id, m)).collect();
-    let job = job_of_result(&planned_results, flags(&found.deployment.fields.settings()), result_id)
+    let job = job_of_result(&planned_results, flags(&found.deployment.fields.into_settings()), result_id)
         .ok_or_else(|| Error::Internal(format!("no training Job for result {result_id}")))?;
     let deletion = cluster.delete_job(&job.name()).await?;
     let ids = job.result_ids.clone();

@@ -148,8 +148,8 @@ impl NewDeployment {
     }
 
     /// The stored settings.
-    pub fn settings(&self) -> DeploymentSettings {
-        let f = self.clone();
+    pub fn into_settings(self) -> DeploymentSettings {
+        let f = self;
         DeploymentSettings {
             fit: FitSettings {
                 batch: f.batch,
@@ -239,7 +239,8 @@ pub fn find_row(conn: &mut DbConnection, id: i32) -> DbResult<Option<DeploymentR
 }
 
 fn into_output(row: DeploymentRow, configuration: ConfigurationRef, results: Vec<ResultSummary>) -> Deployment {
-    Deployment::new(row.id, configuration, results, row.fields.time, row.fields.settings())
+    let time = row.fields.time;
+    Deployment::new(row.id, configuration, results, time, row.fields.into_settings())
 }
 
 /// Lists deployments (all, or those of one configuration), newest first, with their results, in
