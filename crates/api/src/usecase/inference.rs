@@ -104,7 +104,7 @@ pub async fn suggest_inference_input(ctx: &Ctx, result_id: i32) -> Result<Infere
                     input_config: String::new(),
                 }));
             };
-            if !models::child_map(c)?.contains_key(&found.model.id) {
+            if !models::has_child(c, found.model.id)? {
                 return Ok(Suggestion::Ready(InferenceInfo {
                     input_format: ds.input_format.as_str().to_owned(),
                     input_config: ds.input_config,

@@ -65,11 +65,6 @@ impl Ctx {
         Ctx { pool, db_slots, store, device_files, services, config }
     }
 
-    /// The database pool (for background tasks).
-    pub fn pool(&self) -> &Pool {
-        &self.pool
-    }
-
     /// Runs `f` with a pooled connection on the blocking thread pool. At most as many calls as the
     /// pool has connections run at once (so no more blocking threads than connections); the
     /// others wait here, up to the pool's connection timeout, then fail as unavailable.

@@ -146,6 +146,12 @@ pub fn child_map(conn: &mut DbConnection) -> DbResult<HashMap<i32, i32>> {
     Ok(rows.into_iter().filter_map(|(child, father)| father.map(|f| (f, child))).collect())
 }
 
+/// Whether model `id` is the father of another model (one indexed count).
+pub fn has_child(conn: &mut DbConnection, id: i32) -> DbResult<bool> {
+    let children: i64 = with_conn!(conn, |c| m::table.filter(m::father_id.eq(id)).count().get_result(c))?;
+    Ok(children > 0)
+}
+
 fn name_taken(name: &str) -> DbError {
     Violation::NameTaken { kind: Named::Model, name: name.to_owned() }.into()
 }
