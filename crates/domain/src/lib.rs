@@ -15,6 +15,7 @@ pub mod inputs;
 pub mod iot;
 mod lenient;
 pub mod outputs;
+pub mod password;
 pub mod rules;
 pub mod settings;
 pub mod violation;

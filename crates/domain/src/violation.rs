@@ -16,6 +16,8 @@ pub enum Named {
     Configuration,
     /// An IoT device (its friendly name).
     IotDevice,
+    /// A user of the admin site (its username).
+    User,
 }
 
 /// A rule of the data model or of a workflow that refused a request. Nothing was changed.
@@ -26,6 +28,7 @@ pub enum Violation {
         Named::Model => "A model",
         Named::Configuration => "A configuration",
         Named::IotDevice => "An IoT device",
+        Named::User => "A user",
     })]
     NameTaken {
         /// The kind of object.
@@ -117,6 +120,27 @@ pub enum Violation {
     /// A value of the request is invalid (the message says which and why).
     #[error("{0}")]
     Invalid(String),
+    /// A username must be short and made of letters, digits and `@.+-_`.
+    #[error("Enter a valid username: 1 to 150 letters, digits and @/./+/-/_ characters.")]
+    UsernameInvalid,
+    /// A password is shorter than the policy allows.
+    #[error("This password is too short. It must contain at least {0} characters.")]
+    PasswordTooShort(usize),
+    /// A password is on the list of common passwords.
+    #[error("This password is too common.")]
+    PasswordTooCommon,
+    /// A password is made of digits only.
+    #[error("This password is entirely numeric.")]
+    PasswordNumeric,
+    /// A password contains the username or the e-mail's name, or is contained in them.
+    #[error("The password is too similar to the {0}.")]
+    PasswordTooSimilar(&'static str),
+    /// The two passwords typed differ.
+    #[error("The two password fields didn't match.")]
+    PasswordMismatch,
+    /// A change would leave no active superuser to manage the site.
+    #[error("The last active superuser can not be deactivated, demoted or deleted.")]
+    LastSuperuser,
 }
 
 #[cfg(test)]

@@ -229,12 +229,76 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Accounts of the admin site.
+    kafkaml_user (id) {
+        /// The user's id.
+        id -> Integer,
+        /// The unique sign-in name.
+        username -> Text,
+        /// The e-mail address (may be empty).
+        email -> Text,
+        /// The password as an argon2id PHC string.
+        password -> Text,
+        /// Whether the user may sign in at all.
+        is_active -> Bool,
+        /// Whether the user may enter the admin site.
+        is_staff -> Bool,
+        /// Whether the user has every permission, including managing users.
+        is_superuser -> Bool,
+        /// When the account was created (UTC).
+        date_joined -> Timestamp,
+        /// When the user last signed in (UTC).
+        last_login -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Server-side sessions of the admin site.
+    kafkaml_session (key_hash) {
+        /// The keyed hash of the session cookie's value.
+        key_hash -> Text,
+        /// The signed-in user.
+        user_id -> Integer,
+        /// When the session started (UTC).
+        created -> Timestamp,
+        /// When the session ends (UTC).
+        expires -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The audit trail: every change made through the admin site.
+    kafkaml_audit (id) {
+        /// The entry's id.
+        id -> Integer,
+        /// When the change was made (UTC).
+        time -> Timestamp,
+        /// The user who made it (`NULL` once the user is deleted).
+        user_id -> Nullable<Integer>,
+        /// Who made it, in words that outlive the user.
+        actor -> Text,
+        /// What was done: `add`, `change`, `delete`, `stop`, …
+        action -> Text,
+        /// The kind of object (the admin's table name).
+        object_kind -> Text,
+        /// The object's id.
+        object_id -> Nullable<Integer>,
+        /// How the object was shown when it changed.
+        object_repr -> Text,
+        /// The names of the changed fields, comma-separated.
+        changed_fields -> Text,
+    }
+}
+
 diesel::joinable!(automl_configuration_ml_models -> automl_configuration (configuration_id));
 diesel::joinable!(automl_configuration_ml_models -> automl_mlmodel (mlmodel_id));
 diesel::joinable!(automl_deployment -> automl_configuration (configuration_id));
 diesel::joinable!(automl_trainingresult -> automl_deployment (deployment_id));
 diesel::joinable!(automl_trainingresult -> automl_mlmodel (model_id));
 diesel::joinable!(automl_inference -> automl_trainingresult (model_result_id));
+diesel::joinable!(kafkaml_session -> kafkaml_user (user_id));
+diesel::joinable!(kafkaml_audit -> kafkaml_user (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     automl_mlmodel,
@@ -245,4 +309,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     automl_datasource,
     automl_inference,
     automl_iotdevice,
+    kafkaml_user,
+    kafkaml_session,
+    kafkaml_audit,
 );

@@ -9,7 +9,7 @@ use kafkaml_persistence::repo::{configurations, datasources, deployments, infere
 use kafkaml_persistence::{with_conn, DbConnection};
 use kafkaml_tests::{DbKind, TestDb};
 
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 11] = [
     "automl_configuration",
     "automl_configuration_ml_models",
     "automl_datasource",
@@ -18,6 +18,9 @@ const TABLES: [&str; 8] = [
     "automl_iotdevice",
     "automl_mlmodel",
     "automl_trainingresult",
+    "kafkaml_audit",
+    "kafkaml_session",
+    "kafkaml_user",
 ];
 
 #[derive(QueryableByName, Debug)]
@@ -26,16 +29,16 @@ struct Name {
     name: String,
 }
 
-/// The application tables (`automl_*`) of the connection's database or schema, sorted.
+/// The application tables (`automl_*`, `kafkaml_*`) of the connection's database or schema, sorted.
 fn tables(conn: &mut DbConnection) -> Vec<String> {
     let mut names: Vec<String> = match conn {
         DbConnection::Sqlite(c) => diesel::sql_query(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'automl\\_%' ESCAPE '\\'",
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND (name LIKE 'automl\\_%' ESCAPE '\\' OR name LIKE 'kafkaml\\_%' ESCAPE '\\')",
         )
         .load::<Name>(c),
         DbConnection::Pg(c) => diesel::sql_query(
             "SELECT table_name::text AS name FROM information_schema.tables \
-             WHERE table_schema = current_schema() AND table_name LIKE 'automl\\_%'",
+             WHERE table_schema = current_schema() AND (table_name LIKE 'automl\\_%' OR table_name LIKE 'kafkaml\\_%')",
         )
         .load::<Name>(c),
     }

@@ -119,6 +119,9 @@ fn schema_rs() -> BTreeMap<String, Shapes> {
         automl_iotdevice,
         automl_mlmodel,
         automl_trainingresult,
+        kafkaml_audit,
+        kafkaml_session,
+        kafkaml_user,
     )
 }
 
@@ -167,7 +170,7 @@ fn normalise_postgres(data_type: &str) -> String {
     .to_owned()
 }
 
-/// The application tables (`automl_*`) and their columns, as the migrated database has them.
+/// The application tables (`automl_*`, `kafkaml_*`) and their columns, as the migrated database has them.
 fn catalogue(conn: &mut DbConnection) -> BTreeMap<String, Shapes> {
     let (rows, normalise): (Vec<CatalogueColumn>, fn(&str) -> String) = match conn {
         // An `INTEGER PRIMARY KEY` is the rowid: never NULL, although `notnull` may say 0.
@@ -176,7 +179,7 @@ fn catalogue(conn: &mut DbConnection) -> BTreeMap<String, Shapes> {
                 "SELECT m.name AS table_name, p.name AS name, p.type AS declared, \
                         (p.\"notnull\" = 0 AND p.pk = 0) AS nullable \
                  FROM sqlite_master m, pragma_table_info(m.name) p \
-                 WHERE m.type = 'table' AND m.name LIKE 'automl\\_%' ESCAPE '\\'",
+                 WHERE m.type = 'table' AND (m.name LIKE 'automl\\_%' ESCAPE '\\' OR m.name LIKE 'kafkaml\\_%' ESCAPE '\\')",
             )
             .load(c)
             .unwrap(),
@@ -187,7 +190,7 @@ fn catalogue(conn: &mut DbConnection) -> BTreeMap<String, Shapes> {
                 "SELECT table_name::text AS table_name, column_name::text AS name, \
                         data_type::text AS declared, (is_nullable = 'YES') AS nullable \
                  FROM information_schema.columns \
-                 WHERE table_schema = current_schema() AND table_name LIKE 'automl\\_%'",
+                 WHERE table_schema = current_schema() AND (table_name LIKE 'automl\\_%' OR table_name LIKE 'kafkaml\\_%')",
             )
             .load(c)
             .unwrap(),

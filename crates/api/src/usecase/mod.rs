@@ -14,7 +14,13 @@
 //! | [`inference`] | deploy, stop and delete an inference; suggest its input settings |
 //! | [`iot`] | create, update, delete devices; push a model to devices |
 //! | [`datasources`] | store a datasource; publish one to the control topic |
+//! | [`accounts`] | users, passwords, sign-in, sessions, the audit trail's pages |
+//!
+//! Every mutating operation takes the [`Actor`] that asked for it and records its [`Change`] in
+//! the audit trail inside the change's own transaction ([`audit`]).
 
+pub mod accounts;
+pub mod audit;
 pub mod catalog;
 pub mod config;
 pub mod datasources;
@@ -30,6 +36,7 @@ use kafkaml_orchestration::{Cluster, ClusterError};
 use kafkaml_persistence::{ArtifactStore, DbConnection, DeviceFileStore, Pool};
 use secrecy::ExposeSecret;
 
+pub use audit::{Actor, Change};
 pub use config::{Config, NotConfigured};
 pub use error::{Error, Missing};
 
@@ -50,6 +57,8 @@ pub struct Ctx {
     pub services: Services,
     /// The settings, resolved once at start-up.
     pub config: Config,
+    /// The secret key and the sign-in throttle.
+    pub accounts: accounts::Accounts,
 }
 
 impl Ctx {
@@ -62,7 +71,14 @@ impl Ctx {
         config: Config,
     ) -> Self {
         let db_slots = Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
-        Ctx { pool, db_slots, store, device_files, services, config }
+        let accounts = accounts::Accounts::new(accounts::SecretKey::random());
+        Ctx { pool, db_slots, store, device_files, services, config, accounts }
+    }
+
+    /// The same context signing with `key` (by default a random key of this process).
+    pub fn with_secret_key(mut self, key: accounts::SecretKey) -> Self {
+        self.accounts = accounts::Accounts::new(key);
+        self
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool. At most as many calls as the

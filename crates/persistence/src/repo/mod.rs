@@ -1,6 +1,7 @@
 //! Repositories: one module per table family. Every function takes `&mut DbConnection`; list
 //! queries use a fixed number of statements whatever the number of rows.
 
+pub mod audit;
 pub mod configurations;
 pub mod datasources;
 pub mod deployments;
@@ -8,6 +9,8 @@ pub mod inferences;
 pub mod iot_devices;
 pub mod models;
 pub mod results;
+pub mod sessions;
+pub mod users;
 
 use serde_json::Value;
 
