@@ -6,6 +6,7 @@
     reason = "a test kit: a setup step that fails panics, and the panic is the failing test's report"
 )]
 
+pub mod admin;
 pub mod fake_kube;
 pub mod kafka;
 pub mod proxy;

@@ -95,12 +95,13 @@ impl Api {
         self.state.ctx.clone()
     }
 
-    /// Registers every route at its canonical path (no `/api` prefix, no trailing slash) with the
-    /// state they share.
+    /// Registers every route at its canonical path (no `/api` prefix, no trailing slash) and the
+    /// admin site (under `/admin/`) with the state they share.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(self.state.clone())
             .app_data(web::PayloadConfig::new(MAX_JSON_BODY))
-            .configure(crate::routes::configure);
+            .configure(crate::routes::configure)
+            .configure(crate::admin::configure);
     }
 }
 

@@ -3,6 +3,7 @@
 
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod app;
 pub mod cluster;
 pub(crate) mod error;

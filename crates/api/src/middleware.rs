@@ -30,9 +30,10 @@ fn with_security_headers(mut res: HttpResponse) -> HttpResponse {
     res
 }
 
-/// Paths served by other services that must keep their exact form.
+/// Paths that must keep their exact form: those served by other services, and the admin site,
+/// whose relative links need its trailing slashes.
 fn keeps_exact_path(path: &str) -> bool {
-    path.starts_with("/swagger-ui") || path.starts_with("/api-docs")
+    path.starts_with("/swagger-ui") || path.starts_with("/api-docs") || path == "/admin" || path.starts_with("/admin/")
 }
 
 /// The canonical form of a request path: without the `/api` prefix and without a trailing slash.
@@ -204,5 +205,8 @@ mod tests {
         assert_eq!(canonical_path("/apiary"), "/apiary");
         assert_eq!(canonical_path("/swagger-ui/"), "/swagger-ui/");
         assert_eq!(canonical_path("/api/ws/"), "/ws");
+        assert_eq!(canonical_path("/api/admin/models/"), "/admin/models/");
+        assert_eq!(canonical_path("/admin/"), "/admin/");
+        assert_eq!(canonical_path("/administrator/"), "/administrator");
     }
 }

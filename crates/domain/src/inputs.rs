@@ -14,33 +14,55 @@ use crate::lenient::{no_id, not_blank, null_as_false, python_truthy};
 /// Deserializes `value` into `T` and validates it; the error is a readable one-line message
 /// (`name: ensure this field has no more than 30 characters`).
 pub fn parse<T: DeserializeOwned + Validate>(value: Value) -> Result<T, String> {
+    parse_by_field(value).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|FieldError { field, message }| if field.is_empty() { message } else { format!("{field}: {message}") })
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+/// What is wrong with one field of a request (`field` is empty when the problem is the whole
+/// request).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's name (its path for nested values, e.g. `kwargs.epochs`).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// [`parse`] with the errors kept by field, for forms that show each next to its field: a value
+/// of the wrong type stops at the first one; validation reports every field, sorted.
+pub fn parse_by_field<T: DeserializeOwned + Validate>(value: Value) -> Result<T, Vec<FieldError>> {
     let parsed: T = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
-        if path == "." || path.is_empty() {
-            inner
-        } else {
-            format!("{path}: {inner}")
-        }
+        let field = if path == "." { String::new() } else { path };
+        vec![FieldError { field, message: e.into_inner().to_string() }]
     })?;
-    parsed.validate().map_err(|e| describe(&e))?;
+    parsed.validate().map_err(|e| by_field(&e))?;
     Ok(parsed)
 }
 
 /// Renders validation errors as `field: message; field: message`, fields sorted.
 pub fn describe(errors: &ValidationErrors) -> String {
-    let mut parts: Vec<String> = errors
+    by_field(errors).into_iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+}
+
+fn by_field(errors: &ValidationErrors) -> Vec<FieldError> {
+    let mut all: Vec<FieldError> = errors
         .field_errors()
         .iter()
         .flat_map(|(field, errs)| {
-            errs.iter().map(move |e| {
-                let msg = e.message.as_ref().map(|m| m.to_string()).unwrap_or_else(|| e.code.to_string());
-                format!("{field}: {msg}")
+            errs.iter().map(move |e| FieldError {
+                field: field.to_string(),
+                message: e.message.as_ref().map(|m| m.to_string()).unwrap_or_else(|| e.code.to_string()),
             })
         })
         .collect();
-    parts.sort();
-    parts.join("; ")
+    all.sort_by(|a, b| (&a.field, &a.message).cmp(&(&b.field, &b.message)));
+    all
 }
 
 /// Accepts a field that is present (possibly `null`) as `Some(value)`; absent stays `None` via

@@ -5,6 +5,7 @@
     reason = "this crate is test code throughout, but clippy.toml's allow-*-in-tests only covers #[test] functions, not the helpers and db_test! bodies around them"
 )]
 
+mod admin;
 mod configurations;
 mod datasources;
 mod deployments;

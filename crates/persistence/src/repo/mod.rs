@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod configurations;
+pub mod counts;
 pub mod datasources;
 pub mod deployments;
 pub mod inferences;
