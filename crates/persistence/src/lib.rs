@@ -24,3 +24,7 @@ pub use db::{build_pool, run_migrations, write_transaction, Backend, DbConnectio
 pub use device_files::{DeviceFile, DeviceFileStore};
 pub use error::{DbError, DbResult};
 pub use files::ArtifactStore;
+
+/// diesel's query error, for callers of [`write_transaction`] whose error type converts from it
+/// without depending on diesel themselves.
+pub use diesel::result::Error as QueryError;

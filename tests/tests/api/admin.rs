@@ -150,7 +150,13 @@ db_test!(superusers_add_users_under_the_password_policy, |app| async move {
     let weak = root
         .post(
             "users/add/",
-            &[("username", "bob"), ("email", ""), ("password", "password1"), ("password2", "password1"), ("is_staff", "on")],
+            &[
+                ("username", "bob"),
+                ("email", ""),
+                ("password", "password1"),
+                ("password2", "password1"),
+                ("is_staff", "on"),
+            ],
         )
         .await;
     assert_eq!(weak.status, 400);
@@ -165,7 +171,12 @@ db_test!(superusers_add_users_under_the_password_policy, |app| async move {
     let ok = root
         .post(
             "users/add/",
-            &[("username", "bob"), ("password", "tall green tree 7"), ("password2", "tall green tree 7"), ("is_staff", "on")],
+            &[
+                ("username", "bob"),
+                ("password", "tall green tree 7"),
+                ("password2", "tall green tree 7"),
+                ("is_staff", "on"),
+            ],
         )
         .await;
     assert_eq!(ok.status, 303, "{}", ok.body);
@@ -199,8 +210,14 @@ db_test!(models_are_added_changed_and_deleted_with_the_apis_rules_and_audited, |
     let added = browser
         .post(
             "models/add/",
-            &[("name", "mnist"), ("description", "digits"), ("framework", "tf"), ("imports", "import tensorflow as tf"),
-              ("code", "model = tf.keras.Sequential()"), ("father", "")],
+            &[
+                ("name", "mnist"),
+                ("description", "digits"),
+                ("framework", "tf"),
+                ("imports", "import tensorflow as tf"),
+                ("code", "model = tf.keras.Sequential()"),
+                ("father", ""),
+            ],
         )
         .await;
     assert_eq!((added.status, added.location.as_deref()), (303, Some("../")));
@@ -214,15 +231,23 @@ db_test!(models_are_added_changed_and_deleted_with_the_apis_rules_and_audited, |
     app.create_model("other", "pth", false, None).await;
     let id = model.id.to_string();
     let taken = browser
-        .post(&format!("models/{id}/change/"), &[("name", "other"), ("framework", "tf"), ("code", "model = tf.keras.Sequential()")])
+        .post(
+            &format!("models/{id}/change/"),
+            &[("name", "other"), ("framework", "tf"), ("code", "model = tf.keras.Sequential()")],
+        )
         .await;
     assert_eq!(taken.status, 400);
     assert!(taken.text("#form-errors").contains("A model named 'other' already exists."));
     let changed = browser
         .post(
             &format!("models/{id}/change/"),
-            &[("name", "mnist"), ("description", "handwritten digits"), ("framework", "tf"),
-              ("imports", "import tensorflow as tf"), ("code", "model = tf.keras.Sequential()")],
+            &[
+                ("name", "mnist"),
+                ("description", "handwritten digits"),
+                ("framework", "tf"),
+                ("imports", "import tensorflow as tf"),
+                ("code", "model = tf.keras.Sequential()"),
+            ],
         )
         .await;
     assert_eq!((changed.status, changed.location.as_deref()), (303, Some("../../")));
@@ -277,7 +302,9 @@ db_test!(configurations_take_whole_chains_and_refuse_deletion_while_deployed, |a
     // A deployed configuration cannot be deleted: the rule's words, nothing deleted.
     app.seed_deployment(i64::from(cfg.id), |_| {});
     let id = cfg.id.to_string();
-    let refused = browser.post("configurations/", &[("action", "delete_selected"), ("ids", id.as_str()), ("confirm", "yes")]).await;
+    let refused = browser
+        .post("configurations/", &[("action", "delete_selected"), ("ids", id.as_str()), ("confirm", "yes")])
+        .await;
     assert_eq!(refused.status, 303);
     let list = browser.get("configurations/").await;
     assert!(list.text(".message").contains("Not deleted"), "{}", list.body);
@@ -288,7 +315,8 @@ db_test!(delete_selected_confirms_then_deletes_each, |app| async move {
     let browser = superuser(&app).await;
     let a = app.create_model("a", "tf", false, None).await.to_string();
     let b = app.create_model("b", "tf", false, None).await.to_string();
-    let confirm = browser.post("models/", &[("action", "delete_selected"), ("ids", a.as_str()), ("ids", b.as_str())]).await;
+    let confirm =
+        browser.post("models/", &[("action", "delete_selected"), ("ids", a.as_str()), ("ids", b.as_str())]).await;
     assert_eq!(confirm.status, 200);
     assert_eq!(confirm.texts("#deleted-objects > li").len(), 2);
     assert_eq!(models::list(&mut app.db.connect(), models::ModelFilter::All).unwrap().len(), 2);

@@ -98,12 +98,20 @@ impl Field {
 
     /// A whole number.
     pub fn integer(name: &'static str, label: &'static str, value: Option<i64>) -> Self {
-        Field { value: value.map(|v| v.to_string()).unwrap_or_default(), step: "1", ..Field::new(name, label, "number") }
+        Field {
+            value: value.map(|v| v.to_string()).unwrap_or_default(),
+            step: "1",
+            ..Field::new(name, label, "number")
+        }
     }
 
     /// A decimal number.
     pub fn decimal(name: &'static str, label: &'static str, value: Option<f64>) -> Self {
-        Field { value: value.map(|v| v.to_string()).unwrap_or_default(), step: "any", ..Field::new(name, label, "number") }
+        Field {
+            value: value.map(|v| v.to_string()).unwrap_or_default(),
+            step: "any",
+            ..Field::new(name, label, "number")
+        }
     }
 
     /// A tick box.
@@ -292,7 +300,8 @@ impl Body {
 
     /// A select of several ids.
     pub fn ids(mut self, submitted: &Submitted, name: &str) -> Self {
-        let ids: Vec<Value> = submitted.all(name).into_iter().filter_map(|v| v.parse::<i64>().ok()).map(Value::from).collect();
+        let ids: Vec<Value> =
+            submitted.all(name).into_iter().filter_map(|v| v.parse::<i64>().ok()).map(Value::from).collect();
         self.0.insert(name.to_owned(), Value::Array(ids));
         self
     }
@@ -324,7 +333,8 @@ mod tests {
 
     #[test]
     fn errors_land_next_to_their_fields_and_refill_the_form() {
-        let mut fields = vec![Field::text("name", "Name", "stored"), Field::checkbox("distributed", "Distributed", true)];
+        let mut fields =
+            vec![Field::text("name", "Name", "stored"), Field::checkbox("distributed", "Distributed", true)];
         let submitted = Submitted::parse(b"name=typed");
         let mut errors = FormErrors::field("name", "Too long.");
         errors.fields.push(FieldError { field: "kwargs.x".into(), message: "bad".into() });

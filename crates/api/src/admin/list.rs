@@ -192,7 +192,8 @@ mod tests {
 
     #[test]
     fn search_filter_order_and_pages() {
-        let rows: Vec<Row> = (1..=250).map(|i| row(i, &format!("model-{i}"), if i % 2 == 0 { "even" } else { "odd" })).collect();
+        let rows: Vec<Row> =
+            (1..=250).map(|i| row(i, &format!("model-{i}"), if i % 2 == 0 { "even" } else { "odd" })).collect();
         let query = ListQuery::parse("q=MODEL-1&status=odd&o=-1", &FILTERS);
         let page = select(rows.clone(), &query, &FILTERS);
         // model-1, model-11..19 (odd: 11,13,15,17,19), model-101..199 odd (50)

@@ -27,7 +27,11 @@ use actix_web::{web, HttpResponse};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin")
-            .route("", web::get().to(|| async { HttpResponse::MovedPermanently().insert_header(("Location", "admin/")).finish() }))
+            .route(
+                "",
+                web::get()
+                    .to(|| async { HttpResponse::MovedPermanently().insert_header(("Location", "admin/")).finish() }),
+            )
             .route("/", web::get().to(pages::index))
             .route("/static/admin.css", web::get().to(pages::stylesheet))
             .route("/login/", web::get().to(pages::login_form))

@@ -82,7 +82,8 @@ pub async fn login_form(req: HttpRequest, state: State) -> Page {
         .ok()
         .and_then(|q| q.0.into_iter().find(|(k, _)| k == "next").map(|(_, v)| v))
         .unwrap_or_default();
-    let page = LoginPage { page: chrome(&req, &visit, "Sign in", Vec::new()), error: None, username: String::new(), next };
+    let page =
+        LoginPage { page: chrome(&req, &visit, "Sign in", Vec::new()), error: None, username: String::new(), next };
     Ok(visit.finish(html(StatusCode::OK, &page)))
 }
 

@@ -270,9 +270,7 @@ pub async fn list_users(ctx: &Ctx) -> Result<Vec<User>, Error> {
 
 /// Sets a user's password (checked against the policy) and ends their sessions.
 pub async fn set_password(ctx: &Ctx, actor: &Actor, id: i32, password: SecretString) -> Result<(), Error> {
-    let user = ctx
-        .db(move |c| users::get(c, id)?.ok_or(Error::NotFound(Missing::Object)))
-        .await?;
+    let user = ctx.db(move |c| users::get(c, id)?.ok_or(Error::NotFound(Missing::Object))).await?;
     check_password(password.expose_secret(), &user.username, &user.email)?;
     let hash = hash_password(password).await?;
     let actor = actor.clone();

@@ -5,7 +5,7 @@ use kafkaml_executor::ExecutorError;
 use kafkaml_iot::IotError;
 use kafkaml_messaging::PublishError;
 use kafkaml_orchestration::ClusterError;
-use kafkaml_persistence::DbError;
+use kafkaml_persistence::{DbError, QueryError};
 
 use crate::usecase::NotConfigured;
 
@@ -127,5 +127,12 @@ impl Error {
     /// An invalid request with the route's `prefix`.
     pub fn invalid(prefix: &'static str, message: impl Into<String>) -> Self {
         Error::Invalid { prefix, message: message.into() }
+    }
+}
+
+/// A query error inside a transaction ([`kafkaml_persistence::write_transaction`]).
+impl From<QueryError> for Error {
+    fn from(e: QueryError) -> Self {
+        Error::Db(e.into())
     }
 }

@@ -74,7 +74,11 @@ impl AdminTable for Configurations {
             Field::text("name", "Name", current.as_ref().map(|c| c.name.clone()).unwrap_or_default())
                 .required()
                 .help("Unique, at most 30 characters."),
-            Field::text("description", "Description", current.as_ref().map(|c| c.description.clone()).unwrap_or_default()),
+            Field::text(
+                "description",
+                "Description",
+                current.as_ref().map(|c| c.description.clone()).unwrap_or_default(),
+            ),
             Field::multiselect("ml_models", "Models", choices)
                 .help("A distributed model brings the models below it in its chain."),
         ];
@@ -95,9 +99,9 @@ impl AdminTable for Configurations {
         let input: ConfigurationInput =
             Body::new().text(form, "name").text(form, "description").ids(form, "ml_models").parse()?;
         match id {
-            None => Ok(catalog::create_configuration(ctx, actor, input).await?),
+            None => Ok(catalog::create_configuration(ctx, input).await?),
             Some(id) => {
-                catalog::update_configuration(ctx, actor, id, input).await?;
+                catalog::update_configuration(ctx, id, input).await?;
                 Ok(id)
             }
         }
@@ -114,6 +118,6 @@ impl AdminTable for Configurations {
     }
 
     async fn delete(&self, ctx: &Ctx, actor: &Actor, id: i32) -> Result<(), Error> {
-        catalog::delete_configuration(ctx, actor, id).await
+        catalog::delete_configuration(ctx, id).await
     }
 }

@@ -119,10 +119,10 @@ impl AdminTable for Models {
             .text(form, "code")
             .parse()?;
         match id {
-            None => Ok(catalog::create_model(ctx, actor, input).await?),
+            None => Ok(catalog::create_model(ctx, input).await?),
             Some(id) => {
                 let current = catalog::find_model(ctx, id, Missing::Model).await?;
-                catalog::update_model(ctx, actor, current, input).await?;
+                catalog::update_model(ctx, current, input).await?;
                 Ok(id)
             }
         }
@@ -142,6 +142,6 @@ impl AdminTable for Models {
     }
 
     async fn delete(&self, ctx: &Ctx, actor: &Actor, id: i32) -> Result<(), Error> {
-        catalog::delete_model(ctx, actor, id).await
+        catalog::delete_model(ctx, id).await
     }
 }
