@@ -80,10 +80,8 @@ pub fn list(conn: &mut DbConnection, deployment: Option<&str>) -> DbResult<Vec<D
 /// what the admin site lists and re-sends.
 pub fn list_with_ids(conn: &mut DbConnection, only: Option<i32>) -> DbResult<Vec<(i32, Datasource)>> {
     let rows: Vec<(i32, NewDatasource)> = with_conn!(conn, |c| {
-        let mut q = ds::table
-            .select((ds::id, NewDatasource::as_select()))
-            .order((ds::time.desc(), ds::id.desc()))
-            .into_boxed();
+        let mut q =
+            ds::table.select((ds::id, NewDatasource::as_select())).order((ds::time.desc(), ds::id.desc())).into_boxed();
         if let Some(id) = only {
             q = q.filter(ds::id.eq(id));
         }

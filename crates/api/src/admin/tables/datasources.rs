@@ -66,7 +66,17 @@ impl AdminTable for Datasources {
         "datasource"
     }
     fn columns(&self) -> &'static [&'static str] {
-        &["Id", "Deployment", "Topic", "Input format", "Messages", "Validation rate", "Test rate", "Time", "Description"]
+        &[
+            "Id",
+            "Deployment",
+            "Topic",
+            "Input format",
+            "Messages",
+            "Validation rate",
+            "Test rate",
+            "Time",
+            "Description",
+        ]
     }
     fn filters(&self) -> &'static [Filter] {
         FILTERS
@@ -151,7 +161,7 @@ impl AdminTable for Datasources {
         }
         let Some(ds) = find(ctx, id).await? else { return Ok(None) };
         let (deployment, topic) = (ds.deployment.clone(), ds.topic.clone());
-        publish_datasource(ctx, actor, publication(&ds)?).await?;
+        publish_datasource(ctx, publication(&ds)?).await?;
         Ok(Some(format!(
             "Datasource {id} ({topic}) was re-sent to the control topic for deployment {deployment} (the control \
              logger stores it again when it reads it)."
@@ -174,9 +184,7 @@ mod tests {
             validation_rate: Some(0.1),
             test_rate: Some(0.1),
             total_msg: Some(70000),
-            time: chrono::NaiveDate::from_ymd_opt(2024, 5, 1)
-                .and_then(|d| d.and_hms_opt(10, 0, 0))
-                .unwrap_or_default(),
+            time: chrono::NaiveDate::from_ymd_opt(2024, 5, 1).and_then(|d| d.and_hms_opt(10, 0, 0)).unwrap_or_default(),
         };
         let publish = match publication(&ds) {
             Ok(p) => p,
@@ -187,7 +195,17 @@ mod tests {
         let keys: Vec<&str> = publish.fields.keys().map(String::as_str).collect();
         assert_eq!(
             keys,
-            ["input_format", "deployment", "input_config", "description", "topic", "validation_rate", "test_rate", "total_msg", "time"]
+            [
+                "input_format",
+                "deployment",
+                "input_config",
+                "description",
+                "topic",
+                "validation_rate",
+                "test_rate",
+                "total_msg",
+                "time"
+            ]
         );
     }
 }

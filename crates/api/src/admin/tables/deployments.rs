@@ -16,7 +16,7 @@ use kafkaml_persistence::repo::results;
 use serde_json::Value;
 
 use crate::admin::form::{Body, Choice, Field, FormErrors, Submitted};
-use crate::admin::list::{Cell, Filter, Row};
+use crate::admin::list::{Filter, Row};
 use crate::admin::tables::{when, AdminTable, Editor};
 use crate::admin::view::Doomed;
 use crate::usecase::{catalog, training, Actor, Ctx, Error};
@@ -119,10 +119,9 @@ fn given_text(body: Body, form: &Submitted, name: &str) -> Body {
 }
 
 fn add_fields(configurations: Vec<Choice>) -> Vec<Field> {
-    let strategies =
-        std::iter::once(Choice::new("", "(default: FedAvg)", &[String::new()]))
-            .chain(AggStrategy::ALL.iter().map(|s| Choice::new(s.as_str(), s.as_str(), &[])))
-            .collect();
+    let strategies = std::iter::once(Choice::new("", "(default: FedAvg)", &[String::new()]))
+        .chain(AggStrategy::ALL.iter().map(|s| Choice::new(s.as_str(), s.as_str(), &[])))
+        .collect();
     let change = vec![
         Choice::new("", "(none)", &[String::new()]),
         Choice::new("up", "up", &[]),
@@ -140,7 +139,8 @@ fn add_fields(configurations: Vec<Choice>) -> Vec<Field> {
         Field::text("optimizer", "Optimizer (distributed)", "").help("Empty: adam."),
         Field::decimal("learning_rate", "Learning rate (distributed)", None).help("Empty: 0.001."),
         Field::text("loss", "Loss (distributed)", "").help("Empty: sparse_categorical_crossentropy."),
-        Field::text("metrics", "Metrics (distributed)", "").help("Comma-separated; empty: sparse_categorical_accuracy."),
+        Field::text("metrics", "Metrics (distributed)", "")
+            .help("Comma-separated; empty: sparse_categorical_accuracy."),
         Field::checkbox("incremental", "Incremental", false),
         Field::checkbox("indefinite", "Indefinite (incremental)", false),
         Field::integer("stream_timeout", "Stream timeout in ms (incremental)", None).help("Empty: 60000."),
@@ -173,8 +173,11 @@ fn stored_fields(
         .collect::<Vec<_>>()
         .join(", ");
     let results_field = Field::readonly("results", "Training results", results_text);
-    let results_field =
-        if trained.is_empty() { results_field } else { results_field.link(format!("../../../results/?deployment={id}")) };
+    let results_field = if trained.is_empty() {
+        results_field
+    } else {
+        results_field.link(format!("../../../results/?deployment={id}"))
+    };
     vec![
         Field::readonly("configuration", "Configuration", configuration)
             .link(format!("../../../configurations/{}/change/", row.configuration_id)),
@@ -267,7 +270,12 @@ impl AdminTable for Deployments {
             let all = ctx.db(|c| Ok::<_, Error>(configurations::load(c, None)?)).await?;
             let mut choices = vec![Choice::new("", "(choose one)", &[String::new()])];
             choices.extend(all.iter().map(|cfg| Choice::new(cfg.id, format!("{} ({})", cfg.name, cfg.id), &[])));
-            return Ok(Some(Editor { repr: String::new(), fields: add_fields(choices), editable: true, actions: Vec::new() }));
+            return Ok(Some(Editor {
+                repr: String::new(),
+                fields: add_fields(choices),
+                editable: true,
+                actions: Vec::new(),
+            }));
         };
         let found = ctx
             .db(move |c| {
@@ -301,15 +309,23 @@ impl AdminTable for Deployments {
         for name in ["conf_mat_settings", "incremental", "indefinite", "unsupervised", "federated", "blockchain"] {
             body = body.flag(form, name);
         }
-        for name in ["learning_rate", "stream_timeout", "improvement", "unsupervised_rounds", "confidence", "agg_rounds", "min_data"]
-        {
+        for name in [
+            "learning_rate",
+            "stream_timeout",
+            "improvement",
+            "unsupervised_rounds",
+            "confidence",
+            "agg_rounds",
+            "min_data",
+        ] {
             body = body.number(form, name);
         }
-        for name in ["optimizer", "loss", "metrics", "monitoring_metric", "change", "agg_strategy", "data_restriction"] {
+        for name in ["optimizer", "loss", "metrics", "monitoring_metric", "change", "agg_strategy", "data_restriction"]
+        {
             body = given_text(body, form, name);
         }
         let input: DeploymentInput = body.parse()?;
-        training::deploy_training(ctx, actor, input).await.map_err(|e| next_to_field(e, FIELDS))
+        training::deploy_training(ctx, input).await.map_err(|e| next_to_field(e, FIELDS))
     }
 
     async fn doomed(&self, ctx: &Ctx, id: i32) -> Result<Option<Doomed>, Error> {
@@ -343,7 +359,7 @@ impl AdminTable for Deployments {
     }
 
     async fn delete(&self, ctx: &Ctx, actor: &Actor, id: i32) -> Result<(), Error> {
-        catalog::delete_deployment(ctx, actor, id).await
+        catalog::delete_deployment(ctx, id).await
     }
 }
 
@@ -372,7 +388,10 @@ mod tests {
     fn invalid_messages_naming_a_field_land_next_to_it() {
         let e = Error::invalid("Deployment not valid", "tf_kwargs_fit: not a keyword argument");
         let errors = next_to_field(e, FIELDS);
-        assert_eq!((errors.fields[0].field.as_str(), errors.fields[0].message.as_str()), ("tf_kwargs_fit", "not a keyword argument"));
+        assert_eq!(
+            (errors.fields[0].field.as_str(), errors.fields[0].message.as_str()),
+            ("tf_kwargs_fit", "not a keyword argument")
+        );
         let e = Error::invalid("Deployment not valid", "other: x");
         assert!(next_to_field(e, FIELDS).fields.is_empty());
     }

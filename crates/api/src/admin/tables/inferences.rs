@@ -16,7 +16,8 @@ use crate::usecase::{inference, Actor, Ctx, Error};
 /// The inferences table.
 pub struct Inferences;
 
-const FILTERS: &[Filter] = &[Filter { key: "status", label: "status" }, Filter { key: "result", label: "training result" }];
+const FILTERS: &[Filter] =
+    &[Filter { key: "status", label: "status" }, Filter { key: "result", label: "training result" }];
 
 const STOP: ObjectAction = ObjectAction { name: "stop", label: "Stop the inference" };
 
@@ -55,7 +56,10 @@ impl AdminTable for Inferences {
             .map(|i| Row {
                 id: i.id,
                 search: vec![i.input_topic.clone(), i.output_topic.clone(), i.output_upper.clone()],
-                facets: vec![i.status.to_string(), i.model_result.map_or_else(|| "(deleted)".to_owned(), |r| r.to_string())],
+                facets: vec![
+                    i.status.to_string(),
+                    i.model_result.map_or_else(|| "(deleted)".to_owned(), |r| r.to_string()),
+                ],
                 cells: vec![
                     i.id.into(),
                     i.model_result.map_or_else(|| "(deleted)".into(), Into::into),
@@ -82,7 +86,8 @@ impl AdminTable for Inferences {
             None => Field::readonly("model_result", "Training result", "(deleted)"),
         };
         let default_brokers = "(the back-end's)";
-        let broker = |b: &Option<String>| b.clone().filter(|b| !b.is_empty()).unwrap_or_else(|| default_brokers.to_owned());
+        let broker =
+            |b: &Option<String>| b.clone().filter(|b| !b.is_empty()).unwrap_or_else(|| default_brokers.to_owned());
         Ok(Some(Editor {
             repr: format!("{id} ({} → {})", f.input_topic, f.output_topic),
             fields: vec![
@@ -133,13 +138,13 @@ impl AdminTable for Inferences {
     }
 
     async fn delete(&self, ctx: &Ctx, actor: &Actor, id: i32) -> Result<(), Error> {
-        inference::delete_inference(ctx, actor, id).await
+        inference::delete_inference(ctx, id).await
     }
 
     async fn act(&self, ctx: &Ctx, actor: &Actor, id: i32, name: &str) -> Result<Option<String>, Error> {
         match name {
             "stop" => {
-                inference::stop_inference(ctx, actor, id).await?;
+                inference::stop_inference(ctx, id).await?;
                 Ok(Some(format!("Inference {id} was stopped: its ReplicationController was deleted.")))
             }
             _ => Ok(None),

@@ -7,6 +7,7 @@ use kafkaml_domain::iot::IotDeviceInput;
 use kafkaml_domain::{Named, Violation};
 use kafkaml_persistence::repo::counts::Counts;
 use kafkaml_persistence::repo::iot_devices;
+use kafkaml_persistence::DbError;
 
 use crate::admin::form::{Body, Field, FormErrors, Submitted};
 use crate::admin::list::Row;
@@ -20,16 +21,21 @@ pub struct IotDevices;
 
 const FIELDS: &[&str] = &["friendly_name", "token", "mqtt_address", "mqtt_port", "mqtt_username", "mqtt_password"];
 
-/// A use case's refusal, next to the field the visitor must fix.
+/// A use case's refusal, next to the field the visitor must fix (the repository's rules come back
+/// inside the database error).
 fn device_error(e: Error) -> FormErrors {
-    match e {
-        Error::Rule(v @ Violation::NameTaken { kind: Named::IotDevice, .. }) => {
+    let rule = match &e {
+        Error::Rule(v) | Error::Db(DbError::Rule(v)) => Some(v),
+        _ => None,
+    };
+    match rule {
+        Some(v @ Violation::NameTaken { kind: Named::IotDevice, .. }) => {
             FormErrors::field("friendly_name", v.to_string())
         }
-        Error::Rule(v @ (Violation::DeviceTokenTaken(_) | Violation::NotADeviceToken(_))) => {
+        Some(v @ (Violation::DeviceTokenTaken(_) | Violation::NotADeviceToken(_))) => {
             FormErrors::field("token", v.to_string())
         }
-        other => next_to_field(other, FIELDS),
+        _ => next_to_field(e, FIELDS),
     }
 }
 
@@ -117,8 +123,8 @@ impl AdminTable for IotDevices {
     async fn save(&self, ctx: &Ctx, actor: &Actor, id: Option<i32>, form: &Submitted) -> Result<i32, FormErrors> {
         let input: IotDeviceInput = FIELDS.iter().fold(Body::new(), |body, name| body.text(form, name)).parse()?;
         let saved = match id {
-            None => iot::create_device(ctx, actor, input).await,
-            Some(id) => iot::update_device(ctx, actor, id, iot::replacement(input)).await,
+            None => iot::create_device(ctx, input).await,
+            Some(id) => iot::update_device(ctx, id, iot::replacement(input)).await,
         };
         saved.map(|device| device.id).map_err(device_error)
     }
@@ -137,6 +143,6 @@ impl AdminTable for IotDevices {
     }
 
     async fn delete(&self, ctx: &Ctx, actor: &Actor, id: i32) -> Result<(), Error> {
-        iot::delete_device(ctx, actor, id).await
+        iot::delete_device(ctx, id).await
     }
 }

@@ -95,8 +95,12 @@ impl AdminTable for Results {
         let mut fields = vec![
             Field::readonly("model", "Model", format!("{} ({})", model.name, model.id))
                 .link(format!("../../../models/{}/change/", model.id)),
-            Field::readonly("deployment", "Deployment", format!("{} ({})", deployment.id, when(&deployment.fields.time)))
-                .link(format!("../../../deployments/{}/change/", deployment.id)),
+            Field::readonly(
+                "deployment",
+                "Deployment",
+                format!("{} ({})", deployment.id, when(&deployment.fields.time)),
+            )
+            .link(format!("../../../deployments/{}/change/", deployment.id)),
             Field::readonly("status", "Status", r.status.as_str()),
             Field::readonly("status_reason", "Status reason", r.status_reason.clone().unwrap_or_default())
                 .help("Why the training Job failed, as the cluster reported it."),
@@ -160,13 +164,13 @@ impl AdminTable for Results {
     }
 
     async fn delete(&self, ctx: &Ctx, actor: &Actor, id: i32) -> Result<(), Error> {
-        usecase::delete_result(ctx, actor, id).await
+        usecase::delete_result(ctx, id).await
     }
 
     async fn act(&self, ctx: &Ctx, actor: &Actor, id: i32, name: &str) -> Result<Option<String>, Error> {
         match name {
             "stop" => {
-                training::stop_training(ctx, actor, id).await?;
+                training::stop_training(ctx, id).await?;
                 Ok(Some(format!(
                     "Training result {id} was stopped: its Kubernetes Job was deleted (with every result it trained)."
                 )))
