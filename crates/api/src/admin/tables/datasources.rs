@@ -155,7 +155,7 @@ impl AdminTable for Datasources {
         Err(Error::BadRequest("Datasources are not deleted here.".to_owned()))
     }
 
-    async fn act(&self, ctx: &Ctx, actor: &Actor, id: i32, name: &str) -> Result<Option<String>, Error> {
+    async fn act(&self, ctx: &Ctx, _actor: &Actor, id: i32, name: &str) -> Result<Option<String>, Error> {
         if name != "resend" {
             return Ok(None);
         }

@@ -298,7 +298,7 @@ impl AdminTable for Deployments {
         }))
     }
 
-    async fn save(&self, ctx: &Ctx, actor: &Actor, id: Option<i32>, form: &Submitted) -> Result<i32, FormErrors> {
+    async fn save(&self, ctx: &Ctx, _actor: &Actor, id: Option<i32>, form: &Submitted) -> Result<i32, FormErrors> {
         if id.is_some() {
             return Err(FormErrors::field("", "A deployment can not be changed."));
         }
@@ -358,7 +358,7 @@ impl AdminTable for Deployments {
         .await
     }
 
-    async fn delete(&self, ctx: &Ctx, actor: &Actor, id: i32) -> Result<(), Error> {
+    async fn delete(&self, ctx: &Ctx, _actor: &Actor, id: i32) -> Result<(), Error> {
         catalog::delete_deployment(ctx, id).await
     }
 }

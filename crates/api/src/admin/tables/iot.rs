@@ -120,7 +120,7 @@ impl AdminTable for IotDevices {
         }))
     }
 
-    async fn save(&self, ctx: &Ctx, actor: &Actor, id: Option<i32>, form: &Submitted) -> Result<i32, FormErrors> {
+    async fn save(&self, ctx: &Ctx, _actor: &Actor, id: Option<i32>, form: &Submitted) -> Result<i32, FormErrors> {
         let input: IotDeviceInput = FIELDS.iter().fold(Body::new(), |body, name| body.text(form, name)).parse()?;
         let saved = match id {
             None => iot::create_device(ctx, input).await,
@@ -142,7 +142,7 @@ impl AdminTable for IotDevices {
         }))
     }
 
-    async fn delete(&self, ctx: &Ctx, actor: &Actor, id: i32) -> Result<(), Error> {
+    async fn delete(&self, ctx: &Ctx, _actor: &Actor, id: i32) -> Result<(), Error> {
         iot::delete_device(ctx, id).await
     }
 }
