@@ -80,10 +80,8 @@ fn entries_of(app: &TestApp, kind: &str) -> Vec<audit::Entry> {
     entries
 }
 
-/// Whether the use cases record their actor in the audit trail yet. Main's admin tables call the
-/// use cases without the actor until the use cases take it (the "actor: &Actor" change of issue
-/// 10); then the calls in crates/api/src/admin/tables/ get it back and this becomes `true`.
-const AUDITED: bool = false;
+/// Whether the use cases record their actor in the audit trail (they do since they take it).
+const AUDITED: bool = true;
 
 /// The newest audit entry about `kind` says that root did `action` to object `id`.
 fn assert_audited(app: &TestApp, kind: &str, action: &str, id: i32) {

@@ -155,13 +155,13 @@ impl AdminTable for Datasources {
         Err(Error::BadRequest("Datasources are not deleted here.".to_owned()))
     }
 
-    async fn act(&self, ctx: &Ctx, _actor: &Actor, id: i32, name: &str) -> Result<Option<String>, Error> {
+    async fn act(&self, ctx: &Ctx, actor: &Actor, id: i32, name: &str) -> Result<Option<String>, Error> {
         if name != "resend" {
             return Ok(None);
         }
         let Some(ds) = find(ctx, id).await? else { return Ok(None) };
         let (deployment, topic) = (ds.deployment.clone(), ds.topic.clone());
-        publish_datasource(ctx, publication(&ds)?).await?;
+        publish_datasource(ctx, actor, publication(&ds)?).await?;
         Ok(Some(format!(
             "Datasource {id} ({topic}) was re-sent to the control topic for deployment {deployment} (the control \
              logger stores it again when it reads it)."

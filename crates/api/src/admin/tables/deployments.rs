@@ -298,7 +298,7 @@ impl AdminTable for Deployments {
         }))
     }
 
-    async fn save(&self, ctx: &Ctx, _actor: &Actor, id: Option<i32>, form: &Submitted) -> Result<i32, FormErrors> {
+    async fn save(&self, ctx: &Ctx, actor: &Actor, id: Option<i32>, form: &Submitted) -> Result<i32, FormErrors> {
         if id.is_some() {
             return Err(FormErrors::field("", "A deployment can not be changed."));
         }
@@ -325,7 +325,7 @@ impl AdminTable for Deployments {
             body = given_text(body, form, name);
         }
         let input: DeploymentInput = body.parse()?;
-        training::deploy_training(ctx, input).await.map_err(|e| next_to_field(e, FIELDS))
+        training::deploy_training(ctx, actor, input).await.map_err(|e| next_to_field(e, FIELDS))
     }
 
     async fn doomed(&self, ctx: &Ctx, id: i32) -> Result<Option<Doomed>, Error> {
@@ -358,8 +358,8 @@ impl AdminTable for Deployments {
         .await
     }
 
-    async fn delete(&self, ctx: &Ctx, _actor: &Actor, id: i32) -> Result<(), Error> {
-        catalog::delete_deployment(ctx, id).await
+    async fn delete(&self, ctx: &Ctx, actor: &Actor, id: i32) -> Result<(), Error> {
+        catalog::delete_deployment(ctx, actor, id).await
     }
 }
 

@@ -137,14 +137,14 @@ impl AdminTable for Inferences {
         Ok(Some(Doomed { repr: format!("Inference {id}{of} ({})", f.status), consequences }))
     }
 
-    async fn delete(&self, ctx: &Ctx, _actor: &Actor, id: i32) -> Result<(), Error> {
-        inference::delete_inference(ctx, id).await
+    async fn delete(&self, ctx: &Ctx, actor: &Actor, id: i32) -> Result<(), Error> {
+        inference::delete_inference(ctx, actor, id).await
     }
 
-    async fn act(&self, ctx: &Ctx, _actor: &Actor, id: i32, name: &str) -> Result<Option<String>, Error> {
+    async fn act(&self, ctx: &Ctx, actor: &Actor, id: i32, name: &str) -> Result<Option<String>, Error> {
         match name {
             "stop" => {
-                inference::stop_inference(ctx, id).await?;
+                inference::stop_inference(ctx, actor, id).await?;
                 Ok(Some(format!("Inference {id} was stopped: its ReplicationController was deleted.")))
             }
             _ => Ok(None),

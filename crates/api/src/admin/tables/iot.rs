@@ -120,11 +120,11 @@ impl AdminTable for IotDevices {
         }))
     }
 
-    async fn save(&self, ctx: &Ctx, _actor: &Actor, id: Option<i32>, form: &Submitted) -> Result<i32, FormErrors> {
+    async fn save(&self, ctx: &Ctx, actor: &Actor, id: Option<i32>, form: &Submitted) -> Result<i32, FormErrors> {
         let input: IotDeviceInput = FIELDS.iter().fold(Body::new(), |body, name| body.text(form, name)).parse()?;
         let saved = match id {
-            None => iot::create_device(ctx, input).await,
-            Some(id) => iot::update_device(ctx, id, iot::replacement(input)).await,
+            None => iot::create_device(ctx, actor, input).await,
+            Some(id) => iot::update_device(ctx, actor, id, iot::replacement(input)).await,
         };
         saved.map(|device| device.id).map_err(device_error)
     }
@@ -142,7 +142,7 @@ impl AdminTable for IotDevices {
         }))
     }
 
-    async fn delete(&self, ctx: &Ctx, _actor: &Actor, id: i32) -> Result<(), Error> {
-        iot::delete_device(ctx, id).await
+    async fn delete(&self, ctx: &Ctx, actor: &Actor, id: i32) -> Result<(), Error> {
+        iot::delete_device(ctx, actor, id).await
     }
 }

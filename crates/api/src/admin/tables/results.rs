@@ -163,14 +163,14 @@ impl AdminTable for Results {
         .await
     }
 
-    async fn delete(&self, ctx: &Ctx, _actor: &Actor, id: i32) -> Result<(), Error> {
-        usecase::delete_result(ctx, id).await
+    async fn delete(&self, ctx: &Ctx, actor: &Actor, id: i32) -> Result<(), Error> {
+        usecase::delete_result(ctx, actor, id).await
     }
 
-    async fn act(&self, ctx: &Ctx, _actor: &Actor, id: i32, name: &str) -> Result<Option<String>, Error> {
+    async fn act(&self, ctx: &Ctx, actor: &Actor, id: i32, name: &str) -> Result<Option<String>, Error> {
         match name {
             "stop" => {
-                training::stop_training(ctx, id).await?;
+                training::stop_training(ctx, actor, id).await?;
                 Ok(Some(format!(
                     "Training result {id} was stopped: its Kubernetes Job was deleted (with every result it trained)."
                 )))
