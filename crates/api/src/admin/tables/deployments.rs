@@ -58,19 +58,6 @@ const FIELDS: &[&str] = &[
     "blockchain",
 ];
 
-/// A use case's error, next to the field it names when it is an "Information not valid" message
-/// of the form `field: what is wrong` about one of `fields`; otherwise above the form.
-pub(super) fn next_to_field(e: Error, fields: &[&str]) -> FormErrors {
-    if let Error::Invalid { message, .. } = &e {
-        if let Some((field, text)) = message.split_once(": ") {
-            if let Some(name) = fields.iter().find(|f| **f == field) {
-                return FormErrors::field(name, text);
-            }
-        }
-    }
-    e.into()
-}
-
 /// How a deployment trains, in words: `plain`, or the kinds it combines (`distributed`,
 /// `federated`, `incremental`, `semi-supervised`). Distributed training is a property of the
 /// configuration's models (a chain), the others are stored settings.
@@ -325,7 +312,7 @@ impl AdminTable for Deployments {
             body = given_text(body, form, name);
         }
         let input: DeploymentInput = body.parse()?;
-        training::deploy_training(ctx, actor, input).await.map_err(|e| next_to_field(e, FIELDS))
+        training::deploy_training(ctx, actor, input).await.map_err(|e| FormErrors::placed(e, FIELDS))
     }
 
     async fn doomed(&self, ctx: &Ctx, id: i32) -> Result<Option<Doomed>, Error> {
@@ -387,12 +374,12 @@ mod tests {
     #[test]
     fn invalid_messages_naming_a_field_land_next_to_it() {
         let e = Error::invalid("Deployment not valid", "tf_kwargs_fit: not a keyword argument");
-        let errors = next_to_field(e, FIELDS);
+        let errors = FormErrors::placed(e, FIELDS);
         assert_eq!(
             (errors.fields[0].field.as_str(), errors.fields[0].message.as_str()),
             ("tf_kwargs_fit", "not a keyword argument")
         );
         let e = Error::invalid("Deployment not valid", "other: x");
-        assert!(next_to_field(e, FIELDS).fields.is_empty());
+        assert!(FormErrors::placed(e, FIELDS).fields.is_empty());
     }
 }

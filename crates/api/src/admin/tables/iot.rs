@@ -11,7 +11,6 @@ use kafkaml_persistence::DbError;
 
 use crate::admin::form::{Body, Field, FormErrors, Submitted};
 use crate::admin::list::Row;
-use crate::admin::tables::deployments::next_to_field;
 use crate::admin::tables::{AdminTable, Editor};
 use crate::admin::view::Doomed;
 use crate::usecase::{iot, Actor, Ctx, Error};
@@ -35,7 +34,7 @@ fn device_error(e: Error) -> FormErrors {
         Some(v @ (Violation::DeviceTokenTaken(_) | Violation::NotADeviceToken(_))) => {
             FormErrors::field("token", v.to_string())
         }
-        _ => next_to_field(e, FIELDS),
+        _ => FormErrors::placed(e, FIELDS),
     }
 }
 
