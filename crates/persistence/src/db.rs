@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
+use diesel::migration::MigrationSource;
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
@@ -148,13 +149,78 @@ pub fn build_pool(url: &str, max_size: u32, timeout: Duration) -> Result<Pool, D
         .map_err(DbError::from)
 }
 
-/// Runs every pending migration.
-pub fn run_migrations(conn: &mut DbConnection) -> Result<(), DbError> {
+/// The key of the PostgreSQL advisory lock held while migrations are checked or applied, so that
+/// replicas starting together apply each migration once instead of racing (the loser would fail
+/// on tables the winner just created). It is the ASCII bytes of `kafkaml` followed by `0x01`
+/// read as a big-endian `i64`; every version of the back-end uses this value, so old and new
+/// replicas exclude each other too. The lock is database-wide (not per schema) and
+/// session-level: a back-end that dies while holding it releases it with its connection.
+pub const MIGRATION_LOCK_KEY: i64 = 0x6b61_666b_616d_6c01;
+
+/// Runs every pending migration and returns their names (`2026-12-03-000001_accounts`, …) in
+/// the order they were applied; empty when the database was up to date.
+///
+/// On PostgreSQL it holds the advisory lock [`MIGRATION_LOCK_KEY`] meanwhile: a second back-end
+/// migrating the same database waits, then finds nothing left to do.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
     match conn {
-        DbConnection::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
-        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConnection::Pg(c) => with_migration_lock(c, |c| apply_pending(c, POSTGRES_MIGRATIONS)),
+        DbConnection::Sqlite(c) => apply_pending(c, SQLITE_MIGRATIONS),
     }
-    .map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// The names of the migrations not yet applied (`2026-12-03-000001_accounts`, …), oldest first;
+/// applies none. It creates diesel's bookkeeping table `__diesel_schema_migrations` when missing
+/// (empty). On PostgreSQL it waits for a back-end that is migrating ([`MIGRATION_LOCK_KEY`]).
+pub fn pending_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
+    match conn {
+        DbConnection::Pg(c) => with_migration_lock(c, |c| pending_names(c, POSTGRES_MIGRATIONS)),
+        DbConnection::Sqlite(c) => pending_names(c, SQLITE_MIGRATIONS),
+    }
+}
+
+fn migration_error(e: impl std::fmt::Display) -> DbError {
+    DbError::Migration(e.to_string())
+}
+
+fn pending_names<C, DB>(c: &mut C, source: EmbeddedMigrations) -> Result<Vec<String>, DbError>
+where
+    C: MigrationHarness<DB>,
+    DB: diesel::backend::Backend,
+    EmbeddedMigrations: MigrationSource<DB>,
+{
+    let pending = c.pending_migrations(source).map_err(migration_error)?;
+    Ok(pending.iter().map(|m| m.name().to_string()).collect())
+}
+
+fn apply_pending<C, DB>(c: &mut C, source: EmbeddedMigrations) -> Result<Vec<String>, DbError>
+where
+    C: MigrationHarness<DB>,
+    DB: diesel::backend::Backend,
+    EmbeddedMigrations: MigrationSource<DB>,
+{
+    let pending = c.pending_migrations(source).map_err(migration_error)?;
+    let mut applied = Vec::with_capacity(pending.len());
+    for migration in &pending {
+        c.run_migration(migration.as_ref()).map_err(migration_error)?;
+        applied.push(migration.name().to_string());
+    }
+    Ok(applied)
+}
+
+/// Runs `f` holding the session-level advisory lock [`MIGRATION_LOCK_KEY`], waiting for it as long
+/// as another session holds it. The lock is released whether `f` succeeds or not.
+fn with_migration_lock<T>(
+    c: &mut PgConnection,
+    f: impl FnOnce(&mut PgConnection) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+    let outcome = f(c);
+    // A connection too broken to unlock has lost its session, and the lock with it.
+    let unlocked = c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"));
+    let value = outcome?;
+    unlocked?;
+    Ok(value)
 }
 
 /// Runs `f` in a transaction that writes, committing on `Ok` and rolling back on `Err`.
@@ -227,6 +293,46 @@ mod tests {
         #[diesel(sql_type = diesel::sql_types::Integer)]
         #[allow(dead_code)]
         id: i32,
+    }
+
+    /// The migration directories of `backend`, oldest first.
+    fn migration_dirs(backend: &str) -> Vec<String> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations/");
+        let mut names: Vec<String> = std::fs::read_dir(format!("{dir}{backend}"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn pending_migrations_lists_what_run_migrations_applies_then_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = sqlite(dir.path());
+        let all = migration_dirs("sqlite");
+        assert!(all.len() >= 2, "{all:?}");
+        assert_eq!(pending_migrations(&mut conn).unwrap(), all);
+        // Listing applies nothing.
+        assert_eq!(pending_migrations(&mut conn).unwrap(), all);
+        assert_eq!(run_migrations(&mut conn).unwrap(), all);
+        assert!(pending_migrations(&mut conn).unwrap().is_empty());
+        assert!(run_migrations(&mut conn).unwrap().is_empty());
+        // A reverted migration is pending again, and only it is applied.
+        match &mut conn {
+            DbConnection::Sqlite(c) => {
+                c.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
+            }
+            DbConnection::Pg(_) => unreachable!(),
+        }
+        let last = all.last().cloned().unwrap();
+        assert_eq!(pending_migrations(&mut conn).unwrap(), std::slice::from_ref(&last));
+        assert_eq!(run_migrations(&mut conn).unwrap(), [last]);
+    }
+
+    #[test]
+    fn the_migration_lock_key_spells_kafkaml() {
+        assert_eq!(&MIGRATION_LOCK_KEY.to_be_bytes()[..7], b"kafkaml");
     }
 
     #[test]
