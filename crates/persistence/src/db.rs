@@ -89,12 +89,34 @@ impl ConnectionManager {
             }
             Backend::Sqlite => {
                 let mut c = SqliteConnection::establish(&self.url)?;
-                c.batch_execute(
-                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
-                )?;
+                c.batch_execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")?;
+                switch_to_wal(&mut c)?;
+                c.batch_execute("PRAGMA synchronous = NORMAL;")?;
                 Ok(DbConnection::Sqlite(c))
             }
+        }
+    }
+}
+
+/// How long a new SQLite connection retries switching the file to WAL mode (the busy timeout).
+const WAL_SWITCH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Puts the SQLite file in WAL mode (kept in the file; a no-op once it is). Switching takes an
+/// exclusive lock, and SQLite answers "database is locked" at once, without waiting for the busy
+/// timeout, to a connection that would deadlock with another one switching at the same moment —
+/// what the connections of a pool opened together on a new file do. Such an answer is retried
+/// for up to [`WAL_SWITCH_TIMEOUT`].
+fn switch_to_wal(c: &mut SqliteConnection) -> Result<(), DbError> {
+    let deadline = std::time::Instant::now() + WAL_SWITCH_TIMEOUT;
+    loop {
+        match c.batch_execute("PRAGMA journal_mode = WAL;") {
+            Ok(()) => return Ok(()),
+            Err(diesel::result::Error::DatabaseError(_, info))
+                if info.message().contains("database is locked") && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(e.into()),
         }
     }
 }
@@ -328,6 +350,31 @@ mod tests {
         let last = all.last().cloned().unwrap();
         assert_eq!(pending_migrations(&mut conn).unwrap(), std::slice::from_ref(&last));
         assert_eq!(run_migrations(&mut conn).unwrap(), [last]);
+    }
+
+    #[test]
+    fn connections_opened_together_on_a_fresh_sqlite_file_all_succeed() {
+        // Each new connection switches the file to WAL, which takes an exclusive lock: connections
+        // opened at the same moment on a file not yet in WAL mode (a pool filling up at first
+        // start) must wait for each other, not fail with "database is locked".
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("fresh.sqlite3").display());
+            let start = std::sync::Arc::new(std::sync::Barrier::new(8));
+            let threads: Vec<_> = (0..8)
+                .map(|_| {
+                    let manager = ConnectionManager::new(&url);
+                    let start = start.clone();
+                    std::thread::spawn(move || {
+                        start.wait();
+                        manager.connect().map(|_| ())
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap().unwrap();
+            }
+        }
     }
 
     #[test]
