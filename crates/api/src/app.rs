@@ -58,7 +58,7 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<Pool> {
 }
 
 /// The use cases' context for `settings`: the database (migrated), the file stores, `services`
-/// and the settings resolved once ([`Settings::resolved`], then [`Config::from_settings`]). It
+/// and the settings resolved once ([`Config::from_settings`]). It
 /// signs with a random key of this process: [`Api::open`] gives it the configured one
 /// ([`crate::secret_key::resolve`]); commands that sign nothing keep it.
 pub async fn open_context(settings: &Settings, services: Services) -> anyhow::Result<Ctx> {
@@ -69,7 +69,7 @@ pub async fn open_context(settings: &Settings, services: Services) -> anyhow::Re
     let store = ArtifactStore::open(&settings.server.data_dir).context("opening the file store")?;
     let device_files =
         DeviceFileStore::open(&settings.server.data_dir).context("opening the IoT devices' file store")?;
-    let config = Config::from_settings(&settings.resolved());
+    let config = Config::from_settings(settings);
     Ok(Ctx::new(pool, store, device_files, services, config))
 }
 

@@ -334,17 +334,6 @@ impl ImageSettings {
     pub fn tensorflow_inference_image(&self) -> Option<&str> {
         given(&self.tensorflow_inference).or_else(|| given(&self.inference_fallback))
     }
-
-    /// These settings with the fallbacks applied: the TensorFlow fields hold the images in effect
-    /// ([`Self::tensorflow_training_image`], [`Self::tensorflow_inference_image`]), which is what
-    /// `usecase::Config::from_settings` reads.
-    pub fn resolved(&self) -> ImageSettings {
-        ImageSettings {
-            tensorflow_training: self.tensorflow_training_image().map(str::to_owned),
-            tensorflow_inference: self.tensorflow_inference_image().map(str::to_owned),
-            ..self.clone()
-        }
-    }
 }
 
 /// Blockchain federated training (the `ETH_*` variables of its Jobs).
@@ -496,12 +485,6 @@ impl Settings {
         }
     }
 
-    /// These settings with the fallbacks of the image names applied ([`ImageSettings::resolved`]):
-    /// what the application runs with.
-    pub fn resolved(&self) -> Settings {
-        Settings { images: self.images.resolved(), ..self.clone() }
-    }
-
     /// The default log filter when RUST_LOG is unset: `debug` with DEBUG, else `info`.
     pub fn log_filter(&self) -> &'static str {
         if self.server.debug {
@@ -547,12 +530,9 @@ mod tests {
         let s = parse(&["--training-model-image", "t:1", "--inference-model-image", "i:1"]);
         assert_eq!(s.images.tensorflow_training_image(), Some("t:1"));
         assert_eq!(s.images.tensorflow_inference_image(), Some("i:1"));
-        let resolved = s.resolved();
-        assert_eq!(resolved.images.tensorflow_training.as_deref(), Some("t:1"));
-        assert_eq!(resolved.images.tensorflow_inference.as_deref(), Some("i:1"));
         // PyTorch images have no fallback.
-        assert_eq!(resolved.images.pytorch_training, None);
-        assert_eq!(resolved.images.pytorch_inference, None);
+        assert_eq!(s.images.pytorch_training, None);
+        assert_eq!(s.images.pytorch_inference, None);
 
         // The specific name wins; a blank one counts as unset.
         let s = parse(&[
@@ -567,16 +547,13 @@ mod tests {
         ]);
         assert_eq!(s.images.tensorflow_training_image(), Some("tf-t:2"));
         assert_eq!(s.images.tensorflow_inference_image(), Some("i:1"));
-        let resolved = s.resolved();
-        assert_eq!(resolved.images.tensorflow_training.as_deref(), Some("tf-t:2"));
-        assert_eq!(resolved.images.tensorflow_inference.as_deref(), Some("i:1"));
     }
 
     #[test]
-    fn the_resolved_settings_feed_the_use_cases_images() {
+    fn the_fallbacks_feed_the_use_cases_images() {
         use kafkaml_domain::Framework;
         let s = parse(&["--training-model-image", "t:1", "--inference-model-image", "i:1"]);
-        let config = crate::usecase::Config::from_settings(&s.resolved());
+        let config = crate::usecase::Config::from_settings(&s);
         assert_eq!(config.training_images.of(Framework::Tf).ok(), Some("t:1"));
         assert_eq!(config.inference_images.of(Framework::Tf).ok(), Some("i:1"));
         assert!(config.training_images.of(Framework::Pth).is_err());
