@@ -225,11 +225,14 @@ pub async fn record_job_failures(ctx: Arc<Ctx>, cluster: Arc<dyn Cluster>) {
 /// so that the caller's answer is not delayed by another time limit.
 async fn create_all_or_none(cluster: Arc<dyn Cluster>, jobs: Vec<Job>) -> Result<(), ClusterError> {
     let creator = cluster.as_ref();
-    let outcomes: Vec<(String, Result<(), ClusterError>)> = stream::iter(jobs.iter())
+    // The creations are built before they are streamed: a closure over `&Job` inside the stream
+    // would make this future not provably `Send` (rust-lang/rust#102211), which the admin needs.
+    let creations: Vec<_> = jobs
+        .iter()
         .map(|job| async move { (job.metadata.name.clone().unwrap_or_default(), creator.create_job(job).await) })
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
+        .collect();
+    let outcomes: Vec<(String, Result<(), ClusterError>)> =
+        stream::iter(creations).buffer_unordered(CONCURRENCY).collect().await;
     let mut first_error = None;
     let mut to_delete = Vec::new();
     for (name, outcome) in outcomes {
