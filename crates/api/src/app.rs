@@ -34,18 +34,43 @@ pub struct Application {
     watcher: Option<tokio::task::JoinHandle<()>>,
 }
 
-/// Opens the pool for the settings' database and runs the pending migrations.
-pub fn open_database(settings: &Settings) -> anyhow::Result<Pool> {
+/// Opens the pool for the settings' database without migrating it (for SQLite, the data
+/// directory is created first).
+pub fn connect_database(settings: &Settings) -> anyhow::Result<Pool> {
     let url = settings.database_url();
     if Backend::of(&url) == Backend::Sqlite {
         std::fs::create_dir_all(&settings.server.data_dir)
             .with_context(|| format!("creating the data directory {}", settings.server.data_dir.display()))?;
     }
-    let pool =
-        build_pool(&url, settings.database.pool_size(), Duration::from_secs(5)).context("opening the database")?;
+    build_pool(&url, settings.database.pool_size(), Duration::from_secs(5)).context("opening the database")
+}
+
+/// Opens the pool for the settings' database and runs the pending migrations (on PostgreSQL
+/// under an advisory lock, so replicas starting together do not race).
+pub fn open_database(settings: &Settings) -> anyhow::Result<Pool> {
+    let pool = connect_database(settings)?;
     let mut conn = pool.get().context("connecting to the database")?;
-    run_migrations(&mut conn).context("running the database migrations")?;
+    let applied = run_migrations(&mut conn).context("running the database migrations")?;
+    if !applied.is_empty() {
+        tracing::info!(migrations = ?applied, "applied the pending database migrations");
+    }
     Ok(pool)
+}
+
+/// The use cases' context for `settings`: the database (migrated), the file stores, `services`
+/// and the settings resolved once ([`Config::from_settings`]). It
+/// signs with a random key of this process: [`Api::open`] gives it the configured one
+/// ([`crate::secret_key::resolve`]); commands that sign nothing keep it.
+pub async fn open_context(settings: &Settings, services: Services) -> anyhow::Result<Ctx> {
+    let pool = {
+        let settings = settings.clone();
+        tokio::task::spawn_blocking(move || open_database(&settings)).await.context("database start-up task")??
+    };
+    let store = ArtifactStore::open(&settings.server.data_dir).context("opening the file store")?;
+    let device_files =
+        DeviceFileStore::open(&settings.server.data_dir).context("opening the IoT devices' file store")?;
+    let config = Config::from_settings(settings);
+    Ok(Ctx::new(pool, store, device_files, services, config))
 }
 
 /// The API without a server of its own, for embedding: its state is open (database migrated,
@@ -57,29 +82,30 @@ pub struct Api {
 }
 
 impl Api {
-    /// Opens the database and stores of `settings` and starts watching the default cluster's Jobs;
-    /// also returns the watcher's task, which ends when aborted.
+    /// Opens the database and stores of `settings` ([`open_context`]), with the secret key of
+    /// `SECRET_KEY` or of the data directory ([`crate::secret_key::resolve`]), and starts watching
+    /// the default cluster's Jobs; also returns the watcher's task, which ends when aborted.
     pub async fn open(
         settings: &Settings,
         services: Services,
     ) -> anyhow::Result<(Self, Option<tokio::task::JoinHandle<()>>)> {
-        let pool = {
+        let secret_key = {
             let settings = settings.clone();
-            tokio::task::spawn_blocking(move || open_database(&settings)).await.context("database start-up task")??
+            tokio::task::spawn_blocking(move || crate::secret_key::resolve(&settings))
+                .await
+                .context("secret key task")?
+                .context("resolving the secret key")?
         };
-        let store = ArtifactStore::open(&settings.server.data_dir).context("opening the file store")?;
-        let device_files =
-            DeviceFileStore::open(&settings.server.data_dir).context("opening the IoT devices' file store")?;
-        let config = Config::from_settings(settings);
-        if settings.blockchain.enabled && config.blockchain_token.is_err() {
+        let cluster = services.cluster.clone();
+        let ctx = open_context(settings, services).await?.with_secret_key(secret_key);
+        if settings.blockchain.enabled && ctx.config.blockchain_token.is_err() {
             tracing::warn!(
                 "ENABLE_FEDML_BLOCKCHAIN is set, but this back-end does not deploy the token contract at start-up: \
                  blockchain federated trainings are refused until FEDML_BLOCKCHAIN_TOKEN_ADDRESS and \
                  FEDML_BLOCKCHAIN_ABI name a deployed contract"
             );
         }
-        let cluster = services.cluster.clone();
-        let ctx = Arc::new(Ctx::new(pool, store, device_files, services, config));
+        let ctx = Arc::new(ctx);
         let watcher = cluster.map(|c| tokio::spawn(crate::usecase::training::record_job_failures(ctx.clone(), c)));
         let state = web::Data::new(AppState {
             ctx,

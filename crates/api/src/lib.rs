@@ -6,12 +6,14 @@
 pub mod admin;
 pub mod app;
 pub mod cluster;
+pub mod commands;
 pub(crate) mod error;
 pub(crate) mod fallback;
 pub mod healthcheck;
 pub(crate) mod middleware;
 pub mod openapi;
 pub mod routes;
+pub mod secret_key;
 pub mod services;
 pub mod settings;
 pub(crate) mod state;

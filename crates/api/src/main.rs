@@ -1,16 +1,20 @@
 //! `kafkaml-backend`: serves the Kafka-ML back-end API; `kafkaml-backend openapi` prints the
 //! OpenAPI document; `kafkaml-backend healthcheck` asks the running server's `/healthz` (exit 0
-//! when it answers 200), for container health checks.
+//! when it answers 200), for container health checks; `createsuperuser`, `changepassword` and
+//! `migrate` are the operator's commands of Django's `manage.py` (`kafkaml_api::commands`).
 //!
 //! Without a subcommand the server runs, configured by the flags and environment variables of
 //! [`Settings`] (`kafkaml-backend --bind 0.0.0.0:8000` is `kafkaml-backend serve --bind 0.0.0.0:8000`).
-//! A new subcommand is a variant of [`Command`], its own arguments in the variant, and an arm in
-//! [`Cli::run`].
+//! The other subcommands read the settings from the environment only.
+//! A new subcommand is a variant of [`Command`], its own arguments in the variant (the logic in
+//! `kafkaml_api::commands`), and an arm in [`Cli::run`].
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use kafkaml_api::commands::{ChangePassword, CreateSuperuser, Migrate};
 use kafkaml_api::{Application, Settings};
 use tracing_subscriber::EnvFilter;
 
@@ -44,40 +48,67 @@ enum Command {
     Openapi,
     /// Ask the server at KAFKAML_BIND for `/healthz`; exit 0 when it answers 200.
     Healthcheck,
+    /// Create an active staff superuser: asks for username, e-mail and password, or with
+    /// --noinput reads KAFKAML_SUPERUSER_USERNAME, KAFKAML_SUPERUSER_EMAIL, KAFKAML_SUPERUSER_PASSWORD.
+    Createsuperuser(CreateSuperuser),
+    /// Change a user's password (asked twice, hidden); the user's sessions end.
+    Changepassword(ChangePassword),
+    /// Apply the pending database migrations and exit; --check lists them and exits 1 when some are pending.
+    Migrate(Migrate),
 }
 
 impl Cli {
-    async fn run(self) -> anyhow::Result<()> {
+    async fn run(self) -> anyhow::Result<ExitCode> {
+        let settings = match &self.command {
+            Some(Command::Serve(settings)) => settings.as_ref(),
+            _ => &self.settings,
+        };
+        init_logging(settings, matches!(self.command, None | Some(Command::Serve(_))));
         match self.command {
             None => serve(self.settings).await,
             Some(Command::Serve(settings)) => serve(*settings).await,
             Some(Command::Openapi) => {
                 print!("{}", kafkaml_api::openapi::document_json().context("serializing the OpenAPI document")?);
-                Ok(())
+                Ok(ExitCode::SUCCESS)
             }
             Some(Command::Healthcheck) => {
                 kafkaml_api::healthcheck::probe(&self.settings.server.bind, "/healthz", HEALTHCHECK_TIMEOUT)
                     .await
-                    .context("health check")
+                    .context("health check")?;
+                Ok(ExitCode::SUCCESS)
             }
+            Some(Command::Createsuperuser(command)) => command.run(&self.settings).await,
+            Some(Command::Changepassword(command)) => command.run(&self.settings).await,
+            Some(Command::Migrate(command)) => command.run(&self.settings),
         }
     }
 }
 
-async fn serve(settings: Settings) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
+/// Logs to standard output for the server, standard error for the other commands (their own
+/// output is on standard output). RUST_LOG is the filter; without it, `info` for the server and
+/// `warn` for the commands, `debug` for both with DEBUG.
+fn init_logging(settings: &Settings, server: bool) {
+    let default = if server || settings.server.debug { settings.log_filter() } else { "warn" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    if server {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     tracing::info!(
         bind = %settings.server.bind, data_dir = %settings.server.data_dir.display(), "starting kafkaml-backend"
     );
     let app = Application::build(settings).await.context("building the application")?;
     tracing::info!(port = app.port(), "listening");
-    app.run_until_stopped().await.context("serving")
+    app.run_until_stopped().await.context("serving")?;
+    Ok(ExitCode::SUCCESS)
 }
 
 #[actix_web::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     Cli::parse().run().await
 }
 
@@ -111,6 +142,44 @@ mod tests {
         assert!(matches!(parse(&["healthcheck"]).command, Some(Command::Healthcheck)));
         // Flags belong to a subcommand's own arguments, not before it.
         assert!(Cli::try_parse_from(["kafkaml-backend", "--bind", "x:1", "openapi"]).is_err());
+    }
+
+    #[test]
+    fn createsuperuser_changepassword_and_migrate_are_subcommands() {
+        let Some(Command::Createsuperuser(c)) = parse(&["createsuperuser"]).command else {
+            panic!("not createsuperuser")
+        };
+        assert_eq!((c.username, c.email, c.noinput), (None, None, false));
+        let Some(Command::Createsuperuser(c)) =
+            parse(&["createsuperuser", "--username", "root", "--email", "root@example.org", "--noinput"]).command
+        else {
+            panic!("not createsuperuser")
+        };
+        assert_eq!(c.username.as_deref(), Some("root"));
+        assert_eq!(c.email.as_deref(), Some("root@example.org"));
+        assert!(c.noinput);
+        // No password flag: command lines are visible to every user of the machine.
+        assert!(Cli::try_parse_from(["kafkaml-backend", "createsuperuser", "--password", "x"]).is_err());
+
+        let Some(Command::Changepassword(c)) = parse(&["changepassword", "ann"]).command else {
+            panic!("not changepassword")
+        };
+        assert_eq!(c.username, "ann");
+        assert!(Cli::try_parse_from(["kafkaml-backend", "changepassword"]).is_err(), "the username is required");
+
+        let Some(Command::Migrate(m)) = parse(&["migrate"]).command else { panic!("not migrate") };
+        assert!(!m.check);
+        let Some(Command::Migrate(m)) = parse(&["migrate", "--check"]).command else { panic!("not migrate") };
+        assert!(m.check);
+    }
+
+    #[test]
+    fn debug_is_a_flag_of_the_server() {
+        assert!(!parse(&[]).settings.server.debug);
+        assert_eq!(parse(&[]).settings.log_filter(), "info");
+        let cli = parse(&["--debug"]);
+        assert!(cli.settings.server.debug);
+        assert_eq!(cli.settings.log_filter(), "debug");
     }
 
     #[test]

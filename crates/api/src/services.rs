@@ -69,6 +69,32 @@ impl Services {
             tasmota: Arc::new(tasmota),
         })
     }
+
+    /// Services for commands that call nothing outside the process (`createsuperuser`,
+    /// `changepassword`): the executor client, the external-cluster connector and the MQTT link
+    /// are configured from `settings` but connect to nothing until used; there is no default
+    /// cluster and no Kafka client (what needs them answers as when they are not configured).
+    /// Unlike [`Services::from_settings`] it contacts no cluster and no broker.
+    pub fn offline(settings: &Settings) -> anyhow::Result<Self> {
+        let executor = HttpExecutor::new(ExecutorConfig {
+            tf_url: settings.executors.tf_url.clone(),
+            pth_url: settings.executors.pth_url.clone(),
+            request_timeout: settings.executors.timeout(),
+            ..ExecutorConfig::default()
+        })
+        .context("configuring the executor client")?;
+        Ok(Services {
+            executor: Arc::new(executor),
+            cluster: None,
+            connector: Arc::new(KubeConnector::new(crate::cluster::cluster_settings(settings))),
+            publisher: None,
+            predictions: None,
+            tasmota: Arc::new(MqttLink::new(MqttConfig {
+                probe_window: settings.iot.probe_window(),
+                timeout: settings.iot.mqtt_timeout(),
+            })),
+        })
+    }
 }
 
 type KafkaClients = (Option<Arc<dyn ControlPublisher>>, Option<Arc<dyn PredictionSource>>);

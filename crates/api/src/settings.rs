@@ -63,6 +63,19 @@ pub struct ServerSettings {
     /// Most prediction WebSockets (`/ws/`) served at once; each holds a Kafka consumer.
     #[arg(long, env = "KAFKAML_WS_MAX_CONNECTIONS", default_value_t = 64)]
     pub ws_max_connections: usize,
+
+    /// The key that signs sessions. When unset, a random key is generated once and kept in
+    /// `<data dir>/secret_key` (mode 0600); several replicas need one shared key.
+    #[arg(long, env = "SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<SecretString>,
+
+    /// Debug logging (`1`, `true`) instead of info, when RUST_LOG is unset. Never a debug page.
+    #[arg(
+        long,
+        env = "DEBUG",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
+    pub debug: bool,
 }
 
 impl ServerSettings {
@@ -283,6 +296,44 @@ pub struct ImageSettings {
         env = "PYTORCH_INFERENCE_MODEL_IMAGE"
     )]
     pub pytorch_inference: Option<String>,
+
+    /// Training image for TensorFlow models when TENSORFLOW_TRAINING_MODEL_IMAGE is unset (the
+    /// reference's older name).
+    #[arg(
+        id = "training_model_image",
+        long = "training-model-image",
+        value_name = "TRAINING_MODEL_IMAGE",
+        env = "TRAINING_MODEL_IMAGE"
+    )]
+    pub training_fallback: Option<String>,
+
+    /// Inference image for TensorFlow and distributed models when TENSORFLOW_INFERENCE_MODEL_IMAGE
+    /// is unset (the reference's older name).
+    #[arg(
+        id = "inference_model_image",
+        long = "inference-model-image",
+        value_name = "INFERENCE_MODEL_IMAGE",
+        env = "INFERENCE_MODEL_IMAGE"
+    )]
+    pub inference_fallback: Option<String>,
+}
+
+/// `value` when it holds more than blanks.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|v| !v.trim().is_empty())
+}
+
+impl ImageSettings {
+    /// The TensorFlow training image: TENSORFLOW_TRAINING_MODEL_IMAGE, else TRAINING_MODEL_IMAGE.
+    pub fn tensorflow_training_image(&self) -> Option<&str> {
+        given(&self.tensorflow_training).or_else(|| given(&self.training_fallback))
+    }
+
+    /// The TensorFlow inference image: TENSORFLOW_INFERENCE_MODEL_IMAGE, else
+    /// INFERENCE_MODEL_IMAGE.
+    pub fn tensorflow_inference_image(&self) -> Option<&str> {
+        given(&self.tensorflow_inference).or_else(|| given(&self.inference_fallback))
+    }
 }
 
 /// Blockchain federated training (the `ETH_*` variables of its Jobs).
@@ -434,6 +485,15 @@ impl Settings {
         }
     }
 
+    /// The default log filter when RUST_LOG is unset: `debug` with DEBUG, else `info`.
+    pub fn log_filter(&self) -> &'static str {
+        if self.server.debug {
+            "debug"
+        } else {
+            "info"
+        }
+    }
+
     /// Settings with every default, as if no variable and no flag were given.
     #[expect(
         clippy::expect_used,
@@ -448,5 +508,62 @@ impl Settings {
         let command = Settings::command().mut_args(|arg| arg.env(None::<&str>));
         let matches = command.try_get_matches_from(["kafkaml-backend"]).expect("no argument: only defaults");
         Settings::from_arg_matches(&matches).expect("the defaults match the settings' own arguments")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Settings {
+        Settings::try_parse_from(std::iter::once("kafkaml-backend").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn the_generic_image_names_are_fallbacks_of_the_tensorflow_ones() {
+        let s = Settings::defaults();
+        assert_eq!(s.images.tensorflow_training_image(), None);
+        assert_eq!(s.images.tensorflow_inference_image(), None);
+
+        let s = parse(&["--training-model-image", "t:1", "--inference-model-image", "i:1"]);
+        assert_eq!(s.images.tensorflow_training_image(), Some("t:1"));
+        assert_eq!(s.images.tensorflow_inference_image(), Some("i:1"));
+        // PyTorch images have no fallback.
+        assert_eq!(s.images.pytorch_training, None);
+        assert_eq!(s.images.pytorch_inference, None);
+
+        // The specific name wins; a blank one counts as unset.
+        let s = parse(&[
+            "--training-model-image",
+            "t:1",
+            "--tensorflow-training-model-image",
+            "tf-t:2",
+            "--inference-model-image",
+            "i:1",
+            "--tensorflow-inference-model-image",
+            " ",
+        ]);
+        assert_eq!(s.images.tensorflow_training_image(), Some("tf-t:2"));
+        assert_eq!(s.images.tensorflow_inference_image(), Some("i:1"));
+    }
+
+    #[test]
+    fn the_fallbacks_feed_the_use_cases_images() {
+        use kafkaml_domain::Framework;
+        let s = parse(&["--training-model-image", "t:1", "--inference-model-image", "i:1"]);
+        let config = crate::usecase::Config::from_settings(&s);
+        assert_eq!(config.training_images.of(Framework::Tf).ok(), Some("t:1"));
+        assert_eq!(config.inference_images.of(Framework::Tf).ok(), Some("i:1"));
+        assert!(config.training_images.of(Framework::Pth).is_err());
+    }
+
+    #[test]
+    fn the_secret_key_never_prints() {
+        let s = parse(&["--secret-key", "do-not-print-me"]);
+        assert!(s.server.secret_key.is_some());
+        assert!(!format!("{s:?}").contains("do-not-print-me"));
+        assert!(Settings::defaults().server.secret_key.is_none());
     }
 }

@@ -126,3 +126,74 @@ fn durations_are_typed_and_at_least_a_second_where_zero_would_hang() {
     assert_eq!(s.iot.mqtt_timeout(), std::time::Duration::from_secs(1));
     assert_eq!(s.database.pool_size(), 1);
 }
+
+#[test]
+fn accounts_and_fallback_variables_are_read_from_the_environment() {
+    // A child process with the variables set, as in `defaults_ignore_the_environment`.
+    const CHILD: &str = "KAFKAML_SETTINGS_ENV_CHILD";
+    if let Some(case) = std::env::var_os(CHILD) {
+        use clap::Parser;
+        use secrecy::ExposeSecret;
+        let s = kafkaml_api::Settings::try_parse_from(["kafkaml-backend"]).unwrap();
+        match case.to_str().unwrap() {
+            "set" => {
+                assert!(s.server.debug);
+                assert_eq!(s.log_filter(), "debug");
+                assert_eq!(s.server.secret_key.as_ref().map(|k| k.expose_secret().to_owned()).as_deref(), Some("k3y"));
+                assert_eq!(s.images.tensorflow_training_image(), Some("generic/training:1"));
+                // TENSORFLOW_INFERENCE_MODEL_IMAGE wins over INFERENCE_MODEL_IMAGE.
+                assert_eq!(s.images.tensorflow_inference_image(), Some("tf/inference:2"));
+                // Settings::defaults() still ignores every variable.
+                let d = kafkaml_api::Settings::defaults();
+                assert!(!d.server.debug && d.server.secret_key.is_none());
+                assert_eq!(d.images.tensorflow_training_image(), None);
+                assert_eq!(d.images.tensorflow_inference_image(), None);
+            }
+            "false" => assert!(!s.server.debug, "DEBUG=False"),
+            other => panic!("unknown case {other}"),
+        }
+        return;
+    }
+    let child = |case: &str, vars: &[(&str, &str)]| {
+        let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+        command.args(["--exact", "accounts_and_fallback_variables_are_read_from_the_environment", "--nocapture"]);
+        command.env(CHILD, case);
+        for var in ["DEBUG", "SECRET_KEY", "TRAINING_MODEL_IMAGE", "INFERENCE_MODEL_IMAGE"] {
+            command.env_remove(var);
+        }
+        for var in ["TENSORFLOW_TRAINING_MODEL_IMAGE", "TENSORFLOW_INFERENCE_MODEL_IMAGE"] {
+            command.env_remove(var);
+        }
+        command.envs(vars.iter().copied());
+        let output = command.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{case}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    child(
+        "set",
+        &[
+            ("DEBUG", "1"),
+            ("SECRET_KEY", "k3y"),
+            ("TRAINING_MODEL_IMAGE", "generic/training:1"),
+            ("INFERENCE_MODEL_IMAGE", "generic/inference:1"),
+            ("TENSORFLOW_INFERENCE_MODEL_IMAGE", "tf/inference:2"),
+        ],
+    );
+    child("false", &[("DEBUG", "False")]);
+}
+
+#[test]
+fn secrets_hide_their_environment_values_in_help() {
+    let command = kafkaml_api::Settings::command();
+    for env in ["SECRET_KEY", "KUBE_TOKEN", "FEDML_BLOCKCHAIN_WALLET_KEY"] {
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_env().is_some_and(|e| e == env))
+            .unwrap_or_else(|| panic!("{env} is a setting"));
+        assert!(arg.is_hide_env_values_set(), "{env} shows its value in --help");
+    }
+}

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use kafkaml_api::usecase::datasources::{publish_datasource, PublishDatasource};
 use kafkaml_api::usecase::iot::{create_device, push_to_devices, PushToDevices};
 use kafkaml_api::usecase::training::{deploy_training, record_job_failures, stop_training};
-use kafkaml_api::usecase::{catalog, inference, Config, Ctx, Error, Missing};
+use kafkaml_api::usecase::{catalog, inference, Actor, Config, Ctx, Error, Missing};
 use kafkaml_api::{Services, Settings};
 use kafkaml_domain::deploy::{DeploymentInput, InferenceInput};
 use kafkaml_domain::inputs::{parse, ConfigurationInput, DatasourceInput, ModelInput};
@@ -24,6 +24,9 @@ use kafkaml_orchestration::{ClusterError, JobFailure};
 use kafkaml_persistence::repo::results;
 use kafkaml_persistence::{ArtifactStore, DeviceFileStore};
 use serde_json::{json, Value};
+
+/// The REST API's caller while authentication is off.
+const ANON: Actor = Actor::Anonymous;
 
 /// The fakes a test inspects, and the context the use cases run with.
 struct World {
@@ -72,10 +75,10 @@ async fn configuration(w: &World, n: usize) -> i32 {
     let mut ids = Vec::new();
     for i in 0..n {
         let model = body::<ModelInput>(json!({"name": format!("m{i}"), "code": "model = 1", "framework": "tf"}));
-        ids.push(catalog::create_model(&w.ctx, model).await.unwrap());
+        ids.push(catalog::create_model(&w.ctx, &ANON, model).await.unwrap());
     }
     let input = body::<ConfigurationInput>(json!({"name": "c", "ml_models": ids}));
-    catalog::create_configuration(&w.ctx, input).await.unwrap()
+    catalog::create_configuration(&w.ctx, &ANON, input).await.unwrap()
 }
 
 async fn result_ids(w: &World, deployment: i32) -> Vec<i32> {
@@ -94,7 +97,7 @@ async fn a_deployment_stores_its_results_and_creates_one_job_per_model() {
     let cfg = configuration(&w, 2).await;
     let input =
         body::<DeploymentInput>(json!({"configuration": cfg, "gpumem": 0, "batch": 4, "tf_kwargs_fit": "epochs=2"}));
-    let id = deploy_training(&w.ctx, input).await.unwrap();
+    let id = deploy_training(&w.ctx, &ANON, input).await.unwrap();
     let ids = result_ids(&w, id).await;
     assert_eq!(ids.len(), 2);
     let mut names = w.cluster.job_names();
@@ -115,7 +118,7 @@ async fn a_job_the_cluster_refuses_undoes_the_whole_deployment() {
     let cfg = configuration(&w, 3).await;
     w.cluster.fail_next_creates(1, ClusterError::AlreadyExists { kind: "Job", name: "x".to_owned() });
     let input = body::<DeploymentInput>(json!({"configuration": cfg, "gpumem": 0}));
-    let err = deploy_training(&w.ctx, input).await.unwrap_err();
+    let err = deploy_training(&w.ctx, &ANON, input).await.unwrap_err();
     assert!(matches!(err, Error::Cluster(ClusterError::AlreadyExists { .. })), "{err:?}");
     // The Jobs that were created are deleted again, and no deployment is stored.
     assert_eq!(w.cluster.job_names(), Vec::<String>::new());
@@ -132,7 +135,7 @@ async fn kwargs_an_executor_refuses_stop_the_deployment_before_anything_is_store
     w.executor
         .set_deploy_config_check(kafkaml_executor::ExecutorKind::TensorFlow, kafkaml_executor::CheckOutcome::Invalid);
     let input = body::<DeploymentInput>(json!({"configuration": cfg, "gpumem": 0}));
-    let err = deploy_training(&w.ctx, input).await.unwrap_err();
+    let err = deploy_training(&w.ctx, &ANON, input).await.unwrap_err();
     assert!(matches!(err, Error::Rule(Violation::KwargsRefused("TensorFlow"))), "{err:?}");
     assert!(w.cluster.created_jobs().is_empty());
 }
@@ -141,20 +144,20 @@ async fn kwargs_an_executor_refuses_stop_the_deployment_before_anything_is_store
 async fn stopping_deletes_the_job_and_only_running_results_stop() {
     let w = world();
     let cfg = configuration(&w, 1).await;
-    let id = deploy_training(&w.ctx, body(json!({"configuration": cfg, "gpumem": 0}))).await.unwrap();
+    let id = deploy_training(&w.ctx, &ANON, body(json!({"configuration": cfg, "gpumem": 0}))).await.unwrap();
     let result = result_ids(&w, id).await[0];
-    stop_training(&w.ctx, result).await.unwrap();
+    stop_training(&w.ctx, &ANON, result).await.unwrap();
     assert_eq!(w.cluster.deleted_jobs(), [format!("model-training-{result}")]);
-    let err = stop_training(&w.ctx, result).await.unwrap_err();
+    let err = stop_training(&w.ctx, &ANON, result).await.unwrap_err();
     assert!(matches!(err, Error::Rule(Violation::ResultNotRunning(ResultStatus::Stopped))), "{err:?}");
-    assert!(matches!(stop_training(&w.ctx, 999).await.unwrap_err(), Error::NotFound(Missing::TrainingResult)));
+    assert!(matches!(stop_training(&w.ctx, &ANON, 999).await.unwrap_err(), Error::NotFound(Missing::TrainingResult)));
 }
 
 #[tokio::test]
 async fn a_failed_job_marks_its_results_failed_with_the_reason() {
     let w = world();
     let cfg = configuration(&w, 1).await;
-    let id = deploy_training(&w.ctx, body(json!({"configuration": cfg, "gpumem": 0}))).await.unwrap();
+    let id = deploy_training(&w.ctx, &ANON, body(json!({"configuration": cfg, "gpumem": 0}))).await.unwrap();
     let result = result_ids(&w, id).await[0];
     let watcher = tokio::spawn(record_job_failures(w.ctx.clone(), Arc::new(w.cluster.clone())));
     w.cluster.push_failure(JobFailure {
@@ -179,12 +182,12 @@ async fn a_failed_job_marks_its_results_failed_with_the_reason() {
 async fn an_external_cluster_that_cannot_be_used_is_a_bad_request_and_nothing_is_stored() {
     let w = world();
     let cfg = configuration(&w, 1).await;
-    let id = deploy_training(&w.ctx, body(json!({"configuration": cfg, "gpumem": 0}))).await.unwrap();
+    let id = deploy_training(&w.ctx, &ANON, body(json!({"configuration": cfg, "gpumem": 0}))).await.unwrap();
     let result = result_ids(&w, id).await[0];
     w.ctx.db(move |c| Ok::<_, Error>(results::set_status(c, result, ResultStatus::Finished, None)?)).await.unwrap();
     w.connector.fail_with(ClusterError::Config("no such CA".to_owned()));
     let input = body::<InferenceInput>(json!({"gpumem": 0, "external_host": "https://k:6443", "token": "t"}));
-    let err = inference::deploy_inference(&w.ctx, result, input).await.unwrap_err();
+    let err = inference::deploy_inference(&w.ctx, &ANON, result, input).await.unwrap_err();
     assert!(matches!(&err, Error::ExternalCluster { host, .. } if host == "https://k:6443"), "{err:?}");
     let list = w.ctx.db(|c| Ok::<_, Error>(kafkaml_persistence::repo::inferences::list(c)?)).await.unwrap();
     assert!(list.is_empty());
@@ -194,7 +197,7 @@ async fn an_external_cluster_that_cannot_be_used_is_a_bad_request_and_nothing_is
 async fn publishing_a_datasource_sends_the_control_message_and_reports_a_broker_that_does_not_answer() {
     let w = world();
     let cfg = configuration(&w, 1).await;
-    let id = deploy_training(&w.ctx, body(json!({"configuration": cfg, "gpumem": 0}))).await.unwrap();
+    let id = deploy_training(&w.ctx, &ANON, body(json!({"configuration": cfg, "gpumem": 0}))).await.unwrap();
     let fields = json!({"deployment": id.to_string(), "topic": "data", "input_format": "RAW", "description": "d",
         "input_config": {"data_type": "uint8"}, "validation_rate": 0.1, "test_rate": 0.1, "total_msg": 10,
         "time": "2026-12-03T08:00:00Z"});
@@ -204,7 +207,7 @@ async fn publishing_a_datasource_sends_the_control_message_and_reports_a_broker_
         input: body::<DatasourceInput>(checked.clone()),
         fields: fields.as_object().unwrap().clone(),
     };
-    publish_datasource(&w.ctx, publish()).await.unwrap();
+    publish_datasource(&w.ctx, &ANON, publish()).await.unwrap();
     let records = w.publisher.records();
     assert_eq!(records.len(), 1);
     assert_eq!(
@@ -213,14 +216,14 @@ async fn publishing_a_datasource_sends_the_control_message_and_reports_a_broker_
     );
     assert!(records[0].1.contains(r#""topic": "data""#), "{}", records[0].1);
     w.publisher.set_unavailable(true);
-    assert!(matches!(publish_datasource(&w.ctx, publish()).await.unwrap_err(), Error::NotPublished { .. }));
+    assert!(matches!(publish_datasource(&w.ctx, &ANON, publish()).await.unwrap_err(), Error::NotPublished { .. }));
 }
 
 #[tokio::test]
 async fn a_push_to_devices_stores_the_files_for_all_and_names_the_device_the_command_missed() {
     let w = world();
     let cfg = configuration(&w, 1).await;
-    let id = deploy_training(&w.ctx, body(json!({"configuration": cfg, "gpumem": 0}))).await.unwrap();
+    let id = deploy_training(&w.ctx, &ANON, body(json!({"configuration": cfg, "gpumem": 0}))).await.unwrap();
     let result = result_ids(&w, id).await[0];
     std::fs::write(
         w.ctx.store.path(result, kafkaml_persistence::files::Artifact::Model(kafkaml_domain::Framework::Tf)),
@@ -233,7 +236,7 @@ async fn a_push_to_devices_stores_the_files_for_all_and_names_the_device_the_com
         let device =
             body::<IotDeviceInput>(json!({"friendly_name": name, "mqtt_address": "127.0.0.1", "mqtt_port": 1883,
             "mqtt_username": "u", "mqtt_password": "p"}));
-        tokens.push(create_device(&w.ctx, device).await.unwrap().token);
+        tokens.push(create_device(&w.ctx, &ANON, device).await.unwrap().token);
     }
     let broker = Broker {
         host: "127.0.0.1".to_owned(),
@@ -247,7 +250,7 @@ async fn a_push_to_devices_stores_the_files_for_all_and_names_the_device_the_com
         input: body::<IotDeployInput>(json!({"device_token": tokens, "code": "print(1)"})),
         origin: Some("http://ui.example:4200".to_owned()),
     };
-    let err = push_to_devices(&w.ctx, push).await.unwrap_err();
+    let err = push_to_devices(&w.ctx, &ANON, push).await.unwrap_err();
     let Error::NotDelivered(message) = err else { panic!("{err:?}") };
     assert!(
         message.contains(&format!("b ({})", tokens[1]))
@@ -259,4 +262,85 @@ async fn a_push_to_devices_stores_the_files_for_all_and_names_the_device_the_com
         assert_eq!(std::fs::read(path).unwrap(), b"tflite");
     }
     assert_eq!(w.tasmota.commands_to(&tokens[0]).len(), 1);
+}
+
+/// The audit trail as (action, kind, object id, repr, fields, user id), oldest first.
+async fn trail(w: &World) -> Vec<(String, String, Option<i32>, String, String, Option<i32>)> {
+    let mut entries = w.ctx.db(|c| Ok::<_, Error>(kafkaml_persistence::repo::audit::recent(c, 100)?)).await.unwrap();
+    entries.reverse();
+    entries
+        .into_iter()
+        .map(|e| (e.action, e.object_kind, e.object_id, e.object_repr, e.changed_fields, e.user_id))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_users_changes_land_in_the_audit_trail_with_the_fields_that_changed() {
+    let w = world();
+    let account = kafkaml_api::usecase::accounts::NewAccount {
+        username: "ann".to_owned(),
+        email: String::new(),
+        password: "tall green tree 7".to_owned().into(),
+        is_staff: true,
+        is_superuser: false,
+    };
+    let ann = kafkaml_api::usecase::accounts::create_user(&w.ctx, &Actor::System("test"), account).await.unwrap();
+    let (ann, uid) = (ann.actor(), Some(ann.id));
+    let input = |description: &str| {
+        body::<ModelInput>(json!({"name": "m", "code": "model = 1", "framework": "tf", "description": description}))
+    };
+    let id = catalog::create_model(&w.ctx, &ann, input("first")).await.unwrap();
+    let current = catalog::find_model(&w.ctx, id, Missing::Model).await.unwrap();
+    catalog::update_model(&w.ctx, &ann, current, input("second")).await.unwrap();
+    // A refused change leaves no entry: it rolls back with the change.
+    let duplicate = catalog::create_model(&w.ctx, &ann, input("again")).await.unwrap_err();
+    assert_eq!(duplicate.to_string(), "A model named 'm' already exists.");
+    catalog::delete_model(&w.ctx, &ann, id).await.unwrap();
+    let device = body::<IotDeviceInput>(json!({"friendly_name": "d", "mqtt_address": "127.0.0.1", "mqtt_port": 1883,
+        "mqtt_username": "u", "mqtt_password": "secret-value"}));
+    let device = create_device(&w.ctx, &ann, device).await.unwrap();
+    kafkaml_api::usecase::iot::delete_device(&w.ctx, &ann, device.id).await.unwrap();
+    let cfg = configuration(&w, 1).await;
+    let deployment = deploy_training(&w.ctx, &ann, body(json!({"configuration": cfg, "gpumem": 0}))).await.unwrap();
+    let result = result_ids(&w, deployment).await[0];
+    stop_training(&w.ctx, &ann, result).await.unwrap();
+
+    let mut trail = trail(&w).await;
+    let created = trail.remove(0);
+    assert_eq!((created.0.as_str(), created.1.as_str(), created.5), ("add", "users", None));
+    let s = |v: &str| v.to_owned();
+    assert_eq!(
+        trail,
+        vec![
+            (
+                s("add"),
+                s("models"),
+                Some(id),
+                s("m"),
+                s("name,description,imports,code,distributed,framework,father"),
+                uid
+            ),
+            (s("change"), s("models"), Some(id), s("m"), s("description"), uid),
+            (s("delete"), s("models"), Some(id), s("m"), s(""), uid),
+            (
+                s("add"),
+                s("iot-devices"),
+                Some(device.id),
+                s("d"),
+                s("friendly_name,token,mqtt_address,mqtt_port,mqtt_username,mqtt_password"),
+                uid
+            ),
+            (s("delete"), s("iot-devices"), Some(device.id), s("d"), s(""), uid),
+            (s("add"), s("deployments"), Some(deployment), format!("Deployment {deployment}"), s(""), uid),
+            (s("stop"), s("results"), Some(result), format!("Result {result}"), s("status"), uid),
+        ]
+    );
+    assert!(!format!("{trail:?}").contains("secret-value"));
+}
+
+#[tokio::test]
+async fn anonymous_changes_are_not_recorded() {
+    let w = world();
+    configuration(&w, 2).await;
+    assert!(trail(&w).await.is_empty());
 }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
+use diesel::migration::MigrationSource;
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
@@ -88,12 +89,34 @@ impl ConnectionManager {
             }
             Backend::Sqlite => {
                 let mut c = SqliteConnection::establish(&self.url)?;
-                c.batch_execute(
-                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
-                )?;
+                c.batch_execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")?;
+                switch_to_wal(&mut c)?;
+                c.batch_execute("PRAGMA synchronous = NORMAL;")?;
                 Ok(DbConnection::Sqlite(c))
             }
+        }
+    }
+}
+
+/// How long a new SQLite connection retries switching the file to WAL mode (the busy timeout).
+const WAL_SWITCH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Puts the SQLite file in WAL mode (kept in the file; a no-op once it is). Switching takes an
+/// exclusive lock, and SQLite answers "database is locked" at once, without waiting for the busy
+/// timeout, to a connection that would deadlock with another one switching at the same moment —
+/// what the connections of a pool opened together on a new file do. Such an answer is retried
+/// for up to [`WAL_SWITCH_TIMEOUT`].
+fn switch_to_wal(c: &mut SqliteConnection) -> Result<(), DbError> {
+    let deadline = std::time::Instant::now() + WAL_SWITCH_TIMEOUT;
+    loop {
+        match c.batch_execute("PRAGMA journal_mode = WAL;") {
+            Ok(()) => return Ok(()),
+            Err(diesel::result::Error::DatabaseError(_, info))
+                if info.message().contains("database is locked") && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(e.into()),
         }
     }
 }
@@ -148,13 +171,78 @@ pub fn build_pool(url: &str, max_size: u32, timeout: Duration) -> Result<Pool, D
         .map_err(DbError::from)
 }
 
-/// Runs every pending migration.
-pub fn run_migrations(conn: &mut DbConnection) -> Result<(), DbError> {
+/// The key of the PostgreSQL advisory lock held while migrations are checked or applied, so that
+/// replicas starting together apply each migration once instead of racing (the loser would fail
+/// on tables the winner just created). It is the ASCII bytes of `kafkaml` followed by `0x01`
+/// read as a big-endian `i64`; every version of the back-end uses this value, so old and new
+/// replicas exclude each other too. The lock is database-wide (not per schema) and
+/// session-level: a back-end that dies while holding it releases it with its connection.
+pub const MIGRATION_LOCK_KEY: i64 = 0x6b61_666b_616d_6c01;
+
+/// Runs every pending migration and returns their names (`2026-12-03-000001_accounts`, …) in
+/// the order they were applied; empty when the database was up to date.
+///
+/// On PostgreSQL it holds the advisory lock [`MIGRATION_LOCK_KEY`] meanwhile: a second back-end
+/// migrating the same database waits, then finds nothing left to do.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
     match conn {
-        DbConnection::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
-        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConnection::Pg(c) => with_migration_lock(c, |c| apply_pending(c, POSTGRES_MIGRATIONS)),
+        DbConnection::Sqlite(c) => apply_pending(c, SQLITE_MIGRATIONS),
     }
-    .map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// The names of the migrations not yet applied (`2026-12-03-000001_accounts`, …), oldest first;
+/// applies none. It creates diesel's bookkeeping table `__diesel_schema_migrations` when missing
+/// (empty). On PostgreSQL it waits for a back-end that is migrating ([`MIGRATION_LOCK_KEY`]).
+pub fn pending_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
+    match conn {
+        DbConnection::Pg(c) => with_migration_lock(c, |c| pending_names(c, POSTGRES_MIGRATIONS)),
+        DbConnection::Sqlite(c) => pending_names(c, SQLITE_MIGRATIONS),
+    }
+}
+
+fn migration_error(e: impl std::fmt::Display) -> DbError {
+    DbError::Migration(e.to_string())
+}
+
+fn pending_names<C, DB>(c: &mut C, source: EmbeddedMigrations) -> Result<Vec<String>, DbError>
+where
+    C: MigrationHarness<DB>,
+    DB: diesel::backend::Backend,
+    EmbeddedMigrations: MigrationSource<DB>,
+{
+    let pending = c.pending_migrations(source).map_err(migration_error)?;
+    Ok(pending.iter().map(|m| m.name().to_string()).collect())
+}
+
+fn apply_pending<C, DB>(c: &mut C, source: EmbeddedMigrations) -> Result<Vec<String>, DbError>
+where
+    C: MigrationHarness<DB>,
+    DB: diesel::backend::Backend,
+    EmbeddedMigrations: MigrationSource<DB>,
+{
+    let pending = c.pending_migrations(source).map_err(migration_error)?;
+    let mut applied = Vec::with_capacity(pending.len());
+    for migration in &pending {
+        c.run_migration(migration.as_ref()).map_err(migration_error)?;
+        applied.push(migration.name().to_string());
+    }
+    Ok(applied)
+}
+
+/// Runs `f` holding the session-level advisory lock [`MIGRATION_LOCK_KEY`], waiting for it as long
+/// as another session holds it. The lock is released whether `f` succeeds or not.
+fn with_migration_lock<T>(
+    c: &mut PgConnection,
+    f: impl FnOnce(&mut PgConnection) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+    let outcome = f(c);
+    // A connection too broken to unlock has lost its session, and the lock with it.
+    let unlocked = c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"));
+    let value = outcome?;
+    unlocked?;
+    Ok(value)
 }
 
 /// Runs `f` in a transaction that writes, committing on `Ok` and rolling back on `Err`.
@@ -227,6 +315,71 @@ mod tests {
         #[diesel(sql_type = diesel::sql_types::Integer)]
         #[allow(dead_code)]
         id: i32,
+    }
+
+    /// The migration directories of `backend`, oldest first.
+    fn migration_dirs(backend: &str) -> Vec<String> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations/");
+        let mut names: Vec<String> = std::fs::read_dir(format!("{dir}{backend}"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn pending_migrations_lists_what_run_migrations_applies_then_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = sqlite(dir.path());
+        let all = migration_dirs("sqlite");
+        assert!(all.len() >= 2, "{all:?}");
+        assert_eq!(pending_migrations(&mut conn).unwrap(), all);
+        // Listing applies nothing.
+        assert_eq!(pending_migrations(&mut conn).unwrap(), all);
+        assert_eq!(run_migrations(&mut conn).unwrap(), all);
+        assert!(pending_migrations(&mut conn).unwrap().is_empty());
+        assert!(run_migrations(&mut conn).unwrap().is_empty());
+        // A reverted migration is pending again, and only it is applied.
+        match &mut conn {
+            DbConnection::Sqlite(c) => {
+                c.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
+            }
+            DbConnection::Pg(_) => unreachable!(),
+        }
+        let last = all.last().cloned().unwrap();
+        assert_eq!(pending_migrations(&mut conn).unwrap(), std::slice::from_ref(&last));
+        assert_eq!(run_migrations(&mut conn).unwrap(), [last]);
+    }
+
+    #[test]
+    fn connections_opened_together_on_a_fresh_sqlite_file_all_succeed() {
+        // Each new connection switches the file to WAL, which takes an exclusive lock: connections
+        // opened at the same moment on a file not yet in WAL mode (a pool filling up at first
+        // start) must wait for each other, not fail with "database is locked".
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("fresh.sqlite3").display());
+            let start = std::sync::Arc::new(std::sync::Barrier::new(8));
+            let threads: Vec<_> = (0..8)
+                .map(|_| {
+                    let manager = ConnectionManager::new(&url);
+                    let start = start.clone();
+                    std::thread::spawn(move || {
+                        start.wait();
+                        manager.connect().map(|_| ())
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap().unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn the_migration_lock_key_spells_kafkaml() {
+        assert_eq!(&MIGRATION_LOCK_KEY.to_be_bytes()[..7], b"kafkaml");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 )]
 
 mod admin;
+mod admin_tables;
 mod configurations;
 mod datasources;
 mod deployments;

@@ -174,3 +174,67 @@ fn the_application_migrates_a_fresh_database_at_start() {
     let _pool = kafkaml_api::app::open_database(&settings).unwrap();
     assert_eq!(tables(&mut db.connect()), TABLES);
 }
+
+/// The names of the PostgreSQL migrations (their directories), oldest first.
+fn postgres_migration_names() -> Vec<String> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/postgres");
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+/// Replicas starting together on one PostgreSQL database: each runs the migrations on its own
+/// connection at the same moment. The advisory lock makes one apply them and the other find
+/// nothing left to do; without it the loser fails on tables the winner just created.
+#[test]
+fn concurrent_postgres_migrations_take_turns() {
+    use diesel::connection::SimpleConnection;
+    use kafkaml_persistence::db::pending_migrations;
+    for _ in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::create(DbKind::Postgres, dir.path());
+        let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let replicas: Vec<_> = (0..2)
+            .map(|_| {
+                let mut conn = db.connect();
+                let start = start.clone();
+                std::thread::spawn(move || {
+                    start.wait();
+                    run_migrations(&mut conn)
+                })
+            })
+            .collect();
+        let applied: Vec<Vec<String>> = replicas.into_iter().map(|r| r.join().unwrap().unwrap()).collect();
+        let mut conn = db.connect();
+        assert_eq!(tables(&mut conn), TABLES);
+        assert!(pending_migrations(&mut conn).unwrap().is_empty());
+        // Every migration was applied exactly once, by one replica or the other.
+        let mut all: Vec<&String> = applied.iter().flatten().collect();
+        all.sort();
+        let unique: std::collections::BTreeSet<&String> = all.iter().copied().collect();
+        assert_eq!(all.len(), unique.len(), "a migration ran twice: {applied:?}");
+        assert_eq!(unique.into_iter().cloned().collect::<Vec<_>>(), postgres_migration_names(), "{applied:?}");
+        // The lock is released: a session can take it again at once.
+        let DbConnection::Pg(pg) = &mut conn else { unreachable!("a PostgreSQL test database") };
+        pg.batch_execute(&format!(
+            "SELECT pg_advisory_lock({0}); SELECT pg_advisory_unlock({0})",
+            kafkaml_persistence::db::MIGRATION_LOCK_KEY
+        ))
+        .unwrap();
+    }
+}
+
+#[test]
+fn pending_postgres_migrations_are_listed_until_applied() {
+    use kafkaml_persistence::db::pending_migrations;
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(DbKind::Postgres, dir.path());
+    let mut conn = db.connect();
+    let pending = pending_migrations(&mut conn).unwrap();
+    assert_eq!(pending, postgres_migration_names());
+    assert!(pending.iter().any(|name| name.ends_with("_accounts")), "{pending:?}");
+    assert!(tables(&mut conn).is_empty(), "listing applies nothing");
+    assert_eq!(run_migrations(&mut conn).unwrap(), pending);
+    assert!(pending_migrations(&mut conn).unwrap().is_empty());
+}

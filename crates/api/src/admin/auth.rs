@@ -172,7 +172,7 @@ impl Visit {
         let new_csrf = existing.is_none();
         let csrf = existing.unwrap_or_else(|| random_hex(32));
         let secure = req.connection_info().scheme() == "https";
-        let flash = req.cookie(FLASH_COOKIE).map(|c| c.value().to_owned()).filter(|v| !v.is_empty());
+        let flash = req.cookie(FLASH_COOKIE).and_then(|c| decode_flash(c.value())).filter(|v| !v.is_empty());
         Ok(Visit { user, csrf, new_csrf, secure, flash })
     }
 
@@ -240,9 +240,19 @@ impl Visit {
     /// A redirect to `location` (relative) carrying a one-shot message.
     pub fn redirect_with(&self, location: &str, message: &str) -> HttpResponse {
         let mut res = HttpResponse::SeeOther().insert_header((header::LOCATION, location.to_owned())).finish();
-        let _ = res.add_cookie(&base_cookie(FLASH_COOKIE, message.to_owned(), self.secure));
+        let _ = res.add_cookie(&base_cookie(FLASH_COOKIE, encode_flash(message), self.secure));
         res
     }
+}
+
+/// A message as a cookie value: URL-encoded, so `;`, `,` and spaces survive.
+fn encode_flash(message: &str) -> String {
+    serde_urlencoded::to_string([("m", message)]).unwrap_or_default().split_off(2)
+}
+
+/// The message a cookie value carries.
+fn decode_flash(value: &str) -> Option<String> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("m={value}")).ok()?.pop().map(|(_, m)| m)
 }
 
 fn base_cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
@@ -268,6 +278,14 @@ fn origin_allowed(req: &HttpRequest, trusted: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_survive_the_cookie() {
+        let message = "Deleted 1 model. Not deleted: model 3: in use; model 4: gone, \"x\"";
+        let encoded = encode_flash(message);
+        assert!(!encoded.contains([';', ' ', ',', '"']), "{encoded}");
+        assert_eq!(decode_flash(&encoded).as_deref(), Some(message));
+    }
 
     #[test]
     fn roots_are_relative_to_the_page() {

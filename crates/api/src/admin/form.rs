@@ -238,6 +238,21 @@ impl FormErrors {
     }
 }
 
+impl FormErrors {
+    /// A use case's refusal, next to its field when its message names one of `fields`
+    /// (`"batch: must be positive"`), above the form otherwise.
+    pub fn placed(e: usecase::Error, fields: &[&str]) -> Self {
+        if let usecase::Error::Invalid { message, .. } = &e {
+            if let Some((field, text)) = message.split_once(": ") {
+                if let Some(name) = fields.iter().find(|f| **f == field) {
+                    return FormErrors::field(name, text);
+                }
+            }
+        }
+        e.into()
+    }
+}
+
 impl From<usecase::Error> for FormErrors {
     fn from(e: usecase::Error) -> Self {
         let api = ApiError::from(e);

@@ -8,6 +8,7 @@ use kafkaml_persistence::repo::configurations;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{json_body, typed, Id, State};
 use crate::usecase::catalog::{self, INVALID};
+use crate::usecase::Actor;
 
 const TAG: &str = "configurations";
 const NOT_FOUND: &str = "Configuration does not exist";
@@ -26,7 +27,7 @@ pub async fn list_configurations(state: State) -> ApiResult<HttpResponse> {
 #[post("/configurations")]
 pub async fn create_configuration(state: State, body: web::Bytes) -> ApiResult<HttpResponse> {
     let input: ConfigurationInput = typed(json_body(&body, "Configuration not valid")?, "Configuration not valid")?;
-    catalog::create_configuration(&state.ctx, input).await?;
+    catalog::create_configuration(&state.ctx, &Actor::Anonymous, input).await?;
     Ok(HttpResponse::Created().finish())
 }
 
@@ -49,7 +50,7 @@ pub async fn update_configuration(state: State, id: Id, body: web::Bytes) -> Api
         return Err(ApiError::not_found(NOT_FOUND));
     }
     let input: ConfigurationInput = typed(json_body(&body, INVALID)?, INVALID)?;
-    catalog::update_configuration(&state.ctx, id.0, input).await?;
+    catalog::update_configuration(&state.ctx, &Actor::Anonymous, id.0, input).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -62,7 +63,7 @@ pub async fn patch_configuration(state: State, id: Id, body: web::Bytes) -> ApiR
         return Err(ApiError::not_found_detail());
     }
     let patch: ConfigurationPatch = typed(json_body(&body, INVALID)?, INVALID)?;
-    Ok(HttpResponse::Ok().json(catalog::patch_configuration(&state.ctx, id.0, patch).await?))
+    Ok(HttpResponse::Ok().json(catalog::patch_configuration(&state.ctx, &Actor::Anonymous, id.0, patch).await?))
 }
 
 /// Deletes a configuration without deployments. 200 empty.
@@ -70,7 +71,7 @@ pub async fn patch_configuration(state: State, id: Id, body: web::Bytes) -> ApiR
     responses((status = 200, description = "Deleted"), (status = 400, body = String), (status = 404, body = String)))]
 #[delete("/configurations/{id}")]
 pub async fn delete_configuration(state: State, id: Id) -> ApiResult<HttpResponse> {
-    catalog::delete_configuration(&state.ctx, id.0).await?;
+    catalog::delete_configuration(&state.ctx, &Actor::Anonymous, id.0).await?;
     Ok(HttpResponse::Ok().finish())
 }
 

@@ -8,6 +8,7 @@ use kafkaml_persistence::repo::datasources;
 use crate::error::ApiResult;
 use crate::state::{json_body, typed, State};
 use crate::usecase::datasources::{store_datasource, INVALID};
+use crate::usecase::Actor;
 
 const TAG: &str = "datasources";
 
@@ -26,5 +27,5 @@ pub async fn list_datasources(state: State) -> ApiResult<HttpResponse> {
 #[post("/datasources")]
 pub async fn create_datasource(state: State, body: web::Bytes) -> ApiResult<HttpResponse> {
     let input: DatasourceInput = typed(json_body(&body, INVALID)?, INVALID)?;
-    Ok(HttpResponse::Created().json(store_datasource(&state.ctx, input).await?))
+    Ok(HttpResponse::Created().json(store_datasource(&state.ctx, &Actor::Anonymous, input).await?))
 }

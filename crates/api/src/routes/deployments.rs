@@ -9,6 +9,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::{json_body, typed, Id, State};
 use crate::usecase::catalog::delete_deployment as remove_deployment;
 use crate::usecase::training::{deploy_training, INVALID};
+use crate::usecase::Actor;
 
 const TAG: &str = "deployments";
 
@@ -41,7 +42,7 @@ pub async fn deployments_of_configuration(state: State, id: Id) -> ApiResult<Htt
     responses((status = 200, description = "Deleted"), (status = 400, body = String), (status = 404, body = String)))]
 #[delete("/deployments/{id}")]
 pub async fn delete_deployment(state: State, id: Id) -> ApiResult<HttpResponse> {
-    remove_deployment(&state.ctx, id.0).await?;
+    remove_deployment(&state.ctx, &Actor::Anonymous, id.0).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -71,6 +72,6 @@ pub async fn results_of_deployment(state: State, id: Id) -> ApiResult<HttpRespon
 #[post("/deployments")]
 pub async fn create_deployment(state: State, body: web::Bytes) -> ApiResult<HttpResponse> {
     let input: DeploymentInput = typed(json_body(&body, INVALID)?, INVALID)?;
-    deploy_training(&state.ctx, input).await?;
+    deploy_training(&state.ctx, &Actor::Anonymous, input).await?;
     Ok(HttpResponse::Created().finish())
 }

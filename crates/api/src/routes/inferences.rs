@@ -9,6 +9,7 @@ use kafkaml_persistence::repo::inferences;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{json_body, typed, Id, State};
 use crate::usecase::inference::{self as usecase, INVALID};
+use crate::usecase::Actor;
 
 const TAG: &str = "inferences";
 
@@ -36,7 +37,7 @@ pub async fn get_inference(state: State, id: Id) -> ApiResult<HttpResponse> {
         (status = 502, body = String), (status = 503, body = String)))]
 #[post("/inferences/{id}")]
 pub async fn stop_inference(state: State, id: Id) -> ApiResult<HttpResponse> {
-    usecase::stop_inference(&state.ctx, id.0).await?;
+    usecase::stop_inference(&state.ctx, &Actor::Anonymous, id.0).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -45,7 +46,7 @@ pub async fn stop_inference(state: State, id: Id) -> ApiResult<HttpResponse> {
     responses((status = 200, description = "Deleted"), (status = 400, body = String), (status = 404, body = String)))]
 #[delete("/inferences/{id}")]
 pub async fn delete_inference(state: State, id: Id) -> ApiResult<HttpResponse> {
-    usecase::delete_inference(&state.ctx, id.0).await?;
+    usecase::delete_inference(&state.ctx, &Actor::Anonymous, id.0).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -70,6 +71,6 @@ pub async fn inference_info(state: State, id: Id) -> ApiResult<HttpResponse> {
 #[post("/results/inference/{id}")]
 pub async fn deploy_inference(state: State, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
     let input: InferenceInput = typed(json_body(&body, INVALID)?, INVALID)?;
-    usecase::deploy_inference(&state.ctx, id.0, input).await?;
+    usecase::deploy_inference(&state.ctx, &Actor::Anonymous, id.0, input).await?;
     Ok(HttpResponse::Ok().finish())
 }

@@ -14,6 +14,7 @@ use kafkaml_persistence::DeviceFile;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{is_head, json_body, typed, Id, State};
 use crate::usecase::iot::{self as usecase, INVALID};
+use crate::usecase::Actor;
 
 const TAG: &str = "iot";
 
@@ -33,7 +34,7 @@ pub async fn list_devices(state: State, req: HttpRequest) -> ApiResult<HttpRespo
 #[post("/iot-devices")]
 pub async fn create_device(state: State, body: web::Bytes) -> ApiResult<HttpResponse> {
     let input: IotDeviceInput = typed(json_body(&body, INVALID)?, INVALID)?;
-    Ok(HttpResponse::Created().json(usecase::create_device(&state.ctx, input).await?))
+    Ok(HttpResponse::Created().json(usecase::create_device(&state.ctx, &Actor::Anonymous, input).await?))
 }
 
 /// One device.
@@ -52,7 +53,8 @@ pub async fn get_device(state: State, id: Id) -> ApiResult<HttpResponse> {
 #[put("/iot-devices/{id}")]
 pub async fn update_device(state: State, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
     let input: IotDeviceInput = typed(json_body(&body, INVALID)?, INVALID)?;
-    Ok(HttpResponse::Ok().json(usecase::update_device(&state.ctx, id.0, usecase::replacement(input)).await?))
+    Ok(HttpResponse::Ok()
+        .json(usecase::update_device(&state.ctx, &Actor::Anonymous, id.0, usecase::replacement(input)).await?))
 }
 
 /// Changes some fields of a device; absent fields (the password included) keep their value.
@@ -61,7 +63,8 @@ pub async fn update_device(state: State, id: Id, body: web::Bytes) -> ApiResult<
 #[patch("/iot-devices/{id}")]
 pub async fn patch_device(state: State, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
     let patch: IotDevicePatch = typed(json_body(&body, INVALID)?, INVALID)?;
-    Ok(HttpResponse::Ok().json(usecase::update_device(&state.ctx, id.0, usecase::patch(patch)).await?))
+    Ok(HttpResponse::Ok()
+        .json(usecase::update_device(&state.ctx, &Actor::Anonymous, id.0, usecase::patch(patch)).await?))
 }
 
 /// Deletes a device and its files. 204 empty.
@@ -69,7 +72,7 @@ pub async fn patch_device(state: State, id: Id, body: web::Bytes) -> ApiResult<H
     responses((status = 204, description = "Deleted"), (status = 404, description = "Not found")))]
 #[delete("/iot-devices/{id}")]
 pub async fn delete_device(state: State, id: Id) -> ApiResult<HttpResponse> {
-    usecase::delete_device(&state.ctx, id.0).await?;
+    usecase::delete_device(&state.ctx, &Actor::Anonymous, id.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -129,5 +132,5 @@ pub async fn deploy_to_devices(state: State, id: Id, req: HttpRequest, body: web
     let input: IotDeployInput = typed(json_body(&body, INVALID)?, INVALID)?;
     let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let push = usecase::PushToDevices { result_id: id.0, input, origin };
-    Ok(HttpResponse::Ok().json(usecase::push_to_devices(&state.ctx, push).await?))
+    Ok(HttpResponse::Ok().json(usecase::push_to_devices(&state.ctx, &Actor::Anonymous, push).await?))
 }

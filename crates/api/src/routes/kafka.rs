@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{json_body, typed, State};
 use crate::usecase::datasources::{publish_datasource as publish, PublishDatasource, INVALID};
+use crate::usecase::Actor;
 
 /// Publishes a datasource (a row of `GET /datasources/` with `deployment` set to the target
 /// deployment) to the control topic: key = the deployment id in minimal big-endian bytes, value =
@@ -32,6 +33,6 @@ pub async fn publish_datasource(state: State, body: web::Bytes) -> ApiResult<Htt
     let Value::Object(fields) = raw else {
         return Err(ApiError::bad_request(format!("{INVALID}: send a JSON object.")));
     };
-    publish(&state.ctx, PublishDatasource { input, fields }).await?;
+    publish(&state.ctx, &Actor::Anonymous, PublishDatasource { input, fields }).await?;
     Ok(HttpResponse::Created().finish())
 }

@@ -9,6 +9,7 @@ use kafkaml_persistence::repo::results;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{json_body, typed, Id, State};
 use crate::usecase::catalog::{self, INVALID};
+use crate::usecase::Actor;
 use crate::usecase::Missing;
 
 const TAG: &str = "models";
@@ -28,7 +29,7 @@ pub async fn list_models(state: State) -> ApiResult<HttpResponse> {
 #[post("/models")]
 pub async fn create_model(state: State, body: web::Bytes) -> ApiResult<HttpResponse> {
     let input: ModelInput = typed(json_body(&body, INVALID)?, INVALID)?;
-    catalog::create_model(&state.ctx, input).await?;
+    catalog::create_model(&state.ctx, &Actor::Anonymous, input).await?;
     Ok(HttpResponse::Created().finish())
 }
 
@@ -65,7 +66,7 @@ pub async fn update_model(state: State, id: Id, body: web::Bytes) -> ApiResult<H
     // An unknown id is answered before the body is looked at.
     let current = catalog::find_model(&state.ctx, id.0, Missing::Model).await?;
     let input: ModelInput = typed(json_body(&body, INVALID)?, INVALID)?;
-    catalog::update_model(&state.ctx, current, input).await?;
+    catalog::update_model(&state.ctx, &Actor::Anonymous, current, input).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -77,7 +78,7 @@ pub async fn update_model(state: State, id: Id, body: web::Bytes) -> ApiResult<H
 pub async fn patch_model(state: State, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
     let current = catalog::find_model(&state.ctx, id.0, Missing::Object).await?;
     let patch: ModelPatch = typed(json_body(&body, INVALID)?, INVALID)?;
-    Ok(HttpResponse::Ok().json(catalog::patch_model(&state.ctx, current, patch).await?))
+    Ok(HttpResponse::Ok().json(catalog::patch_model(&state.ctx, &Actor::Anonymous, current, patch).await?))
 }
 
 /// Deletes a model that no configuration uses, with its training results and their files. 200 empty.
@@ -85,7 +86,7 @@ pub async fn patch_model(state: State, id: Id, body: web::Bytes) -> ApiResult<Ht
     responses((status = 200, description = "Deleted"), (status = 400, body = String), (status = 404, body = String)))]
 #[delete("/models/{id}")]
 pub async fn delete_model(state: State, id: Id) -> ApiResult<HttpResponse> {
-    catalog::delete_model(&state.ctx, id.0).await?;
+    catalog::delete_model(&state.ctx, &Actor::Anonymous, id.0).await?;
     Ok(HttpResponse::Ok().finish())
 }
 

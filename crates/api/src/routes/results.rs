@@ -19,6 +19,7 @@ use tokio::io::AsyncWriteExt;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{is_head, typed, Id, State};
 use crate::usecase::results::{self as usecase, ModelForTraining, TrainedUpload};
+use crate::usecase::Actor;
 
 const TAG: &str = "results";
 const NOT_FOUND: &str = "Training result does not exist";
@@ -158,7 +159,7 @@ pub async fn upload_result(state: State, id: Id, req: HttpRequest, payload: web:
     let data = upload.data.ok_or_else(|| ApiError::bad_request("The field 'data' (metrics as JSON) is required."))?;
     let metrics: ResultUpload = typed(metrics_object(&data)?, "Information not valid")?;
     let upload = TrainedUpload { model, confusion_matrix: upload.image, metrics };
-    usecase::upload_trained_model(&state.ctx, id.0, upload).await?;
+    usecase::upload_trained_model(&state.ctx, &Actor::Anonymous, id.0, upload).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -177,7 +178,7 @@ fn metrics_object(data: &[u8]) -> ApiResult<Value> {
     responses((status = 200, description = "Deleted"), (status = 400, body = String), (status = 404, body = String)))]
 #[delete("/results/{id}")]
 pub async fn delete_result(state: State, id: Id) -> ApiResult<HttpResponse> {
-    usecase::delete_result(&state.ctx, id.0).await?;
+    usecase::delete_result(&state.ctx, &Actor::Anonymous, id.0).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -188,7 +189,7 @@ pub async fn delete_result(state: State, id: Id) -> ApiResult<HttpResponse> {
         (status = 502, body = String), (status = 503, body = String)))]
 #[post("/results/stop/{id}")]
 pub async fn stop_training(state: State, id: Id) -> ApiResult<HttpResponse> {
-    crate::usecase::training::stop_training(&state.ctx, id.0).await?;
+    crate::usecase::training::stop_training(&state.ctx, &Actor::Anonymous, id.0).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -340,6 +341,6 @@ pub async fn update_metrics(state: State, id: Id, req: HttpRequest, payload: web
         _ => return Err(ApiError::bad_request("Information not valid: 'data' must be a JSON object.")),
     };
     let update: MetricsUpdate = typed(data, "Information not valid")?;
-    usecase::update_metrics(&state.ctx, id.0, update).await?;
+    usecase::update_metrics(&state.ctx, &Actor::Anonymous, id.0, update).await?;
     Ok(HttpResponse::Ok().finish())
 }

@@ -120,7 +120,7 @@ impl Config {
             }),
             training_images: Images {
                 tf: image(
-                    &settings.images.tensorflow_training,
+                    &settings.images.tensorflow_training_image().map(str::to_owned),
                     "training",
                     Framework::Tf,
                     "TENSORFLOW_TRAINING_MODEL_IMAGE",
@@ -134,7 +134,7 @@ impl Config {
             },
             inference_images: Images {
                 tf: image(
-                    &settings.images.tensorflow_inference,
+                    &settings.images.tensorflow_inference_image().map(str::to_owned),
                     "inference",
                     Framework::Tf,
                     "TENSORFLOW_INFERENCE_MODEL_IMAGE",

@@ -6,15 +6,16 @@ use kafkaml_domain::outputs::Datasource;
 use kafkaml_messaging::ControlMessage;
 use kafkaml_persistence::repo::datasources::{self, NewDatasource};
 use kafkaml_persistence::repo::deployments;
+use kafkaml_persistence::write_transaction;
 use serde_json::{Map, Value};
 
-use crate::usecase::{Ctx, Error, Missing};
+use crate::usecase::{Actor, Change, Ctx, Error, Missing};
 
 /// The prefix of the validation messages of datasources.
 pub const INVALID: &str = "Datasource not valid";
 
 /// Stores a datasource as announced (it is never re-published).
-pub async fn store_datasource(ctx: &Ctx, input: DatasourceInput) -> Result<Datasource, Error> {
+pub async fn store_datasource(ctx: &Ctx, actor: &Actor, input: DatasourceInput) -> Result<Datasource, Error> {
     let time = kafkaml_domain::datetime::parse(&input.time)
         .ok_or_else(|| Error::invalid(INVALID, "time: not a date-time."))?;
     let new = NewDatasource {
@@ -28,7 +29,16 @@ pub async fn store_datasource(ctx: &Ctx, input: DatasourceInput) -> Result<Datas
         test_rate: input.test_rate,
         time,
     };
-    ctx.db(move |c| Ok::<_, Error>(datasources::create(c, &new)?)).await
+    let actor = actor.clone();
+    ctx.db(move |c| {
+        write_transaction(c, |c| {
+            let stored = datasources::create(c, &new)?;
+            let repr = format!("Datasource {} of deployment {}", stored.topic, stored.deployment);
+            actor.record(c, &Change::new("add", "datasources", None, &repr))?;
+            Ok::<_, Error>(stored)
+        })
+    })
+    .await
 }
 
 /// A datasource to publish: the validated body and its fields as sent (the control message keeps
@@ -43,7 +53,7 @@ pub struct PublishDatasource {
 
 /// Publishes a datasource to the control topic for its deployment and waits for the broker's
 /// acknowledgement (within `KAFKAML_KAFKA_TIMEOUT`).
-pub async fn publish_datasource(ctx: &Ctx, publish: PublishDatasource) -> Result<(), Error> {
+pub async fn publish_datasource(ctx: &Ctx, actor: &Actor, publish: PublishDatasource) -> Result<(), Error> {
     let text = publish.input.deployment;
     let id = text
         .trim()
@@ -62,6 +72,13 @@ pub async fn publish_datasource(ctx: &Ctx, publish: PublishDatasource) -> Result
         .publish(&message)
         .await
         .map_err(|error| Error::NotPublished { topic: publisher.topic().to_owned(), error })?;
+    let (actor, topic) = (actor.clone(), publish.input.topic.clone());
+    // The change is the control message: recorded once the broker acknowledged it.
+    ctx.db(move |c| {
+        let repr = format!("Datasource {topic} to deployment {id}");
+        Ok::<_, Error>(actor.record(c, &Change::new("resend", "datasources", None, &repr))?)
+    })
+    .await?;
     tracing::info!(deployment.id = id, topic = %publisher.topic(), "datasource published to the control topic");
     Ok(())
 }

@@ -8,9 +8,10 @@ use kafkaml_executor::ModelCode;
 use kafkaml_orchestration::inference::{inference_controller, inference_name, InferenceSpec};
 use kafkaml_persistence::repo::inferences::{self, NewInference};
 use kafkaml_persistence::repo::{datasources, models, results};
+use kafkaml_persistence::write_transaction;
 use serde_json::Value;
 
-use crate::usecase::{Ctx, Error, Missing};
+use crate::usecase::{Actor, Change, Ctx, Error, Missing};
 
 /// The prefix of the validation messages of an inference.
 pub const INVALID: &str = "Inference not valid";
@@ -18,7 +19,7 @@ pub const INVALID: &str = "Inference not valid";
 /// Deploys an inference of finished result `result_id` in the default cluster, or in the external
 /// cluster the body names. When the controller cannot be created nothing is stored. Returns the
 /// new inference's id.
-pub async fn deploy_inference(ctx: &Ctx, result_id: i32, input: InferenceInput) -> Result<i32, Error> {
+pub async fn deploy_inference(ctx: &Ctx, actor: &Actor, result_id: i32, input: InferenceInput) -> Result<i32, Error> {
     let request = input.resolve(result_id).map_err(|m| Error::invalid(INVALID, m))?;
     let found =
         ctx.db(move |c| results::find_context(c, result_id)?.ok_or(Error::NotFound(Missing::TrainingResult))).await?;
@@ -45,27 +46,53 @@ pub async fn deploy_inference(ctx: &Ctx, result_id: i32, input: InferenceInput) 
         ctx.db(move |c| Ok::<_, Error>(inferences::remove(c, inference_id)?)).await?;
         return Err(e.into());
     }
+    let actor = actor.clone();
+    // Recorded once the controller exists: an inference rolled back above leaves no entry.
+    ctx.db(move |c| {
+        let repr = format!("Inference {inference_id} of result {result_id}");
+        Ok::<_, Error>(actor.record(c, &Change::new("add", "inferences", Some(inference_id), &repr))?)
+    })
+    .await?;
     tracing::info!(inference.id = inference_id, result.id = result_id, cluster = %cluster.describe(), "inference deployed");
     Ok(inference_id)
 }
 
 /// Stops a deployed inference: deletes its ReplicationController (in its external cluster when it
 /// has one) and marks it `stopped`.
-pub async fn stop_inference(ctx: &Ctx, id: i32) -> Result<(), Error> {
+pub async fn stop_inference(ctx: &Ctx, actor: &Actor, id: i32) -> Result<(), Error> {
     let row = ctx.db(move |c| inferences::find_row(c, id)?.ok_or(Error::NotFound(Missing::Inference))).await?;
     if row.fields.status != InferenceStatus::Deployed {
         return Err(Violation::InferenceNotRunning(row.fields.status).into());
     }
     let cluster = ctx.cluster_for(row.fields.external().as_ref()).await?;
     let deletion = cluster.delete_replication_controller(&inference_name(id)).await?;
-    ctx.db(move |c| Ok::<_, Error>(inferences::set_status(c, id, InferenceStatus::Stopped)?)).await?;
+    let actor = actor.clone();
+    ctx.db(move |c| {
+        write_transaction(c, |c| {
+            inferences::set_status(c, id, InferenceStatus::Stopped)?;
+            actor.record(
+                c,
+                &Change::new("stop", "inferences", Some(id), &format!("Inference {id}")).fields(&["status"]),
+            )?;
+            Ok::<_, Error>(())
+        })
+    })
+    .await?;
     tracing::info!(inference.id = id, ?deletion, "inference stopped");
     Ok(())
 }
 
 /// Deletes a stopped inference (its row only).
-pub async fn delete_inference(ctx: &Ctx, id: i32) -> Result<(), Error> {
-    ctx.db(move |c| inferences::delete(c, id).map_err(|e| Error::from_db(e, Missing::Inference))).await
+pub async fn delete_inference(ctx: &Ctx, actor: &Actor, id: i32) -> Result<(), Error> {
+    let actor = actor.clone();
+    ctx.db(move |c| {
+        write_transaction(c, |c| {
+            inferences::delete(c, id).map_err(|e| Error::from_db(e, Missing::Inference))?;
+            actor.record(c, &Change::new("delete", "inferences", Some(id), &format!("Inference {id}")))?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 /// `(None, 28, 28)` → `28 28`: the part after the batch dimension, without commas.

@@ -14,9 +14,10 @@ use kafkaml_iot::{probe_all, text, Broker, Device, Password, BERRY_COMMAND};
 use kafkaml_persistence::files::Artifact;
 use kafkaml_persistence::repo::iot_devices::{self, IotDeviceChanges, IotDeviceRow, NewIotDevice};
 use kafkaml_persistence::repo::results;
-use kafkaml_persistence::DeviceFile;
+use kafkaml_persistence::{write_transaction, DeviceFile};
+use secrecy::ExposeSecret;
 
-use crate::usecase::{Ctx, Error, Missing};
+use crate::usecase::{Actor, Change, Ctx, Error, Missing};
 
 /// The prefix of the validation messages of devices.
 pub const INVALID: &str = "Information not valid";
@@ -57,7 +58,7 @@ pub async fn list_devices(ctx: &Ctx, probe: bool, deadline: Duration) -> Result<
 }
 
 /// Registers a device (its token is generated when absent) and creates its file folder.
-pub async fn create_device(ctx: &Ctx, input: IotDeviceInput) -> Result<IotDevice, Error> {
+pub async fn create_device(ctx: &Ctx, actor: &Actor, input: IotDeviceInput) -> Result<IotDevice, Error> {
     let mqtt_password =
         input.mqtt_password.ok_or_else(|| Error::invalid(INVALID, "mqtt_password: This field is required."))?;
     let new = NewIotDevice {
@@ -69,7 +70,17 @@ pub async fn create_device(ctx: &Ctx, input: IotDeviceInput) -> Result<IotDevice
         mqtt_password,
     };
     let files = ctx.device_files.clone();
-    let row = ctx.db(move |c| Ok::<_, Error>(iot_devices::create(c, &new, |row| files.create(&row.token))?)).await?;
+    let actor = actor.clone();
+    let row = ctx
+        .db(move |c| {
+            write_transaction(c, |c| {
+                let row = iot_devices::create(c, &new, |row| files.create(&row.token))?;
+                let given = ["friendly_name", "token", "mqtt_address", "mqtt_port", "mqtt_username", "mqtt_password"];
+                actor.record(c, &Change::new("add", "iot-devices", Some(row.id), &row.friendly_name).fields(&given))?;
+                Ok::<_, Error>(row)
+            })
+        })
+        .await?;
     tracing::info!(device.id = row.id, device.token = %row.token, "IoT device registered");
     Ok(IotDevice::from(row))
 }
@@ -99,25 +110,59 @@ pub fn patch(patch: IotDevicePatch) -> IotDeviceChanges {
 }
 
 /// Changes a device; a new token moves its files.
-pub async fn update_device(ctx: &Ctx, id: i32, changes: IotDeviceChanges) -> Result<IotDevice, Error> {
+pub async fn update_device(ctx: &Ctx, actor: &Actor, id: i32, changes: IotDeviceChanges) -> Result<IotDevice, Error> {
     let files = ctx.device_files.clone();
+    let actor = actor.clone();
     let row = ctx
         .db(move |c| {
-            Ok::<_, Error>(iot_devices::update(c, id, &changes, |before, after| {
-                if before.token == after.token {
-                    Ok(())
-                } else {
-                    files.rename(&before.token, &after.token)
-                }
-            })?)
+            write_transaction(c, |c| {
+                let mut old = None;
+                let row = iot_devices::update(c, id, &changes, |before, after| {
+                    old = Some(before.clone());
+                    if before.token == after.token {
+                        Ok(())
+                    } else {
+                        files.rename(&before.token, &after.token)
+                    }
+                })?;
+                let changed = old.map(|old| device_changes(&old, &row)).unwrap_or_default();
+                actor
+                    .record(c, &Change::new("change", "iot-devices", Some(id), &row.friendly_name).fields(&changed))?;
+                Ok::<_, Error>(row)
+            })
         })
         .await?;
     Ok(IotDevice::from(row))
 }
 
+/// The names of the fields that differ between two versions of a device (the password's
+/// name, never its value).
+fn device_changes(before: &IotDeviceRow, after: &IotDeviceRow) -> Vec<&'static str> {
+    [
+        ("token", before.token != after.token),
+        ("friendly_name", before.friendly_name != after.friendly_name),
+        ("mqtt_address", before.mqtt_address != after.mqtt_address),
+        ("mqtt_port", before.mqtt_port != after.mqtt_port),
+        ("mqtt_username", before.mqtt_username != after.mqtt_username),
+        ("mqtt_password", before.mqtt_password.expose_secret() != after.mqtt_password.expose_secret()),
+    ]
+    .into_iter()
+    .filter_map(|(name, changed)| changed.then_some(name))
+    .collect()
+}
+
 /// Deletes a device and its files.
-pub async fn delete_device(ctx: &Ctx, id: i32) -> Result<(), Error> {
-    let row = ctx.db(move |c| Ok::<_, Error>(iot_devices::delete(c, id)?)).await?;
+pub async fn delete_device(ctx: &Ctx, actor: &Actor, id: i32) -> Result<(), Error> {
+    let actor = actor.clone();
+    let row = ctx
+        .db(move |c| {
+            write_transaction(c, |c| {
+                let row = iot_devices::delete(c, id)?;
+                actor.record(c, &Change::new("delete", "iot-devices", Some(id), &row.friendly_name))?;
+                Ok::<_, Error>(row)
+            })
+        })
+        .await?;
     if let Err(e) = ctx.device_files.remove(&row.token) {
         tracing::warn!(device.token = %row.token, error = %e, "could not delete the device's files");
     }
@@ -158,7 +203,7 @@ pub struct PushToDevices {
 /// `Br` command (QoS 1). Returns one delivery report per device; when a device's broker did not
 /// take the command, [`Error::NotDelivered`] names every device that failed and why (the files
 /// are stored for all).
-pub async fn push_to_devices(ctx: &Ctx, push: PushToDevices) -> Result<Vec<IotDelivery>, Error> {
+pub async fn push_to_devices(ctx: &Ctx, actor: &Actor, push: PushToDevices) -> Result<Vec<IotDelivery>, Error> {
     let PushToDevices { result_id, input, origin } = push;
     let tokens = tokens_of(&input);
     if input.code.trim().is_empty() || tokens.is_empty() {
@@ -224,6 +269,12 @@ pub async fn push_to_devices(ctx: &Ctx, push: PushToDevices) -> Result<Vec<IotDe
             error: outcome.err().map(|e| e.to_string()),
         })
         .collect();
+    let (actor, names) = (actor.clone(), devices.iter().map(name_of).collect::<Vec<_>>().join(", "));
+    ctx.db(move |c| {
+        let repr = format!("Result {result_id} to {names}");
+        Ok::<_, Error>(actor.record(c, &Change::new("push", "results", Some(result_id), &repr))?)
+    })
+    .await?;
     delivery_report(result_id, &devices, &deliveries)?;
     Ok(deliveries)
 }

@@ -9,9 +9,9 @@ use kafkaml_domain::Framework;
 use kafkaml_executor::ModelCode;
 use kafkaml_persistence::files::Artifact;
 use kafkaml_persistence::repo::results::{self, ResultContext, StoredFiles};
-use kafkaml_persistence::{ArtifactStore, DbError};
+use kafkaml_persistence::{write_transaction, ArtifactStore, DbError};
 
-use crate::usecase::{Ctx, Error, Missing};
+use crate::usecase::{Actor, Change, Ctx, Error, Missing};
 
 /// The model a training pod starts from.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,29 +62,43 @@ pub struct TrainedUpload {
 /// `"indefinite": true` a new result of the same deployment and model receives it). The files are
 /// moved into place inside the transaction that records them, so nothing is kept when any step
 /// fails. Returns the id of the result that received the upload.
-pub async fn upload_trained_model(ctx: &Ctx, result_id: i32, upload: TrainedUpload) -> Result<i32, Error> {
+pub async fn upload_trained_model(
+    ctx: &Ctx,
+    actor: &Actor,
+    result_id: i32,
+    upload: TrainedUpload,
+) -> Result<i32, Error> {
     let store = ctx.store.clone();
+    let actor = actor.clone();
     let target = ctx
         .db(move |c| {
             let TrainedUpload { model: model_tmp, confusion_matrix: image_tmp, metrics } = upload;
-            results::finish_upload(c, result_id, &metrics, image_tmp.is_some(), |target, model| {
-                let artifact = Artifact::Model(model.framework);
-                store.commit(&model_tmp, target, artifact)?;
-                let image = match &image_tmp {
-                    Some(tmp) => {
-                        store.commit(tmp, target, Artifact::ConfusionMatrix)?;
-                        Some(ArtifactStore::relative_name(target, Artifact::ConfusionMatrix))
-                    }
-                    None => None,
-                };
-                Ok(StoredFiles {
-                    trained_model: ArtifactStore::relative_name(target, artifact),
-                    confusion_mat_img: image,
+            write_transaction(c, |c| {
+                let target = results::finish_upload(c, result_id, &metrics, image_tmp.is_some(), |target, model| {
+                    let artifact = Artifact::Model(model.framework);
+                    store.commit(&model_tmp, target, artifact)?;
+                    let image = match &image_tmp {
+                        Some(tmp) => {
+                            store.commit(tmp, target, Artifact::ConfusionMatrix)?;
+                            Some(ArtifactStore::relative_name(target, Artifact::ConfusionMatrix))
+                        }
+                        None => None,
+                    };
+                    Ok(StoredFiles {
+                        trained_model: ArtifactStore::relative_name(target, artifact),
+                        confusion_mat_img: image,
+                    })
                 })
-            })
-            .map_err(|e| match e {
-                DbError::Io(e) => Error::Internal(format!("storing the upload failed: {e}")),
-                other => Error::from_db(other, Missing::TrainingResult),
+                .map_err(|e| match e {
+                    DbError::Io(e) => Error::Internal(format!("storing the upload failed: {e}")),
+                    other => Error::from_db(other, Missing::TrainingResult),
+                })?;
+                let fields = ["status", "metrics", "trained_model"];
+                actor.record(
+                    c,
+                    &Change::new("upload", "results", Some(target), &format!("Result {target}")).fields(&fields),
+                )?;
+                Ok::<_, Error>(target)
             })
         })
         .await?;
@@ -93,16 +107,31 @@ pub async fn upload_trained_model(ctx: &Ctx, result_id: i32, upload: TrainedUplo
 }
 
 /// Replaces the per-epoch metrics the update gives.
-pub async fn update_metrics(ctx: &Ctx, result_id: i32, update: MetricsUpdate) -> Result<(), Error> {
+pub async fn update_metrics(ctx: &Ctx, actor: &Actor, result_id: i32, update: MetricsUpdate) -> Result<(), Error> {
+    let actor = actor.clone();
     ctx.db(move |c| {
-        results::update_metrics(c, result_id, &update).map_err(|e| Error::from_db(e, Missing::TrainingResult))
+        write_transaction(c, |c| {
+            results::update_metrics(c, result_id, &update).map_err(|e| Error::from_db(e, Missing::TrainingResult))?;
+            let repr = format!("Result {result_id}");
+            let change = Change::new("metrics", "results", Some(result_id), &repr);
+            actor.record(c, &change.fields(&["train_metrics", "val_metrics"]))?;
+            Ok(())
+        })
     })
     .await
 }
 
 /// Deletes a result that is not running, with all its files.
-pub async fn delete_result(ctx: &Ctx, result_id: i32) -> Result<(), Error> {
-    ctx.db(move |c| results::delete(c, result_id).map_err(|e| Error::from_db(e, Missing::Result))).await?;
+pub async fn delete_result(ctx: &Ctx, actor: &Actor, result_id: i32) -> Result<(), Error> {
+    let actor = actor.clone();
+    ctx.db(move |c| {
+        write_transaction(c, |c| {
+            results::delete(c, result_id).map_err(|e| Error::from_db(e, Missing::Result))?;
+            actor.record(c, &Change::new("delete", "results", Some(result_id), &format!("Result {result_id}")))?;
+            Ok::<_, Error>(())
+        })
+    })
+    .await?;
     if let Err(e) = ctx.store.delete_all(result_id) {
         tracing::warn!(result.id = result_id, error = %e, "could not delete the result's files");
     }

@@ -16,8 +16,9 @@ use kafkaml_orchestration::{Cluster, ClusterError, Job};
 use kafkaml_persistence::repo::deployments::{self, NewDeployment};
 use kafkaml_persistence::repo::models::{self, ModelRow};
 use kafkaml_persistence::repo::results;
+use kafkaml_persistence::write_transaction;
 
-use crate::usecase::{Ctx, Error, Missing};
+use crate::usecase::{Actor, Change, Ctx, Error, Missing};
 
 /// The prefix of the validation messages of a deployment.
 pub const INVALID: &str = "Deployment not valid";
@@ -83,7 +84,7 @@ async fn check_with_executors(ctx: &Ctx, request: &DeploymentRequest, frameworks
 /// of its frameworks, the monitoring metric, the blockchain contract, and the kwargs with their
 /// executors. When a Job cannot be created, the Jobs already created are deleted and nothing is
 /// stored. Returns the new deployment's id.
-pub async fn deploy_training(ctx: &Ctx, input: DeploymentInput) -> Result<i32, Error> {
+pub async fn deploy_training(ctx: &Ctx, actor: &Actor, input: DeploymentInput) -> Result<i32, Error> {
     let request = input.resolve().map_err(|m| Error::invalid(INVALID, m))?;
     let cluster = ctx.cluster()?;
     let env = ctx.config.training.as_ref().map_err(Clone::clone)?;
@@ -129,13 +130,19 @@ pub async fn deploy_training(ctx: &Ctx, input: DeploymentInput) -> Result<i32, E
         ctx.db(move |c| Ok::<_, Error>(deployments::remove(c, id)?)).await?;
         return Err(e.into());
     }
+    let (id, actor) = (created.id, actor.clone());
+    // Recorded once the Jobs exist: a deployment rolled back above leaves no entry.
+    ctx.db(move |c| {
+        Ok::<_, Error>(actor.record(c, &Change::new("add", "deployments", Some(id), &format!("Deployment {id}")))?)
+    })
+    .await?;
     tracing::info!(deployment.id = created.id, results = created.results.len(), "deployment launched");
     Ok(created.id)
 }
 
 /// Stops a `created` or `deployed` training: deletes its Job whatever its case (for a distributed
 /// chain, the chain's Job, and every result of the chain stops).
-pub async fn stop_training(ctx: &Ctx, result_id: i32) -> Result<(), Error> {
+pub async fn stop_training(ctx: &Ctx, actor: &Actor, result_id: i32) -> Result<(), Error> {
     let (found, all) = ctx
         .db(move |c| {
             let found = results::find_context(c, result_id)?.ok_or(Error::NotFound(Missing::TrainingResult))?;
@@ -153,7 +160,20 @@ pub async fn stop_training(ctx: &Ctx, result_id: i32) -> Result<(), Error> {
         .ok_or_else(|| Error::Internal(format!("no training Job for result {result_id}")))?;
     let deletion = cluster.delete_job(&job.name()).await?;
     let ids = job.result_ids.clone();
-    ctx.db(move |c| Ok::<_, Error>(results::transition(c, &ids, &running, ResultStatus::Stopped, None)?)).await?;
+    let actor = actor.clone();
+    ctx.db(move |c| {
+        write_transaction(c, |c| {
+            results::transition(c, &ids, &running, ResultStatus::Stopped, None)?;
+            for id in &ids {
+                actor.record(
+                    c,
+                    &Change::new("stop", "results", Some(*id), &format!("Result {id}")).fields(&["status"]),
+                )?;
+            }
+            Ok::<_, Error>(())
+        })
+    })
+    .await?;
     tracing::info!(result.id = result_id, job = %job.name(), ?deletion, "training stopped");
     Ok(())
 }
@@ -185,11 +205,14 @@ pub async fn record_job_failures(ctx: Arc<Ctx>, cluster: Arc<dyn Cluster>) {
 /// so that the caller's answer is not delayed by another time limit.
 async fn create_all_or_none(cluster: Arc<dyn Cluster>, jobs: Vec<Job>) -> Result<(), ClusterError> {
     let creator = cluster.as_ref();
-    let outcomes: Vec<(String, Result<(), ClusterError>)> = stream::iter(jobs.iter())
+    // The creations are built before they are streamed: a closure over `&Job` inside the stream
+    // would make this future not provably `Send` (rust-lang/rust#102211), which the admin needs.
+    let creations: Vec<_> = jobs
+        .iter()
         .map(|job| async move { (job.metadata.name.clone().unwrap_or_default(), creator.create_job(job).await) })
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
+        .collect();
+    let outcomes: Vec<(String, Result<(), ClusterError>)> =
+        stream::iter(creations).buffer_unordered(CONCURRENCY).collect().await;
     let mut first_error = None;
     let mut to_delete = Vec::new();
     for (name, outcome) in outcomes {

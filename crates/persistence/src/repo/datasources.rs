@@ -75,3 +75,17 @@ pub fn list(conn: &mut DbConnection, deployment: Option<&str>) -> DbResult<Vec<D
     })?;
     Ok(rows.into_iter().map(Datasource::from).collect())
 }
+
+/// Datasources with their ids (all, or the one with id `only`), newest first (one statement):
+/// what the admin site lists and re-sends.
+pub fn list_with_ids(conn: &mut DbConnection, only: Option<i32>) -> DbResult<Vec<(i32, Datasource)>> {
+    let rows: Vec<(i32, NewDatasource)> = with_conn!(conn, |c| {
+        let mut q =
+            ds::table.select((ds::id, NewDatasource::as_select())).order((ds::time.desc(), ds::id.desc())).into_boxed();
+        if let Some(id) = only {
+            q = q.filter(ds::id.eq(id));
+        }
+        q.load(c)
+    })?;
+    Ok(rows.into_iter().map(|(id, row)| (id, Datasource::from(row))).collect())
+}

@@ -99,9 +99,9 @@ impl AdminTable for Configurations {
         let input: ConfigurationInput =
             Body::new().text(form, "name").text(form, "description").ids(form, "ml_models").parse()?;
         match id {
-            None => Ok(catalog::create_configuration(ctx, input).await?),
+            None => Ok(catalog::create_configuration(ctx, actor, input).await?),
             Some(id) => {
-                catalog::update_configuration(ctx, id, input).await?;
+                catalog::update_configuration(ctx, actor, id, input).await?;
                 Ok(id)
             }
         }
@@ -118,6 +118,6 @@ impl AdminTable for Configurations {
     }
 
     async fn delete(&self, ctx: &Ctx, actor: &Actor, id: i32) -> Result<(), Error> {
-        catalog::delete_configuration(ctx, id).await
+        catalog::delete_configuration(ctx, actor, id).await
     }
 }

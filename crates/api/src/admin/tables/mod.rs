@@ -5,7 +5,12 @@
 //! A new table is a module here implementing [`AdminTable`] and a line in [`all`].
 
 mod configurations;
+mod datasources;
+mod deployments;
+mod inferences;
+mod iot;
 mod models;
+mod results;
 mod users;
 
 use kafkaml_persistence::repo::counts::Counts;
@@ -83,8 +88,17 @@ pub trait AdminTable: Sync {
 }
 
 /// Every table, in the index's order.
-pub fn all() -> [&'static dyn AdminTable; 3] {
-    [&models::Models, &configurations::Configurations, &users::Users]
+pub fn all() -> [&'static dyn AdminTable; 8] {
+    [
+        &models::Models,
+        &configurations::Configurations,
+        &deployments::Deployments,
+        &results::Results,
+        &datasources::Datasources,
+        &inferences::Inferences,
+        &iot::IotDevices,
+        &users::Users,
+    ]
 }
 
 /// The table at `slug`.

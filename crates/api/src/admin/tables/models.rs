@@ -81,12 +81,12 @@ impl AdminTable for Models {
         }
         let current = current.flatten();
         let father_now = current.as_ref().and_then(|m| m.father_id).map(|f| f.to_string()).unwrap_or_default();
-        let mut father_choices = vec![Choice::new("", "(none)", &[father_now.clone()])];
+        let mut father_choices = vec![Choice::new("", "(none)", std::slice::from_ref(&father_now))];
         father_choices.extend(
             fathers
                 .iter()
                 .filter(|f| Some(f.id) != id)
-                .map(|f| Choice::new(f.id, format!("{} ({})", f.name, f.id), &[father_now.clone()])),
+                .map(|f| Choice::new(f.id, format!("{} ({})", f.name, f.id), std::slice::from_ref(&father_now))),
         );
         let (name, description, imports, code, distributed, framework) = current.as_ref().map_or_else(
             || (String::new(), String::new(), String::new(), String::new(), false, Framework::Tf),
@@ -119,10 +119,10 @@ impl AdminTable for Models {
             .text(form, "code")
             .parse()?;
         match id {
-            None => Ok(catalog::create_model(ctx, input).await?),
+            None => Ok(catalog::create_model(ctx, actor, input).await?),
             Some(id) => {
                 let current = catalog::find_model(ctx, id, Missing::Model).await?;
-                catalog::update_model(ctx, current, input).await?;
+                catalog::update_model(ctx, actor, current, input).await?;
                 Ok(id)
             }
         }
@@ -142,6 +142,6 @@ impl AdminTable for Models {
     }
 
     async fn delete(&self, ctx: &Ctx, actor: &Actor, id: i32) -> Result<(), Error> {
-        catalog::delete_model(ctx, id).await
+        catalog::delete_model(ctx, actor, id).await
     }
 }
