@@ -168,7 +168,8 @@ async fn sign_in(browser: &Browser) {
     browser.click("#sign-in").await;
 }
 
-/// `(verb, object, kind, who)` of each line of the index's recent actions, newest first.
+/// `(verb, object, kind, who)` of each line of the index's recent actions, newest first (the
+/// verb as shown, capitalised by the style sheet, in lower case).
 async fn recent_actions(browser: &Browser) -> Vec<(String, String, String, String)> {
     let mut lines = Vec::new();
     async fn part(line: &Element, css: &str) -> String {
@@ -176,7 +177,7 @@ async fn recent_actions(browser: &Browser) -> Vec<(String, String, String, Strin
     }
     for line in browser.find_all("#recent-actions li").await {
         lines.push((
-            part(&line, ".verb").await,
+            part(&line, ".verb").await.to_lowercase(),
             part(&line, ".object").await,
             part(&line, ".kind").await,
             part(&line, ".who").await,
