@@ -344,3 +344,194 @@ async fn anonymous_changes_are_not_recorded() {
     configuration(&w, 2).await;
     assert!(trail(&w).await.is_empty());
 }
+
+/// A staff user `name` and the actor of their changes.
+async fn user(w: &World, name: &str) -> (Actor, Option<i32>) {
+    let account = kafkaml_api::usecase::accounts::NewAccount {
+        username: name.to_owned(),
+        email: String::new(),
+        password: "tall green tree 7".to_owned().into(),
+        is_staff: true,
+        is_superuser: false,
+    };
+    let created = kafkaml_api::usecase::accounts::create_user(&w.ctx, &Actor::System("test"), account).await.unwrap();
+    (created.actor(), Some(created.id))
+}
+
+/// The trail's entries about `kind` as (action, object id, repr, fields), oldest first.
+async fn trail_of(w: &World, kind: &str) -> Vec<(String, Option<i32>, String, String)> {
+    trail(w)
+        .await
+        .into_iter()
+        .filter(|e| e.1 == kind)
+        .map(|(action, _, id, repr, fields, _)| (action, id, repr, fields))
+        .collect()
+}
+
+#[tokio::test]
+async fn changes_list_only_the_fields_whose_value_changed() {
+    let w = world();
+    let (bob, _) = user(&w, "bob").await;
+    let s = |v: &str| v.to_owned();
+    // Models: a patch that gives a field its current value does not name it.
+    let model = body::<ModelInput>(json!({"name": "m", "code": "model = 1", "framework": "tf"}));
+    let id = catalog::create_model(&w.ctx, &bob, model).await.unwrap();
+    let current = catalog::find_model(&w.ctx, id, Missing::Model).await.unwrap();
+    let patch = body::<kafkaml_domain::inputs::ModelPatch>(json!({"name": "m", "code": "model = 2", "imports": "x"}));
+    catalog::patch_model(&w.ctx, &bob, current, patch).await.unwrap();
+    let current = catalog::find_model(&w.ctx, id, Missing::Model).await.unwrap();
+    let same = body::<ModelInput>(json!({"name": "m", "code": "model = 2", "imports": "x", "framework": "tf"}));
+    catalog::update_model(&w.ctx, &bob, current, same).await.unwrap();
+    let models = trail_of(&w, "models").await;
+    assert_eq!(
+        models[1..],
+        [(s("change"), Some(id), s("m"), s("imports,code")), (s("change"), Some(id), s("m"), s(""))]
+    );
+
+    // Configurations: the models as a set, the name the repr.
+    let other = catalog::create_model(
+        &w.ctx,
+        &bob,
+        body::<ModelInput>(json!({"name": "n", "code": "model = 1", "framework": "tf"})),
+    )
+    .await
+    .unwrap();
+    let input = body::<ConfigurationInput>(json!({"name": "c", "description": "d", "ml_models": [id, other]}));
+    let cfg = catalog::create_configuration(&w.ctx, &bob, input).await.unwrap();
+    let reordered = body::<ConfigurationInput>(json!({"name": "c2", "description": "d", "ml_models": [other, id]}));
+    catalog::update_configuration(&w.ctx, &bob, cfg, reordered).await.unwrap();
+    let patch = body::<kafkaml_domain::inputs::ConfigurationPatch>(json!({"description": "e", "ml_models": [id]}));
+    catalog::patch_configuration(&w.ctx, &bob, cfg, patch).await.unwrap();
+    // Refused (a model no one has): rolled back with its entry.
+    let patch = body::<kafkaml_domain::inputs::ConfigurationPatch>(json!({"name": "c3", "ml_models": [999]}));
+    catalog::patch_configuration(&w.ctx, &bob, cfg, patch).await.unwrap_err();
+    catalog::delete_configuration(&w.ctx, &bob, cfg).await.unwrap();
+    assert_eq!(
+        trail_of(&w, "configurations").await,
+        [
+            (s("add"), Some(cfg), s("c"), s("name,description,ml_models")),
+            (s("change"), Some(cfg), s("c2"), s("name")),
+            (s("change"), Some(cfg), s("c2"), s("description,ml_models")),
+            (s("delete"), Some(cfg), s("c2"), s("")),
+        ]
+    );
+
+    // Devices: a new password is named, never shown; a name another device has is refused and
+    // leaves no entry.
+    let device = |name: &str| {
+        body::<IotDeviceInput>(json!({"friendly_name": name, "mqtt_address": "127.0.0.1", "mqtt_port": 1883,
+            "mqtt_username": "u", "mqtt_password": "first-secret"}))
+    };
+    let d = create_device(&w.ctx, &bob, device("d")).await.unwrap();
+    create_device(&w.ctx, &bob, device("e")).await.unwrap();
+    let patch = |v: Value| kafkaml_api::usecase::iot::patch(body::<kafkaml_domain::iot::IotDevicePatch>(v));
+    let update = |changes| kafkaml_api::usecase::iot::update_device(&w.ctx, &bob, d.id, changes);
+    update(patch(json!({"mqtt_port": 1884, "mqtt_password": "second-secret", "mqtt_username": "u"}))).await.unwrap();
+    update(patch(json!({"friendly_name": "e"}))).await.unwrap_err();
+    update(patch(json!({"friendly_name": "d2"}))).await.unwrap();
+    let devices = trail_of(&w, "iot-devices").await;
+    assert_eq!(
+        devices[2..],
+        [
+            (s("change"), Some(d.id), s("d"), s("mqtt_port,mqtt_password")),
+            (s("change"), Some(d.id), s("d2"), s("friendly_name")),
+        ]
+    );
+    assert!(!format!("{:?}", trail(&w).await).contains("secret"));
+}
+
+#[tokio::test]
+async fn workflows_record_their_object_and_what_they_changed() {
+    let w = world();
+    let (bob, uid) = user(&w, "bob").await;
+    let s = |v: &str| v.to_owned();
+    let cfg = configuration(&w, 1).await;
+    let deployment = deploy_training(&w.ctx, &bob, body(json!({"configuration": cfg, "gpumem": 0}))).await.unwrap();
+    let result = result_ids(&w, deployment).await[0];
+    let metrics = body::<kafkaml_domain::inputs::MetricsUpdate>(json!({"train_metrics": {"loss": [0.5]}}));
+    kafkaml_api::usecase::results::update_metrics(&w.ctx, &bob, result, metrics).await.unwrap();
+    let datasource = body::<DatasourceInput>(json!({"deployment": deployment.to_string(), "topic": "data",
+        "input_format": "RAW", "time": "2026-12-03T08:00:00Z"}));
+    kafkaml_api::usecase::datasources::store_datasource(&w.ctx, &bob, datasource).await.unwrap();
+    stop_training(&w.ctx, &bob, result).await.unwrap();
+    kafkaml_api::usecase::results::delete_result(&w.ctx, &bob, result).await.unwrap();
+    catalog::delete_deployment(&w.ctx, &bob, deployment).await.unwrap();
+
+    let trail = trail(&w).await;
+    assert!(trail.iter().filter(|e| e.1 != "users").all(|e| e.5 == uid), "{trail:?}");
+    let ds = trail.iter().find(|e| e.1 == "datasources").unwrap();
+    assert_eq!(ds.0, "add");
+    assert!(ds.2.is_some() && ds.3 == format!("Datasource {}: data of deployment {deployment}", ds.2.unwrap()));
+    assert!(ds.4.split(',').any(|f| f == "topic"), "{ds:?}");
+    let result_repr = format!("Result {result}");
+    assert_eq!(
+        trail_of(&w, "results").await,
+        [
+            (s("metrics"), Some(result), result_repr.clone(), s("train_metrics")),
+            (s("stop"), Some(result), result_repr.clone(), s("status")),
+            (s("delete"), Some(result), result_repr, s("")),
+        ]
+    );
+    assert_eq!(
+        trail_of(&w, "deployments").await,
+        [
+            (s("add"), Some(deployment), format!("Deployment {deployment}"), s("")),
+            (s("delete"), Some(deployment), format!("Deployment {deployment}"), s("")),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_job_watcher_records_each_result_it_marks_failed_once() {
+    let w = world();
+    let cfg = configuration(&w, 1).await;
+    let id = deploy_training(&w.ctx, &ANON, body(json!({"configuration": cfg, "gpumem": 0}))).await.unwrap();
+    let result = result_ids(&w, id).await[0];
+    let watcher = tokio::spawn(record_job_failures(w.ctx.clone(), Arc::new(w.cluster.clone())));
+    let failure = || JobFailure {
+        job_name: format!("model-training-{result}"),
+        result_ids: vec![result],
+        reason: "BackoffLimitExceeded".to_owned(),
+    };
+    // Reported twice (as every replica's watcher would): one change, one entry.
+    w.cluster.push_failure(failure());
+    w.cluster.push_failure(failure());
+    let recent = || w.ctx.db(|c| Ok::<_, Error>(kafkaml_persistence::repo::audit::recent(c, 100)?));
+    for _ in 0..100 {
+        if !recent().await.unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    watcher.abort();
+    let entries = recent().await.unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let e = &entries[0];
+    assert_eq!(
+        (e.actor.as_str(), e.user_id, e.action.as_str(), e.object_kind.as_str(), e.object_id),
+        ("job watcher", None, "fail", "results", Some(result))
+    );
+    assert_eq!(
+        (e.object_repr.as_str(), e.changed_fields.as_str()),
+        (format!("Result {result}").as_str(), "status,status_reason")
+    );
+}
+
+#[tokio::test]
+async fn anonymous_workflows_are_not_recorded_either() {
+    let w = world();
+    let cfg = configuration(&w, 1).await;
+    let deployment = deploy_training(&w.ctx, &ANON, body(json!({"configuration": cfg, "gpumem": 0}))).await.unwrap();
+    let result = result_ids(&w, deployment).await[0];
+    let metrics = body::<kafkaml_domain::inputs::MetricsUpdate>(json!({"val_metrics": {"loss": [0.5]}}));
+    kafkaml_api::usecase::results::update_metrics(&w.ctx, &ANON, result, metrics).await.unwrap();
+    stop_training(&w.ctx, &ANON, result).await.unwrap();
+    let device = body::<IotDeviceInput>(json!({"friendly_name": "d", "mqtt_address": "127.0.0.1", "mqtt_port": 1883,
+        "mqtt_username": "u", "mqtt_password": "p"}));
+    let device = create_device(&w.ctx, &ANON, device).await.unwrap();
+    kafkaml_api::usecase::iot::delete_device(&w.ctx, &ANON, device.id).await.unwrap();
+    kafkaml_api::usecase::results::delete_result(&w.ctx, &ANON, result).await.unwrap();
+    catalog::delete_deployment(&w.ctx, &ANON, deployment).await.unwrap();
+    assert!(trail(&w).await.is_empty());
+}

@@ -163,7 +163,7 @@ async fn unknown_paths_are_drf_404s() {
         "/results/model",
         "/results/model/",
         "/data/trained/1.h5",
-        "/admin/",
+        "/adminx/",
         "/apimodels/",
         "/api/api/models/",
         "//models/",

@@ -32,9 +32,20 @@ pub async fn store_datasource(ctx: &Ctx, actor: &Actor, input: DatasourceInput) 
     let actor = actor.clone();
     ctx.db(move |c| {
         write_transaction(c, |c| {
-            let stored = datasources::create(c, &new)?;
-            let repr = format!("Datasource {} of deployment {}", stored.topic, stored.deployment);
-            actor.record(c, &Change::new("add", "datasources", None, &repr))?;
+            let (id, stored) = datasources::create(c, &new)?;
+            let repr = format!("Datasource {id}: {} of deployment {}", stored.topic, stored.deployment);
+            let given = [
+                "input_format",
+                "deployment",
+                "input_config",
+                "description",
+                "topic",
+                "total_msg",
+                "validation_rate",
+                "test_rate",
+                "time",
+            ];
+            actor.record(c, &Change::new("add", "datasources", Some(id), &repr).fields(&given))?;
             Ok::<_, Error>(stored)
         })
     })

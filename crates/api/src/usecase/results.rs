@@ -112,9 +112,12 @@ pub async fn update_metrics(ctx: &Ctx, actor: &Actor, result_id: i32, update: Me
     ctx.db(move |c| {
         write_transaction(c, |c| {
             results::update_metrics(c, result_id, &update).map_err(|e| Error::from_db(e, Missing::TrainingResult))?;
+            let given: Vec<&str> = [("train_metrics", &update.train_metrics), ("val_metrics", &update.val_metrics)]
+                .into_iter()
+                .filter_map(|(field, value)| value.is_some().then_some(field))
+                .collect();
             let repr = format!("Result {result_id}");
-            let change = Change::new("metrics", "results", Some(result_id), &repr);
-            actor.record(c, &change.fields(&["train_metrics", "val_metrics"]))?;
+            actor.record(c, &Change::new("metrics", "results", Some(result_id), &repr).fields(&given))?;
             Ok(())
         })
     })

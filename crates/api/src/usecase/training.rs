@@ -16,7 +16,7 @@ use kafkaml_orchestration::{Cluster, ClusterError, Job};
 use kafkaml_persistence::repo::deployments::{self, NewDeployment};
 use kafkaml_persistence::repo::models::{self, ModelRow};
 use kafkaml_persistence::repo::results;
-use kafkaml_persistence::write_transaction;
+use kafkaml_persistence::{write_transaction, DbConnection};
 
 use crate::usecase::{Actor, Change, Ctx, Error, Missing};
 
@@ -178,17 +178,37 @@ pub async fn stop_training(ctx: &Ctx, actor: &Actor, result_id: i32) -> Result<(
     Ok(())
 }
 
+/// Who marks the results of failed Jobs in the audit trail.
+pub const JOB_WATCHER: Actor = Actor::System("job watcher");
+
+/// Marks the `created` or `deployed` results among `ids` failed with `reason`, each with its
+/// audit entry by [`JOB_WATCHER`], in one transaction; returns how many changed.
+fn mark_failed(c: &mut DbConnection, ids: &[i32], reason: &str) -> Result<usize, Error> {
+    let running = [ResultStatus::Created, ResultStatus::Deployed];
+    write_transaction(c, |c| {
+        let mut changed = 0;
+        for id in ids {
+            // One result at a time, to record only those that changed.
+            if results::transition(c, &[*id], &running, ResultStatus::Failed, Some(reason))? > 0 {
+                changed += 1;
+                let repr = format!("Result {id}");
+                let change = Change::new("fail", "results", Some(*id), &repr).fields(&["status", "status_reason"]);
+                JOB_WATCHER.record(c, &change)?;
+            }
+        }
+        Ok(changed)
+    })
+}
+
 /// Watches the cluster's training Jobs and marks the results of failed ones `failed`, with the
-/// reason. Only `created` and `deployed` results change, so `finished` and `stopped` ones are
-/// never overwritten and repeated reports change nothing: every replica may run this.
+/// reason, recording each in the audit trail as [`JOB_WATCHER`]. Only `created` and `deployed`
+/// results change, so `finished` and `stopped` ones are never overwritten and repeated reports
+/// change nothing (and record nothing): every replica may run this.
 pub async fn record_job_failures(ctx: Arc<Ctx>, cluster: Arc<dyn Cluster>) {
     let mut failures = cluster.job_failures();
     while let Some(failure) = failures.next().await {
         let (ids, reason) = (failure.result_ids.clone(), failure.reason.clone());
-        let running = [ResultStatus::Created, ResultStatus::Deployed];
-        let outcome = ctx
-            .db(move |c| Ok::<_, Error>(results::transition(c, &ids, &running, ResultStatus::Failed, Some(&reason))?))
-            .await;
+        let outcome = ctx.db(move |c| mark_failed(c, &ids, &reason)).await;
         match outcome {
             Ok(0) => {}
             Ok(changed) => tracing::info!(job = %failure.job_name, results = ?failure.result_ids, changed,

@@ -55,13 +55,14 @@ impl From<NewDatasource> for Datasource {
     }
 }
 
-/// Stores a datasource and returns it as the API renders it.
-pub fn create(conn: &mut DbConnection, new: &NewDatasource) -> DbResult<Datasource> {
-    let row: NewDatasource = with_conn!(conn, |c| diesel::insert_into(ds::table)
+/// Stores a datasource and returns its id (for the audit trail) and the datasource as the API
+/// renders it.
+pub fn create(conn: &mut DbConnection, new: &NewDatasource) -> DbResult<(i32, Datasource)> {
+    let (id, row): (i32, NewDatasource) = with_conn!(conn, |c| diesel::insert_into(ds::table)
         .values(new.clone())
-        .returning(NewDatasource::as_returning())
+        .returning((ds::id, NewDatasource::as_returning()))
         .get_result(c))?;
-    Ok(row.into())
+    Ok((id, row.into()))
 }
 
 /// Lists datasources, newest first (one statement); `deployment` filters by deployment id text.
