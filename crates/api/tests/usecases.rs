@@ -206,6 +206,7 @@ async fn publishing_a_datasource_sends_the_control_message_and_reports_a_broker_
     let publish = || PublishDatasource {
         input: body::<DatasourceInput>(checked.clone()),
         fields: fields.as_object().unwrap().clone(),
+        stored: None,
     };
     publish_datasource(&w.ctx, &ANON, publish()).await.unwrap();
     let records = w.publisher.records();

@@ -104,6 +104,33 @@ db_test!(control_logger_round_trip_stores_the_datasource_once, fixtures = |kind|
     assert_eq!(app.get_json("/datasources/").await.as_array().unwrap().len(), 1);
 });
 
+db_test!(the_admin_re_sends_a_logged_datasource_to_the_broker, fixtures = |kind| with_kafka(kind), |(
+    app,
+    kafka,
+    topic,
+)| async move {
+    let config = configuration(&app).await;
+    app.seed_deployment_with_id(config, 7);
+    // Logged by the control logger, then re-sent from its admin page.
+    assert_eq!(app.post_json("/datasources/", &datasource("7")).await.status(), 201);
+    let id = kafkaml_persistence::repo::datasources::list_with_ids(&mut app.db.connect(), None).unwrap()[0].0;
+    app.create_user("root", "kafka-ml admin 2026", true, true).await;
+    let browser = kafkaml_tests::admin::AdminClient::new(&app, "/api/admin/");
+    browser.sign_in("root", "kafka-ml admin 2026").await;
+    let done = browser.post(&format!("datasources/{id}/do/resend/"), &[]).await;
+    assert_eq!((done.status, done.location.as_deref()), (303, Some("../../change/")));
+    let messages = kafka.consume(&topic, 1, Duration::from_secs(20), Duration::ZERO).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].key.as_deref(), Some(&[7u8][..]));
+    assert_eq!(messages[0].text(), EXPECTED_VALUE);
+    // The re-send is in the datasource's history, by the user who asked for it (the control
+    // logger's anonymous POST left no entry).
+    let history = browser.get(&format!("datasources/{id}/history/")).await;
+    let rows = history.texts("#history tbody tr");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0].contains("root") && rows[0].contains("resend"), "{rows:?}");
+});
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_control_topic_is_created_at_start_up() {
     let kafka = Kafka::from_env();

@@ -33,6 +33,6 @@ pub async fn publish_datasource(state: State, body: web::Bytes) -> ApiResult<Htt
     let Value::Object(fields) = raw else {
         return Err(ApiError::bad_request(format!("{INVALID}: send a JSON object.")));
     };
-    publish(&state.ctx, &Actor::Anonymous, PublishDatasource { input, fields }).await?;
+    publish(&state.ctx, &Actor::Anonymous, PublishDatasource { input, fields, stored: None }).await?;
     Ok(HttpResponse::Created().finish())
 }

@@ -60,6 +60,9 @@ pub struct PublishDatasource {
     pub input: DatasourceInput,
     /// The body's fields as sent.
     pub fields: Map<String, Value>,
+    /// The stored datasource being re-sent, when the caller knows it (the admin's action): the
+    /// audit entry then belongs to that datasource's history.
+    pub stored: Option<i32>,
 }
 
 /// Publishes a datasource to the control topic for its deployment and waits for the broker's
@@ -83,11 +86,11 @@ pub async fn publish_datasource(ctx: &Ctx, actor: &Actor, publish: PublishDataso
         .publish(&message)
         .await
         .map_err(|error| Error::NotPublished { topic: publisher.topic().to_owned(), error })?;
-    let (actor, topic) = (actor.clone(), publish.input.topic.clone());
+    let (actor, topic, stored) = (actor.clone(), publish.input.topic.clone(), publish.stored);
     // The change is the control message: recorded once the broker acknowledged it.
     ctx.db(move |c| {
         let repr = format!("Datasource {topic} to deployment {id}");
-        Ok::<_, Error>(actor.record(c, &Change::new("resend", "datasources", None, &repr))?)
+        Ok::<_, Error>(actor.record(c, &Change::new("resend", "datasources", stored, &repr))?)
     })
     .await?;
     tracing::info!(deployment.id = id, topic = %publisher.topic(), "datasource published to the control topic");

@@ -41,7 +41,7 @@ async fn find(ctx: &Ctx, id: i32) -> Result<Option<Datasource>, Error> {
 
 /// The body `POST /datasources/kafka` would receive for `ds` (the web UI sends a row of
 /// `GET /datasources/`), read as that route reads it.
-fn publication(ds: &Datasource) -> Result<PublishDatasource, Error> {
+fn publication(id: i32, ds: &Datasource) -> Result<PublishDatasource, Error> {
     let raw = serde_json::to_value(ds).map_err(|e| Error::Internal(format!("datasource as JSON: {e}")))?;
     let mut checked = raw.clone();
     if let Some(Value::Object(config)) = checked.get("input_config") {
@@ -51,7 +51,7 @@ fn publication(ds: &Datasource) -> Result<PublishDatasource, Error> {
     let Value::Object(fields) = raw else {
         return Err(Error::Internal("a datasource is not a JSON object".to_owned()));
     };
-    Ok(PublishDatasource { input, fields })
+    Ok(PublishDatasource { input, fields, stored: Some(id) })
 }
 
 #[async_trait::async_trait]
@@ -161,7 +161,7 @@ impl AdminTable for Datasources {
         }
         let Some(ds) = find(ctx, id).await? else { return Ok(None) };
         let (deployment, topic) = (ds.deployment.clone(), ds.topic.clone());
-        publish_datasource(ctx, actor, publication(&ds)?).await?;
+        publish_datasource(ctx, actor, publication(id, &ds)?).await?;
         Ok(Some(format!(
             "Datasource {id} ({topic}) was re-sent to the control topic for deployment {deployment} (the control \
              logger stores it again when it reads it)."
@@ -186,11 +186,11 @@ mod tests {
             total_msg: Some(70000),
             time: chrono::NaiveDate::from_ymd_opt(2024, 5, 1).and_then(|d| d.and_hms_opt(10, 0, 0)).unwrap_or_default(),
         };
-        let publish = match publication(&ds) {
+        let publish = match publication(3, &ds) {
             Ok(p) => p,
             Err(e) => panic!("{e}"),
         };
-        assert_eq!(publish.input.deployment, "7");
+        assert_eq!((publish.input.deployment.as_str(), publish.stored), ("7", Some(3)));
         assert_eq!(publish.input.topic, "automl:0:0:70000");
         let keys: Vec<&str> = publish.fields.keys().map(String::as_str).collect();
         assert_eq!(
