@@ -36,7 +36,7 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no browser session from chromedriver at {}: {e}", driver.url()));
         let timeouts = fantoccini::wd::TimeoutConfiguration::new(
             Some(Duration::from_secs(10)),
-            Some(Duration::from_secs(30)),
+            Some(Duration::from_secs(60)),
             Some(Duration::ZERO),
         );
         client.update_timeouts(timeouts).await.unwrap();
@@ -44,8 +44,14 @@ impl Browser {
         Browser { client, session, driver }
     }
 
+    /// Opens `url`. A renderer that did not answer chromedriver in time (Chromium's "Timed out
+    /// receiving message from renderer", seen once on a loaded machine) gets one more try: the
+    /// pages opened this way are plain GETs.
     async fn goto(&self, url: &str) {
-        self.client.goto(url).await.unwrap_or_else(|e| panic!("open {url}: {e}"));
+        if let Err(first) = self.client.goto(url).await {
+            eprintln!("opening {url} failed once ({first}); trying again");
+            self.client.goto(url).await.unwrap_or_else(|e| panic!("open {url}: {e} (first try: {first})"));
+        }
     }
 
     /// The element `css` once it is on the page.
