@@ -36,17 +36,30 @@ pub struct Services {
     pub tasmota: Arc<dyn TasmotaLink>,
 }
 
+/// The HTTP client of the executors of `settings` (it connects when first used).
+fn executor(settings: &Settings) -> anyhow::Result<HttpExecutor> {
+    HttpExecutor::new(ExecutorConfig {
+        tf_url: settings.executors.tf_url.clone(),
+        pth_url: settings.executors.pth_url.clone(),
+        request_timeout: settings.executors.timeout(),
+        ..ExecutorConfig::default()
+    })
+    .context("configuring the executor client")
+}
+
+/// The MQTT link to the IoT devices (it connects per command).
+fn tasmota(settings: &Settings) -> Arc<dyn TasmotaLink> {
+    Arc::new(MqttLink::new(MqttConfig {
+        probe_window: settings.iot.probe_window(),
+        timeout: settings.iot.mqtt_timeout(),
+    }))
+}
+
 impl Services {
     /// The real services for `settings`: the HTTP executor client, kube clients, rdkafka clients
     /// (the control topic is created in the background when missing) and the MQTT link.
     pub async fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
-        let executor = HttpExecutor::new(ExecutorConfig {
-            tf_url: settings.executors.tf_url.clone(),
-            pth_url: settings.executors.pth_url.clone(),
-            request_timeout: settings.executors.timeout(),
-            ..ExecutorConfig::default()
-        })
-        .context("configuring the executor client")?;
+        let executor = executor(settings)?;
         let cluster_settings = crate::cluster::cluster_settings(settings);
         let cluster = KubeCluster::from_settings(&cluster_settings).await.context("configuring Kubernetes access")?;
         match &cluster {
@@ -56,17 +69,13 @@ impl Services {
             None => tracing::info!("no Kubernetes cluster configured: deployments and inferences answer 503"),
         }
         let (publisher, predictions) = kafka_clients(settings).context("configuring Kafka")?;
-        let tasmota = MqttLink::new(MqttConfig {
-            probe_window: settings.iot.probe_window(),
-            timeout: settings.iot.mqtt_timeout(),
-        });
         Ok(Services {
             executor: Arc::new(executor),
             cluster: cluster.map(|c| Arc::new(c) as Arc<dyn Cluster>),
             connector: Arc::new(KubeConnector::new(cluster_settings)),
             publisher,
             predictions,
-            tasmota: Arc::new(tasmota),
+            tasmota: tasmota(settings),
         })
     }
 
@@ -76,23 +85,14 @@ impl Services {
     /// cluster and no Kafka client (what needs them answers as when they are not configured).
     /// Unlike [`Services::from_settings`] it contacts no cluster and no broker.
     pub fn offline(settings: &Settings) -> anyhow::Result<Self> {
-        let executor = HttpExecutor::new(ExecutorConfig {
-            tf_url: settings.executors.tf_url.clone(),
-            pth_url: settings.executors.pth_url.clone(),
-            request_timeout: settings.executors.timeout(),
-            ..ExecutorConfig::default()
-        })
-        .context("configuring the executor client")?;
+        let executor = executor(settings)?;
         Ok(Services {
             executor: Arc::new(executor),
             cluster: None,
             connector: Arc::new(KubeConnector::new(crate::cluster::cluster_settings(settings))),
             publisher: None,
             predictions: None,
-            tasmota: Arc::new(MqttLink::new(MqttConfig {
-                probe_window: settings.iot.probe_window(),
-                timeout: settings.iot.mqtt_timeout(),
-            })),
+            tasmota: tasmota(settings),
         })
     }
 }
