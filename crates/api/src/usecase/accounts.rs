@@ -263,6 +263,11 @@ pub async fn find_user(ctx: &Ctx, username: &str) -> Result<Option<User>, Error>
     ctx.db(move |c| Ok::<_, Error>(users::find_by_username(c, &username)?.map(User::from))).await
 }
 
+/// The user with this id.
+pub async fn user(ctx: &Ctx, id: i32) -> Result<Option<User>, Error> {
+    ctx.db(move |c| Ok::<_, Error>(users::get(c, id)?.map(User::from))).await
+}
+
 /// Every user, by username.
 pub async fn list_users(ctx: &Ctx) -> Result<Vec<User>, Error> {
     ctx.db(|c| Ok::<_, Error>(users::list(c)?.into_iter().map(User::from).collect())).await

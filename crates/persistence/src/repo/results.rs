@@ -100,6 +100,16 @@ pub fn list(conn: &mut DbConnection, deployment: Option<i32>, only: Option<i32>)
     Ok(rows.into_iter().map(into_output).collect())
 }
 
+/// The results of model `model_id` as `(result, deployment)` ids, oldest first (what goes with
+/// the model when it is deleted).
+pub fn of_model(conn: &mut DbConnection, model_id: i32) -> DbResult<Vec<(i32, i32)>> {
+    Ok(with_conn!(conn, |c| r::table
+        .filter(r::model_id.eq(model_id))
+        .select((r::id, r::deployment_id))
+        .order(r::id.asc())
+        .load(c))?)
+}
+
 /// One result as the API renders it.
 pub fn get(conn: &mut DbConnection, id: i32) -> DbResult<Option<TrainingResult>> {
     Ok(list(conn, None, Some(id))?.pop())

@@ -131,10 +131,9 @@ impl AdminTable for Models {
     async fn doomed(&self, ctx: &Ctx, id: i32) -> Result<Option<Doomed>, Error> {
         ctx.db(move |c| {
             let Some(model) = models::find_row(c, id)? else { return Ok(None) };
-            let consequences = results::list(c, None, None)?
+            let consequences = results::of_model(c, id)?
                 .into_iter()
-                .filter(|r| r.model.id == id)
-                .map(|r| format!("Training result {} (deployment {}) and its files", r.id, r.deployment.id))
+                .map(|(result, deployment)| format!("Training result {result} (deployment {deployment}) and its files"))
                 .collect();
             Ok::<_, Error>(Some(Doomed { repr: format!("Model {}", model.name), consequences }))
         })

@@ -116,8 +116,7 @@ impl AdminTable for Users {
                 actions: Vec::new(),
             }));
         };
-        let users = accounts::list_users(ctx).await?;
-        let Some(user) = users.into_iter().find(|u| u.id == id) else { return Ok(None) };
+        let Some(user) = accounts::user(ctx, id).await? else { return Ok(None) };
         Ok(Some(Editor {
             repr: user.username.clone(),
             fields: vec![
@@ -170,8 +169,7 @@ impl AdminTable for Users {
     }
 
     async fn doomed(&self, ctx: &Ctx, id: i32) -> Result<Option<Doomed>, Error> {
-        let users = accounts::list_users(ctx).await?;
-        Ok(users.into_iter().find(|u| u.id == id).map(|u| Doomed {
+        Ok(accounts::user(ctx, id).await?.map(|u| Doomed {
             repr: format!("User {}", u.username),
             consequences: vec!["Their sessions (their audit entries stay, under their name)".to_owned()],
         }))
