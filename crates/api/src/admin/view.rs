@@ -244,18 +244,6 @@ pub struct HistoryPage {
     pub actions: Vec<ActionLine>,
 }
 
-/// A message.
-#[derive(Template)]
-#[template(path = "admin/message.html")]
-pub struct MessagePage {
-    /// The frame.
-    pub page: Chrome,
-    /// The heading.
-    pub heading: String,
-    /// The message.
-    pub text: String,
-}
-
 /// The password change form.
 #[derive(Template)]
 #[template(path = "admin/password.html")]
