@@ -44,6 +44,16 @@ impl Page {
         self.html().select(&selector).filter_map(|e| e.value().attr(attr).map(str::to_owned)).collect()
     }
 
+    /// Fails the test when a link, form action or style sheet of the page is not relative (starts
+    /// with `/` or names a scheme): the site must work wherever a proxy mounts it.
+    pub fn assert_relative_links(&self) {
+        for (selector, attr) in [("a", "href"), ("form", "action"), ("link", "href")] {
+            for url in self.attrs(selector, attr) {
+                assert!(!url.starts_with('/') && !url.contains("://"), "{selector} {attr}={url} in {}", self.body);
+            }
+        }
+    }
+
     /// The one text of `selector`, failing the test when there is not exactly one.
     pub fn text(&self, selector: &str) -> String {
         let texts = self.texts(selector);
@@ -51,6 +61,9 @@ impl Page {
         texts.into_iter().next().unwrap()
     }
 }
+
+/// The password [`AdminClient::superuser`] signs in with.
+pub const SUPERUSER_PASSWORD: &str = "kafka-ml admin 2026";
 
 /// The admin site of a [`TestApp`] seen through one browser.
 pub struct AdminClient {
@@ -125,6 +138,11 @@ impl AdminClient {
         self.send(self.client.get(format!("{}{path}", self.base))).await
     }
 
+    /// HEAD `path`, relative to the site's root.
+    pub async fn head(&self, path: &str) -> Page {
+        self.send(self.client.head(format!("{}{path}", self.base))).await
+    }
+
     /// POSTs a form to `path` with the browser's CSRF token (fetching the sign-in page first
     /// when the browser has none yet).
     pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
@@ -147,6 +165,15 @@ impl AdminClient {
                 .body(body),
         )
         .await
+    }
+
+    /// A browser on `address + prefix` signed in as a new superuser `root`
+    /// ([`SUPERUSER_PASSWORD`]).
+    pub async fn superuser(app: &TestApp, prefix: &str) -> Self {
+        app.create_user("root", SUPERUSER_PASSWORD, true, true).await;
+        let browser = AdminClient::new(app, prefix);
+        browser.sign_in("root", SUPERUSER_PASSWORD).await;
+        browser
     }
 
     /// Signs in and checks that the site let the user in.

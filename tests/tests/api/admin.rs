@@ -3,27 +3,11 @@
 //! with the rows, files and audit entries they leave. Pages are parsed as HTML.
 
 use kafkaml_persistence::repo::{audit, configurations, models, users};
-use kafkaml_tests::admin::{AdminClient, Page};
+use kafkaml_tests::admin::{AdminClient, SUPERUSER_PASSWORD};
+
+/// The password of every user these tests create.
+const PASSWORD: &str = SUPERUSER_PASSWORD;
 use kafkaml_tests::{db_test, TestApp};
-
-const PASSWORD: &str = "kafka-ml admin 2026";
-
-/// A signed-in superuser's browser on `/api/admin/` (the web UI proxy's spelling).
-async fn superuser(app: &TestApp) -> AdminClient {
-    app.create_user("root", PASSWORD, true, true).await;
-    let browser = AdminClient::new(app, "/api/admin/");
-    browser.sign_in("root", PASSWORD).await;
-    browser
-}
-
-/// Every link, form action and style sheet of `page` is relative (no `/…`, no scheme).
-fn assert_relative_links(page: &Page) {
-    for (selector, attr) in [("a", "href"), ("form", "action"), ("link", "href")] {
-        for url in page.attrs(selector, attr) {
-            assert!(!url.starts_with('/') && !url.contains("://"), "{selector} {attr}={url} in {}", page.body);
-        }
-    }
-}
 
 fn audit_entries(app: &TestApp) -> Vec<audit::Entry> {
     let mut entries = audit::recent(&mut app.db.connect(), 100).unwrap();
@@ -51,7 +35,7 @@ db_test!(protected_pages_send_visitors_to_sign_in_relatively, |app| async move {
     assert_eq!(login.headers["x-frame-options"], "DENY");
     assert!(login.headers["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
     assert_eq!(login.headers["cache-control"], "no-store");
-    assert_relative_links(&login);
+    login.assert_relative_links();
 });
 
 db_test!(signing_in_starts_a_server_side_session_that_signing_out_ends, |app| async move {
@@ -129,7 +113,7 @@ db_test!(repeated_failures_are_throttled, |app| async move {
 });
 
 db_test!(deactivating_a_user_ends_their_sessions, |app| async move {
-    let root = superuser(&app).await;
+    let root = AdminClient::superuser(&app, "/api/admin/").await;
     let ann_id = app.create_user("ann", PASSWORD, true, false).await;
     let ann = AdminClient::new(&app, "/admin/");
     ann.sign_in("ann", PASSWORD).await;
@@ -146,7 +130,7 @@ db_test!(deactivating_a_user_ends_their_sessions, |app| async move {
 });
 
 db_test!(superusers_add_users_under_the_password_policy, |app| async move {
-    let root = superuser(&app).await;
+    let root = AdminClient::superuser(&app, "/api/admin/").await;
     let weak = root
         .post(
             "users/add/",
@@ -192,11 +176,11 @@ db_test!(superusers_add_users_under_the_password_policy, |app| async move {
 });
 
 db_test!(models_are_added_changed_and_deleted_with_the_apis_rules_and_audited, |app| async move {
-    let browser = superuser(&app).await;
+    let browser = AdminClient::superuser(&app, "/api/admin/").await;
     let form = browser.get("models/add/").await;
     assert_eq!(form.status, 200);
     assert_eq!(form.attrs("#id_framework option", "value"), vec!["tf", "pth"]);
-    assert_relative_links(&form);
+    form.assert_relative_links();
     // The REST API's validation, next to the field.
     let long = "x".repeat(31);
     let refused = browser
@@ -285,7 +269,7 @@ db_test!(models_are_added_changed_and_deleted_with_the_apis_rules_and_audited, |
 });
 
 db_test!(configurations_take_whole_chains_and_refuse_deletion_while_deployed, |app| async move {
-    let browser = superuser(&app).await;
+    let browser = AdminClient::superuser(&app, "/api/admin/").await;
     let root = app.create_model("root", "tf", true, None).await;
     let child = app.create_model("child", "tf", true, Some(root)).await;
     let form = browser.get("configurations/add/").await;
@@ -312,7 +296,7 @@ db_test!(configurations_take_whole_chains_and_refuse_deletion_while_deployed, |a
 });
 
 db_test!(delete_selected_confirms_then_deletes_each, |app| async move {
-    let browser = superuser(&app).await;
+    let browser = AdminClient::superuser(&app, "/api/admin/").await;
     let a = app.create_model("a", "tf", false, None).await.to_string();
     let b = app.create_model("b", "tf", false, None).await.to_string();
     let confirm =
@@ -326,4 +310,35 @@ db_test!(delete_selected_confirms_then_deletes_each, |app| async move {
     assert_eq!(done.status, 303);
     assert!(models::list(&mut app.db.connect(), models::ModelFilter::All).unwrap().is_empty());
     assert_eq!(browser.get("models/").await.text(".message"), "Deleted 2 Models.");
+});
+
+db_test!(head_requests_answer_like_get_without_a_body_or_a_change, |app| async move {
+    let browser = AdminClient::superuser(&app, "/api/admin/").await;
+    let model = app.create_model("m", "tf", false, None).await;
+    let rows = |app: &TestApp| {
+        let mut c = app.db.connect();
+        (audit::recent(&mut c, 100).unwrap().len(), models::list(&mut c, models::ModelFilter::All).unwrap().len())
+    };
+    let before = rows(&app);
+    for path in [
+        String::new(),
+        "login/".to_owned(),
+        "password/".to_owned(),
+        "models/".to_owned(),
+        "models/add/".to_owned(),
+        format!("models/{model}/change/"),
+        format!("models/{model}/delete/"),
+        format!("models/{model}/history/"),
+        "users/".to_owned(),
+        "static/admin.css".to_owned(),
+    ] {
+        let get = browser.get(&path).await;
+        let head = browser.head(&path).await;
+        assert_eq!((head.status, get.status), (200, 200), "{path}");
+        assert!(head.body.is_empty(), "{path}");
+        assert_eq!(head.headers["content-length"], get.body.len().to_string().as_str(), "{path}");
+    }
+    // The delete page's HEAD deleted nothing; nothing was recorded.
+    assert_eq!(rows(&app), before);
+    assert_eq!(browser.get("").await.status, 200, "still signed in");
 });

@@ -19,31 +19,13 @@ use crate::results::{
     MODEL_BYTES, PNG_BYTES,
 };
 
-const PASSWORD: &str = "kafka-ml admin 2026";
 const NS: &str = "kafkaml";
-
-/// A signed-in superuser's browser on `prefix` (`/admin/` or `/api/admin/`).
-async fn superuser(app: &TestApp, prefix: &str) -> AdminClient {
-    app.create_user("root", PASSWORD, true, true).await;
-    let browser = AdminClient::new(app, prefix);
-    browser.sign_in("root", PASSWORD).await;
-    browser
-}
-
-/// Every link, form action and style sheet of `page` is relative (no `/…`, no scheme).
-fn assert_relative_links(page: &Page) {
-    for (selector, attr) in [("a", "href"), ("form", "action"), ("link", "href")] {
-        for url in page.attrs(selector, attr) {
-            assert!(!url.starts_with('/') && !url.contains("://"), "{selector} {attr}={url} in {}", page.body);
-        }
-    }
-}
 
 /// GET `path` and check that it is a page with relative links only.
 async fn open(browser: &AdminClient, path: &str) -> Page {
     let page = browser.get(path).await;
     assert_eq!(page.status, 200, "GET {path}: {}", page.body);
-    assert_relative_links(&page);
+    page.assert_relative_links();
     page
 }
 
@@ -125,7 +107,7 @@ async fn deploy_through_api(app: &TestApp, configuration: i64) -> std::collectio
 // --- index ------------------------------------------------------------------------------------
 
 db_test!(admin_tables_are_all_on_the_index_in_order, |app| async move {
-    let browser = superuser(&app, "/admin/").await;
+    let browser = AdminClient::superuser(&app, "/admin/").await;
     let index = open(&browser, "").await;
     assert_eq!(
         index.attrs("tbody tr", "id"),
@@ -157,7 +139,7 @@ db_test!(admin_tables_are_all_on_the_index_in_order, |app| async move {
 // --- deployments ------------------------------------------------------------------------------
 
 db_test!(admin_tables_deployments_are_listed_filtered_shown_and_deleted_after_their_results, |app| async move {
-    let browser = superuser(&app, "/api/admin/").await;
+    let browser = AdminClient::superuser(&app, "/api/admin/").await;
     let plain = seed_models(&app, &[("a", "tf", "model = a", false)], |d| d.batch = 32);
     let federated = seed_models(&app, &[("b", "tf", "model = b", false)], |d| {
         d.federated = true;
@@ -250,7 +232,7 @@ db_test!(
     admin_tables_adding_a_deployment_launches_its_training_as_the_api_does,
     fixtures = |kind| with_kube(kind),
     |(app, kube)| async move {
-        let browser = superuser(&app, "/admin/").await;
+        let browser = AdminClient::superuser(&app, "/admin/").await;
         let model = app.create_model("mnist", "tf", false, None).await;
         let cfg = app.create_configuration("mnist", &[model]).await.to_string();
         // The API's kwargs parsing, next to its field.
@@ -301,7 +283,7 @@ db_test!(admin_tables_results_show_the_live_state_and_stop_their_training, fixtu
     app,
     kube,
 )| async move {
-    let browser = superuser(&app, "/api/admin/").await;
+    let browser = AdminClient::superuser(&app, "/api/admin/").await;
     let a = app.create_model("a", "tf", false, None).await;
     let b = app.create_model("b", "tf", false, None).await;
     let cfg = app.create_configuration("ab", &[a, b]).await;
@@ -373,7 +355,7 @@ db_test!(admin_tables_results_show_the_live_state_and_stop_their_training, fixtu
 });
 
 db_test!(admin_tables_a_result_links_its_files_and_deletes_them_with_it, |app| async move {
-    let browser = superuser(&app, "/api/admin/").await;
+    let browser = AdminClient::superuser(&app, "/api/admin/").await;
     let s = seed_models(&app, &[("cm", "tf", "model = cm", false)], |d| d.conf_mat_settings = Some(true));
     let id = s.result();
     let data = json!({"train_metrics": {"loss": [0.5]}, "test_metrics": {"loss": [0.3]},
@@ -452,7 +434,7 @@ fn datasource_ids(app: &TestApp) -> Vec<i32> {
 }
 
 db_test!(admin_tables_datasources_are_read_only_and_resent_through_the_use_case, |app| async move {
-    let browser = superuser(&app, "/admin/").await;
+    let browser = AdminClient::superuser(&app, "/admin/").await;
     let s = seed_models(&app, &[("m", "tf", "model = m", false)], |_| {});
     let deployment = s.deployment.to_string();
     log_datasource(&app, &deployment, "RAW", "automl:0:0:70000", "Mnist").await;
@@ -497,7 +479,7 @@ db_test!(
         s.kafka.timeout_secs = 1;
     },
     |app| async move {
-        let browser = superuser(&app, "/admin/").await;
+        let browser = AdminClient::superuser(&app, "/admin/").await;
         let s = seed_models(&app, &[("m", "tf", "model = m", false)], |_| {});
         log_datasource(&app, &s.deployment.to_string(), "RAW", "automl:0:0:70000", "Mnist").await;
         log_datasource(&app, "999", "RAW", "gone:0:0:1", "Of a deleted deployment").await;
@@ -521,7 +503,7 @@ db_test!(
     admin_tables_inferences_are_stopped_and_deleted_through_the_use_cases,
     fixtures = |kind| with_kube(kind),
     |(app, kube)| async move {
-        let browser = superuser(&app, "/api/admin/").await;
+        let browser = AdminClient::superuser(&app, "/api/admin/").await;
         let m = app.create_model("served", "tf", false, None).await;
         let cfg = app.create_configuration("served", &[m]).await;
         let r = deploy_through_api(&app, cfg).await["served"];
@@ -623,7 +605,7 @@ fn device(app: &TestApp, name: &str) -> iot_devices::IotDeviceRow {
 }
 
 db_test!(admin_tables_iot_devices_keep_a_write_only_password, |app| async move {
-    let browser = superuser(&app, "/admin/").await;
+    let browser = AdminClient::superuser(&app, "/admin/").await;
     let form = open(&browser, "iot-devices/add/").await;
     assert_eq!(form.attrs("#id_mqtt_password", "type"), ["password"]);
     assert_eq!(form.attrs("#id_mqtt_port", "value"), ["1883"]);

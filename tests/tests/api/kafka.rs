@@ -114,9 +114,7 @@ db_test!(the_admin_re_sends_a_logged_datasource_to_the_broker, fixtures = |kind|
     // Logged by the control logger, then re-sent from its admin page.
     assert_eq!(app.post_json("/datasources/", &datasource("7")).await.status(), 201);
     let id = kafkaml_persistence::repo::datasources::list_with_ids(&mut app.db.connect(), None).unwrap()[0].0;
-    app.create_user("root", "kafka-ml admin 2026", true, true).await;
-    let browser = kafkaml_tests::admin::AdminClient::new(&app, "/api/admin/");
-    browser.sign_in("root", "kafka-ml admin 2026").await;
+    let browser = kafkaml_tests::admin::AdminClient::superuser(&app, "/api/admin/").await;
     let done = browser.post(&format!("datasources/{id}/do/resend/"), &[]).await;
     assert_eq!((done.status, done.location.as_deref()), (303, Some("../../change/")));
     let messages = kafka.consume(&topic, 1, Duration::from_secs(20), Duration::ZERO).await;
