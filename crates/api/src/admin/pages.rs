@@ -103,17 +103,15 @@ pub async fn login(req: HttpRequest, state: State, body: web::Bytes) -> Page {
         };
         visit.finish(html(status, &page))
     };
-    match accounts::sign_in(ctx, &username, SecretString::from(form.get("password").to_owned())).await {
-        Ok((user, session)) if user.is_staff => {
+    match accounts::authenticate(ctx, &username, SecretString::from(form.get("password").to_owned())).await {
+        Ok(user) if user.is_staff => {
+            let session = accounts::start_session(ctx, &user).await?;
             let target = if safe_next(&next) && !next.is_empty() { format!("../{next}") } else { "../".to_owned() };
             let mut res = HttpResponse::SeeOther().insert_header((header::LOCATION, target)).finish();
             let _ = res.add_cookie(&visit.session_cookie(secrecy::ExposeSecret::expose_secret(&session.key)));
             Ok(visit.finish(res))
         }
-        Ok((_, session)) => {
-            accounts::sign_out(ctx, secrecy::ExposeSecret::expose_secret(&session.key)).await?;
-            Ok(refused(StatusCode::FORBIDDEN, "This account may not enter the admin site (it is not staff)."))
-        }
+        Ok(_) => Ok(refused(StatusCode::FORBIDDEN, "This account may not enter the admin site (it is not staff).")),
         Err(AuthError::Refused(SignInRefused::Credentials)) => Ok(refused(
             StatusCode::OK,
             "Please enter the correct username and password of a staff account. Both fields may be case-sensitive.",

@@ -380,7 +380,7 @@ pub async fn authenticate(ctx: &Ctx, username: &str, password: SecretString) -> 
     }
 }
 
-/// Why [`authenticate`] or [`sign_in`] did not let a user in.
+/// Why [`authenticate`] did not let a user in.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// The credentials were refused.
@@ -400,9 +400,9 @@ pub struct Session {
     pub expires: NaiveDateTime,
 }
 
-/// Checks the credentials and starts a session for the user; records the sign-in time.
-pub async fn sign_in(ctx: &Ctx, username: &str, password: SecretString) -> Result<(User, Session), AuthError> {
-    let user = authenticate(ctx, username, password).await?;
+/// Starts a session for `user` (who passed [`authenticate`] and whatever the caller requires of
+/// them) and records the sign-in time; expired sessions are purged on the way.
+pub async fn start_session(ctx: &Ctx, user: &User) -> Result<Session, Error> {
     let key = random_hex(32);
     let key_hash = ctx.accounts.secret_key.sign(key.as_bytes());
     let now = datetime::now();
@@ -418,7 +418,7 @@ pub async fn sign_in(ctx: &Ctx, username: &str, password: SecretString) -> Resul
         })
     })
     .await?;
-    Ok((user, Session { key: SecretString::from(key), expires }))
+    Ok(Session { key: SecretString::from(key), expires })
 }
 
 /// The active user of a session cookie's value, while the session lasts.
