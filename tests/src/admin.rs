@@ -197,6 +197,7 @@ impl TestApp {
             is_staff: staff,
             is_superuser: superuser,
             date_joined: kafkaml_domain::datetime::now(),
+            role: if staff { kafkaml_domain::Role::Operator } else { kafkaml_domain::Role::Viewer },
         };
         users::create(&mut self.db.connect(), &new).unwrap()
     }

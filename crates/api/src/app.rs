@@ -14,10 +14,11 @@ use anyhow::Context;
 use kafkaml_persistence::{build_pool, run_migrations, ArtifactStore, Backend, DeviceFileStore, Pool};
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
+use crate::auth::guard;
 use crate::fallback::{fallback, RouteTable};
 use crate::middleware::{normalize, SECURITY_HEADERS};
 use crate::services::Services;
-use crate::settings::Settings;
+use crate::settings::{AuthMode, Settings};
 use crate::state::AppState;
 use crate::usecase::{Config, Ctx};
 
@@ -149,6 +150,13 @@ impl Application {
         let routes = RouteTable::shared().context("building the route table from the OpenAPI document")?;
         let whitelist = settings.server.host_whitelist();
         let frontend = settings.server.frontend_url.trim_end_matches('/').to_owned();
+        let auth = settings.server.auth;
+        if auth == AuthMode::Off {
+            tracing::warn!(
+                "KAFKAML_AUTH=off: anyone who reaches this back-end may call every route, which runs code on the \
+                 cluster and on IoT devices; set KAFKAML_AUTH=on and create tokens with `kafkaml-backend createtoken`"
+            );
+        }
 
         let server = HttpServer::new(move || {
             let cors = Cors::default()
@@ -174,6 +182,7 @@ impl Application {
             let whitelist = whitelist.clone();
             let table = routes.clone();
             let literal = routes.clone();
+            let guarded = routes.clone();
             let spec = spec.clone();
             let api = api.clone();
             App::new()
@@ -187,6 +196,7 @@ impl Application {
                 )
                 .service(SwaggerUi::new("/swagger-ui/{_:.*}").config(SwaggerConfig::from(OPENAPI_JSON)))
                 .default_service(web::to(move |req: HttpRequest| fallback(req, table.clone())))
+                .wrap(from_fn(move |req, next| guard(auth, guarded.clone(), req, next)))
                 .wrap(security)
                 .wrap(cors)
                 .wrap(from_fn(move |req, next| normalize(whitelist.clone(), literal.clone(), req, next)))

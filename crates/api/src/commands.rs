@@ -280,7 +280,7 @@ impl CreateSuperuser {
 
 /// An active staff superuser.
 fn superuser(username: String, email: String, password: SecretString) -> NewAccount {
-    NewAccount { username, email, password, is_staff: true, is_superuser: true }
+    NewAccount { username, email, password, is_staff: true, is_superuser: true, role: kafkaml_domain::Role::Operator }
 }
 
 /// The username offered by default, as Django offers it: the operating-system user's name

@@ -18,6 +18,8 @@ struct Route {
     params: usize,
     /// `GET`, `POST`, … in a fixed order, then `HEAD` (with `GET`) and `OPTIONS`.
     methods: Vec<String>,
+    /// The operation id of each documented method (`GET` → `list_models`).
+    operations: Vec<(String, String)>,
 }
 
 impl Route {
@@ -57,8 +59,15 @@ impl RouteTable {
                 methods.push("HEAD".to_owned());
             }
             methods.push("OPTIONS".to_owned());
+            let operations = ["get", "post", "put", "patch", "delete"]
+                .iter()
+                .filter_map(|m| {
+                    let id = item.get(*m)?.get("operationId")?.as_str()?;
+                    Some((m.to_ascii_uppercase(), id.to_owned()))
+                })
+                .collect();
             let params = path.split('/').filter(|seg| seg.starts_with('{')).count();
-            routes.push(Route { template: path.clone(), segments, params, methods });
+            routes.push(Route { template: path.clone(), segments, params, methods, operations });
         }
         routes.sort_by_key(|r| r.params);
         Arc::new(RouteTable { routes })
@@ -79,6 +88,19 @@ impl RouteTable {
     /// The methods of the most specific template matching `path`.
     pub fn allowed(&self, path: &str) -> Option<&[String]> {
         self.routes.iter().find(|r| r.matches(path)).map(|r| r.methods.as_slice())
+    }
+
+    /// The operation id of `method` (`HEAD` counts as `GET`) on the most specific template
+    /// matching `path`.
+    pub fn operation(&self, method: &Method, path: &str) -> Option<&str> {
+        let method = if method == Method::HEAD { "GET" } else { method.as_str() };
+        let route = self.routes.iter().find(|r| r.matches(path))?;
+        route.operations.iter().find(|(m, _)| m == method).map(|(_, id)| id.as_str())
+    }
+
+    /// Every operation id of the document.
+    pub fn operation_ids(&self) -> impl Iterator<Item = &str> {
+        self.routes.iter().flat_map(|r| r.operations.iter().map(|(_, id)| id.as_str()))
     }
 
     /// The methods of a template without parameters that is exactly `path`. The router would

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod auth;
 pub mod cluster;
 pub mod commands;
 pub(crate) mod error;

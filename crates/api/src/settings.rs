@@ -69,6 +69,13 @@ pub struct ServerSettings {
     #[arg(long, env = "SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<SecretString>,
 
+    /// Authentication of the REST API: `off` lets anyone who reaches the back-end call every
+    /// route (as the reference did; a warning at start-up); `on` needs an API token or an admin
+    /// session, with roles (viewer, operator, superuser), except on the health checks, the API
+    /// docs, the IoT devices' downloads and the pods' callbacks (a signed capability).
+    #[arg(long, env = "KAFKAML_AUTH", value_enum, default_value_t = AuthMode::Off)]
+    pub auth: AuthMode,
+
     /// Debug logging (`1`, `true`) instead of info, when RUST_LOG is unset. Never a debug page.
     #[arg(
         long,
@@ -76,6 +83,15 @@ pub struct ServerSettings {
         value_parser = clap::builder::FalseyValueParser::new()
     )]
     pub debug: bool,
+}
+
+/// Whether the REST API needs credentials (`KAFKAML_AUTH`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthMode {
+    /// Anyone may call every route (the reference's behaviour).
+    Off,
+    /// Every route but the public ones needs a token, a session or a pod capability.
+    On,
 }
 
 impl ServerSettings {

@@ -284,6 +284,7 @@ async fn a_users_changes_land_in_the_audit_trail_with_the_fields_that_changed() 
         password: "tall green tree 7".to_owned().into(),
         is_staff: true,
         is_superuser: false,
+        role: kafkaml_domain::Role::Operator,
     };
     let ann = kafkaml_api::usecase::accounts::create_user(&w.ctx, &Actor::System("test"), account).await.unwrap();
     let (ann, uid) = (ann.actor(), Some(ann.id));
@@ -354,6 +355,7 @@ async fn user(w: &World, name: &str) -> (Actor, Option<i32>) {
         password: "tall green tree 7".to_owned().into(),
         is_staff: true,
         is_superuser: false,
+        role: kafkaml_domain::Role::Operator,
     };
     let created = kafkaml_api::usecase::accounts::create_user(&w.ctx, &Actor::System("test"), account).await.unwrap();
     (created.actor(), Some(created.id))

@@ -132,6 +132,18 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// What a user may do through the REST API and the admin site (a superuser may do everything,
+    /// whatever the stored role says).
+    Role ("role") {
+        /// Reads everything; changes nothing.
+        #[default]
+        Viewer = "viewer",
+        /// Everything but users and tokens: models, trainings, inferences, devices.
+        Operator = "operator",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,5 +20,5 @@ pub mod rules;
 pub mod settings;
 pub mod violation;
 
-pub use enums::{AggStrategy, Framework, InferenceStatus, InputFormat, ResultStatus, WireEnum};
+pub use enums::{AggStrategy, Framework, InferenceStatus, InputFormat, ResultStatus, Role, WireEnum};
 pub use violation::{Named, Violation};

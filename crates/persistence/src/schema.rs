@@ -250,6 +250,30 @@ diesel::table! {
         date_joined -> Timestamp,
         /// When the user last signed in (UTC).
         last_login -> Nullable<Timestamp>,
+        /// What the user may do through the API: `viewer` or `operator` (superusers may do everything).
+        role -> Text,
+    }
+}
+
+diesel::table! {
+    /// API tokens: each belongs to a user and acts with that user's role.
+    kafkaml_token (id) {
+        /// The token's id.
+        id -> Integer,
+        /// The user the token acts for.
+        user_id -> Integer,
+        /// What the token is for, as its owner named it.
+        name -> Text,
+        /// The key's first characters, to recognise it in lists.
+        key_prefix -> Text,
+        /// SHA-256 of the key, in hexadecimal.
+        key_hash -> Text,
+        /// When the token was created (UTC).
+        created -> Timestamp,
+        /// When the token stops working (UTC), if ever.
+        expires -> Nullable<Timestamp>,
+        /// When the token was last used (UTC; updated at most once a minute).
+        last_used -> Nullable<Timestamp>,
     }
 }
 
@@ -298,6 +322,7 @@ diesel::joinable!(automl_trainingresult -> automl_deployment (deployment_id));
 diesel::joinable!(automl_trainingresult -> automl_mlmodel (model_id));
 diesel::joinable!(automl_inference -> automl_trainingresult (model_result_id));
 diesel::joinable!(kafkaml_session -> kafkaml_user (user_id));
+diesel::joinable!(kafkaml_token -> kafkaml_user (user_id));
 diesel::joinable!(kafkaml_audit -> kafkaml_user (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -312,4 +337,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     kafkaml_user,
     kafkaml_session,
     kafkaml_audit,
+    kafkaml_token,
 );

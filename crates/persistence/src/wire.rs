@@ -67,6 +67,7 @@ macro_rules! stored_into {
 }
 
 stored_into!(
+    kafkaml_domain::Role,
     kafkaml_domain::ResultStatus,
     kafkaml_domain::InferenceStatus,
     kafkaml_domain::Framework,

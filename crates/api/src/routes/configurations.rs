@@ -5,10 +5,10 @@ use kafkaml_domain::inputs::{ConfigurationInput, ConfigurationPatch};
 use kafkaml_domain::outputs::Configuration;
 use kafkaml_persistence::repo::configurations;
 
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{json_body, typed, Id, State};
 use crate::usecase::catalog::{self, INVALID};
-use crate::usecase::Actor;
 
 const TAG: &str = "configurations";
 const NOT_FOUND: &str = "Configuration does not exist";
@@ -25,9 +25,9 @@ pub async fn list_configurations(state: State) -> ApiResult<HttpResponse> {
 #[utoipa::path(tag = TAG, operation_id = "create_configuration", request_body = ConfigurationInput,
     responses((status = 201, description = "Created"), (status = 400, body = String)))]
 #[post("/configurations")]
-pub async fn create_configuration(state: State, body: web::Bytes) -> ApiResult<HttpResponse> {
+pub async fn create_configuration(state: State, caller: Caller, body: web::Bytes) -> ApiResult<HttpResponse> {
     let input: ConfigurationInput = typed(json_body(&body, "Configuration not valid")?, "Configuration not valid")?;
-    catalog::create_configuration(&state.ctx, &Actor::Anonymous, input).await?;
+    catalog::create_configuration(&state.ctx, &caller.actor(), input).await?;
     Ok(HttpResponse::Created().finish())
 }
 
@@ -44,13 +44,13 @@ pub async fn get_configuration(state: State, id: Id) -> ApiResult<HttpResponse> 
 #[utoipa::path(tag = TAG, operation_id = "update_configuration", params(("id" = i32, Path)), request_body = ConfigurationInput,
     responses((status = 200, description = "Updated"), (status = 400, body = String), (status = 404, body = String)))]
 #[put("/configurations/{id}")]
-pub async fn update_configuration(state: State, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
+pub async fn update_configuration(state: State, caller: Caller, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
     // An unknown id is answered before the body is looked at.
     if !catalog::configuration_exists(&state.ctx, id.0).await? {
         return Err(ApiError::not_found(NOT_FOUND));
     }
     let input: ConfigurationInput = typed(json_body(&body, INVALID)?, INVALID)?;
-    catalog::update_configuration(&state.ctx, &Actor::Anonymous, id.0, input).await?;
+    catalog::update_configuration(&state.ctx, &caller.actor(), id.0, input).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -58,20 +58,20 @@ pub async fn update_configuration(state: State, id: Id, body: web::Bytes) -> Api
 #[utoipa::path(tag = TAG, operation_id = "patch_configuration", params(("id" = i32, Path)), request_body = ConfigurationPatch,
     responses((status = 200, body = Configuration), (status = 400, body = String), (status = 404, description = "Not found")))]
 #[patch("/configurations/{id}")]
-pub async fn patch_configuration(state: State, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
+pub async fn patch_configuration(state: State, caller: Caller, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
     if !catalog::configuration_exists(&state.ctx, id.0).await? {
         return Err(ApiError::not_found_detail());
     }
     let patch: ConfigurationPatch = typed(json_body(&body, INVALID)?, INVALID)?;
-    Ok(HttpResponse::Ok().json(catalog::patch_configuration(&state.ctx, &Actor::Anonymous, id.0, patch).await?))
+    Ok(HttpResponse::Ok().json(catalog::patch_configuration(&state.ctx, &caller.actor(), id.0, patch).await?))
 }
 
 /// Deletes a configuration without deployments. 200 empty.
 #[utoipa::path(tag = TAG, operation_id = "delete_configuration", params(("id" = i32, Path)),
     responses((status = 200, description = "Deleted"), (status = 400, body = String), (status = 404, body = String)))]
 #[delete("/configurations/{id}")]
-pub async fn delete_configuration(state: State, id: Id) -> ApiResult<HttpResponse> {
-    catalog::delete_configuration(&state.ctx, &Actor::Anonymous, id.0).await?;
+pub async fn delete_configuration(state: State, caller: Caller, id: Id) -> ApiResult<HttpResponse> {
+    catalog::delete_configuration(&state.ctx, &caller.actor(), id.0).await?;
     Ok(HttpResponse::Ok().finish())
 }
 

@@ -5,10 +5,10 @@ use kafkaml_domain::inputs::DatasourceInput;
 use kafkaml_domain::outputs::Datasource;
 use kafkaml_persistence::repo::datasources;
 
+use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::state::{json_body, typed, State};
 use crate::usecase::datasources::{store_datasource, INVALID};
-use crate::usecase::Actor;
 
 const TAG: &str = "datasources";
 
@@ -25,7 +25,7 @@ pub async fn list_datasources(state: State) -> ApiResult<HttpResponse> {
 #[utoipa::path(tag = TAG, operation_id = "create_datasource", request_body = DatasourceInput,
     responses((status = 201, body = Datasource), (status = 400, body = String)))]
 #[post("/datasources")]
-pub async fn create_datasource(state: State, body: web::Bytes) -> ApiResult<HttpResponse> {
+pub async fn create_datasource(state: State, caller: Caller, body: web::Bytes) -> ApiResult<HttpResponse> {
     let input: DatasourceInput = typed(json_body(&body, INVALID)?, INVALID)?;
-    Ok(HttpResponse::Created().json(store_datasource(&state.ctx, &Actor::Anonymous, input).await?))
+    Ok(HttpResponse::Created().json(store_datasource(&state.ctx, &caller.actor(), input).await?))
 }

@@ -5,11 +5,11 @@ use kafkaml_domain::deploy::DeploymentInput;
 use kafkaml_domain::outputs::{Deployment, TrainingResult};
 use kafkaml_persistence::repo::{configurations, deployments, results};
 
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{json_body, typed, Id, State};
 use crate::usecase::catalog::delete_deployment as remove_deployment;
 use crate::usecase::training::{deploy_training, INVALID};
-use crate::usecase::Actor;
 
 const TAG: &str = "deployments";
 
@@ -41,8 +41,8 @@ pub async fn deployments_of_configuration(state: State, id: Id) -> ApiResult<Htt
 #[utoipa::path(tag = TAG, operation_id = "delete_deployment", params(("id" = i32, Path, description = "Deployment id")),
     responses((status = 200, description = "Deleted"), (status = 400, body = String), (status = 404, body = String)))]
 #[delete("/deployments/{id}")]
-pub async fn delete_deployment(state: State, id: Id) -> ApiResult<HttpResponse> {
-    remove_deployment(&state.ctx, &Actor::Anonymous, id.0).await?;
+pub async fn delete_deployment(state: State, caller: Caller, id: Id) -> ApiResult<HttpResponse> {
+    remove_deployment(&state.ctx, &caller.actor(), id.0).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -70,8 +70,8 @@ pub async fn results_of_deployment(state: State, id: Id) -> ApiResult<HttpRespon
     responses((status = 201, description = "Deployed"), (status = 400, body = String), (status = 404, body = String),
         (status = 409, body = String), (status = 502, body = String), (status = 503, body = String)))]
 #[post("/deployments")]
-pub async fn create_deployment(state: State, body: web::Bytes) -> ApiResult<HttpResponse> {
+pub async fn create_deployment(state: State, caller: Caller, body: web::Bytes) -> ApiResult<HttpResponse> {
     let input: DeploymentInput = typed(json_body(&body, INVALID)?, INVALID)?;
-    deploy_training(&state.ctx, &Actor::Anonymous, input).await?;
+    deploy_training(&state.ctx, &caller.actor(), input).await?;
     Ok(HttpResponse::Created().finish())
 }

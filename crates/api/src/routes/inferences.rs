@@ -6,10 +6,10 @@ use kafkaml_domain::deploy::InferenceInput;
 use kafkaml_domain::outputs::{Inference, InferenceInfo};
 use kafkaml_persistence::repo::inferences;
 
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{json_body, typed, Id, State};
 use crate::usecase::inference::{self as usecase, INVALID};
-use crate::usecase::Actor;
 
 const TAG: &str = "inferences";
 
@@ -36,8 +36,8 @@ pub async fn get_inference(state: State, id: Id) -> ApiResult<HttpResponse> {
     responses((status = 200, description = "Stopped"), (status = 400, body = String), (status = 404, body = String),
         (status = 502, body = String), (status = 503, body = String)))]
 #[post("/inferences/{id}")]
-pub async fn stop_inference(state: State, id: Id) -> ApiResult<HttpResponse> {
-    usecase::stop_inference(&state.ctx, &Actor::Anonymous, id.0).await?;
+pub async fn stop_inference(state: State, caller: Caller, id: Id) -> ApiResult<HttpResponse> {
+    usecase::stop_inference(&state.ctx, &caller.actor(), id.0).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -45,8 +45,8 @@ pub async fn stop_inference(state: State, id: Id) -> ApiResult<HttpResponse> {
 #[utoipa::path(tag = TAG, operation_id = "delete_inference", params(("id" = i32, Path)),
     responses((status = 200, description = "Deleted"), (status = 400, body = String), (status = 404, body = String)))]
 #[delete("/inferences/{id}")]
-pub async fn delete_inference(state: State, id: Id) -> ApiResult<HttpResponse> {
-    usecase::delete_inference(&state.ctx, &Actor::Anonymous, id.0).await?;
+pub async fn delete_inference(state: State, caller: Caller, id: Id) -> ApiResult<HttpResponse> {
+    usecase::delete_inference(&state.ctx, &caller.actor(), id.0).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -69,8 +69,8 @@ pub async fn inference_info(state: State, id: Id) -> ApiResult<HttpResponse> {
     responses((status = 200, description = "Deployed"), (status = 400, body = String), (status = 404, body = String),
         (status = 409, body = String), (status = 502, body = String), (status = 503, body = String)))]
 #[post("/results/inference/{id}")]
-pub async fn deploy_inference(state: State, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
+pub async fn deploy_inference(state: State, caller: Caller, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
     let input: InferenceInput = typed(json_body(&body, INVALID)?, INVALID)?;
-    usecase::deploy_inference(&state.ctx, &Actor::Anonymous, id.0, input).await?;
+    usecase::deploy_inference(&state.ctx, &caller.actor(), id.0, input).await?;
     Ok(HttpResponse::Ok().finish())
 }

@@ -11,10 +11,10 @@ use kafkaml_domain::iot::{IotDelivery, IotDeployInput, IotDevice, IotDeviceInput
 use kafkaml_persistence::repo::iot_devices;
 use kafkaml_persistence::DeviceFile;
 
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{is_head, json_body, typed, Id, State};
 use crate::usecase::iot::{self as usecase, INVALID};
-use crate::usecase::Actor;
 
 const TAG: &str = "iot";
 
@@ -32,9 +32,9 @@ pub async fn list_devices(state: State, req: HttpRequest) -> ApiResult<HttpRespo
 #[utoipa::path(tag = TAG, operation_id = "create_iot_device", request_body = IotDeviceInput,
     responses((status = 201, body = IotDevice), (status = 400, body = String)))]
 #[post("/iot-devices")]
-pub async fn create_device(state: State, body: web::Bytes) -> ApiResult<HttpResponse> {
+pub async fn create_device(state: State, caller: Caller, body: web::Bytes) -> ApiResult<HttpResponse> {
     let input: IotDeviceInput = typed(json_body(&body, INVALID)?, INVALID)?;
-    Ok(HttpResponse::Created().json(usecase::create_device(&state.ctx, &Actor::Anonymous, input).await?))
+    Ok(HttpResponse::Created().json(usecase::create_device(&state.ctx, &caller.actor(), input).await?))
 }
 
 /// One device.
@@ -51,28 +51,27 @@ pub async fn get_device(state: State, id: Id) -> ApiResult<HttpResponse> {
 #[utoipa::path(tag = TAG, operation_id = "update_iot_device", params(("id" = i32, Path)), request_body = IotDeviceInput,
     responses((status = 200, body = IotDevice), (status = 400, body = String), (status = 404, description = "Not found")))]
 #[put("/iot-devices/{id}")]
-pub async fn update_device(state: State, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
+pub async fn update_device(state: State, caller: Caller, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
     let input: IotDeviceInput = typed(json_body(&body, INVALID)?, INVALID)?;
     Ok(HttpResponse::Ok()
-        .json(usecase::update_device(&state.ctx, &Actor::Anonymous, id.0, usecase::replacement(input)).await?))
+        .json(usecase::update_device(&state.ctx, &caller.actor(), id.0, usecase::replacement(input)).await?))
 }
 
 /// Changes some fields of a device; absent fields (the password included) keep their value.
 #[utoipa::path(tag = TAG, operation_id = "patch_iot_device", params(("id" = i32, Path)), request_body = IotDevicePatch,
     responses((status = 200, body = IotDevice), (status = 400, body = String), (status = 404, description = "Not found")))]
 #[patch("/iot-devices/{id}")]
-pub async fn patch_device(state: State, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
+pub async fn patch_device(state: State, caller: Caller, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
     let patch: IotDevicePatch = typed(json_body(&body, INVALID)?, INVALID)?;
-    Ok(HttpResponse::Ok()
-        .json(usecase::update_device(&state.ctx, &Actor::Anonymous, id.0, usecase::patch(patch)).await?))
+    Ok(HttpResponse::Ok().json(usecase::update_device(&state.ctx, &caller.actor(), id.0, usecase::patch(patch)).await?))
 }
 
 /// Deletes a device and its files. 204 empty.
 #[utoipa::path(tag = TAG, operation_id = "delete_iot_device", params(("id" = i32, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, description = "Not found")))]
 #[delete("/iot-devices/{id}")]
-pub async fn delete_device(state: State, id: Id) -> ApiResult<HttpResponse> {
-    usecase::delete_device(&state.ctx, &Actor::Anonymous, id.0).await?;
+pub async fn delete_device(state: State, caller: Caller, id: Id) -> ApiResult<HttpResponse> {
+    usecase::delete_device(&state.ctx, &caller.actor(), id.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -128,9 +127,15 @@ pub async fn download_script(state: State, req: HttpRequest, token: web::Path<St
         (status = 502, description = "A device's broker did not take the command, or the executor failed", body = String),
         (status = 503, description = "The executor is unreachable, or Kafka is not configured for int8", body = String)))]
 #[post("/results/inference-iot/{id}")]
-pub async fn deploy_to_devices(state: State, id: Id, req: HttpRequest, body: web::Bytes) -> ApiResult<HttpResponse> {
+pub async fn deploy_to_devices(
+    state: State,
+    caller: Caller,
+    id: Id,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
     let input: IotDeployInput = typed(json_body(&body, INVALID)?, INVALID)?;
     let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let push = usecase::PushToDevices { result_id: id.0, input, origin };
-    Ok(HttpResponse::Ok().json(usecase::push_to_devices(&state.ctx, &Actor::Anonymous, push).await?))
+    Ok(HttpResponse::Ok().json(usecase::push_to_devices(&state.ctx, &caller.actor(), push).await?))
 }

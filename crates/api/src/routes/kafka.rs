@@ -5,10 +5,10 @@ use actix_web::{post, web, HttpResponse};
 use kafkaml_domain::inputs::DatasourceInput;
 use serde_json::Value;
 
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{json_body, typed, State};
 use crate::usecase::datasources::{publish_datasource as publish, PublishDatasource, INVALID};
-use crate::usecase::Actor;
 
 /// Publishes a datasource (a row of `GET /datasources/` with `deployment` set to the target
 /// deployment) to the control topic: key = the deployment id in minimal big-endian bytes, value =
@@ -22,7 +22,7 @@ use crate::usecase::Actor;
         (status = 404, body = String, description = "Unknown deployment"),
         (status = 503, body = String, description = "Kafka not configured, down or slow")))]
 #[post("/datasources/kafka")]
-pub async fn publish_datasource(state: State, body: web::Bytes) -> ApiResult<HttpResponse> {
+pub async fn publish_datasource(state: State, caller: Caller, body: web::Bytes) -> ApiResult<HttpResponse> {
     let raw = json_body(&body, INVALID)?;
     // Validate as the serializer does; an `input_config` object is checked as its JSON text.
     let mut checked = raw.clone();
@@ -33,6 +33,6 @@ pub async fn publish_datasource(state: State, body: web::Bytes) -> ApiResult<Htt
     let Value::Object(fields) = raw else {
         return Err(ApiError::bad_request(format!("{INVALID}: send a JSON object.")));
     };
-    publish(&state.ctx, &Actor::Anonymous, PublishDatasource { input, fields, stored: None }).await?;
+    publish(&state.ctx, &caller.actor(), PublishDatasource { input, fields, stored: None }).await?;
     Ok(HttpResponse::Created().finish())
 }

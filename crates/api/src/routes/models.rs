@@ -6,10 +6,10 @@ use kafkaml_domain::outputs::MlModel;
 use kafkaml_persistence::repo::models::{self, ModelFilter};
 use kafkaml_persistence::repo::results;
 
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{json_body, typed, Id, State};
 use crate::usecase::catalog::{self, INVALID};
-use crate::usecase::Actor;
 use crate::usecase::Missing;
 
 const TAG: &str = "models";
@@ -27,9 +27,9 @@ pub async fn list_models(state: State) -> ApiResult<HttpResponse> {
     responses((status = 201, description = "Created"), (status = 400, description = "Invalid model", body = String),
         (status = 502, description = "Executor failed"), (status = 503, description = "Executor unreachable")))]
 #[post("/models")]
-pub async fn create_model(state: State, body: web::Bytes) -> ApiResult<HttpResponse> {
+pub async fn create_model(state: State, caller: Caller, body: web::Bytes) -> ApiResult<HttpResponse> {
     let input: ModelInput = typed(json_body(&body, INVALID)?, INVALID)?;
-    catalog::create_model(&state.ctx, &Actor::Anonymous, input).await?;
+    catalog::create_model(&state.ctx, &caller.actor(), input).await?;
     Ok(HttpResponse::Created().finish())
 }
 
@@ -62,11 +62,11 @@ pub async fn get_model(state: State, id: Id) -> ApiResult<HttpResponse> {
 #[utoipa::path(tag = TAG, operation_id = "update_model", params(("id" = i32, Path)), request_body = ModelInput,
     responses((status = 200, description = "Updated"), (status = 400, body = String), (status = 404, body = String)))]
 #[put("/models/{id}")]
-pub async fn update_model(state: State, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
+pub async fn update_model(state: State, caller: Caller, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
     // An unknown id is answered before the body is looked at.
     let current = catalog::find_model(&state.ctx, id.0, Missing::Model).await?;
     let input: ModelInput = typed(json_body(&body, INVALID)?, INVALID)?;
-    catalog::update_model(&state.ctx, &Actor::Anonymous, current, input).await?;
+    catalog::update_model(&state.ctx, &caller.actor(), current, input).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -75,18 +75,18 @@ pub async fn update_model(state: State, id: Id, body: web::Bytes) -> ApiResult<H
 #[utoipa::path(tag = TAG, operation_id = "patch_model", params(("id" = i32, Path)), request_body = ModelPatch,
     responses((status = 200, body = MlModel), (status = 400, body = String), (status = 404, description = "Not found")))]
 #[patch("/models/{id}")]
-pub async fn patch_model(state: State, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
+pub async fn patch_model(state: State, caller: Caller, id: Id, body: web::Bytes) -> ApiResult<HttpResponse> {
     let current = catalog::find_model(&state.ctx, id.0, Missing::Object).await?;
     let patch: ModelPatch = typed(json_body(&body, INVALID)?, INVALID)?;
-    Ok(HttpResponse::Ok().json(catalog::patch_model(&state.ctx, &Actor::Anonymous, current, patch).await?))
+    Ok(HttpResponse::Ok().json(catalog::patch_model(&state.ctx, &caller.actor(), current, patch).await?))
 }
 
 /// Deletes a model that no configuration uses, with its training results and their files. 200 empty.
 #[utoipa::path(tag = TAG, operation_id = "delete_model", params(("id" = i32, Path)),
     responses((status = 200, description = "Deleted"), (status = 400, body = String), (status = 404, body = String)))]
 #[delete("/models/{id}")]
-pub async fn delete_model(state: State, id: Id) -> ApiResult<HttpResponse> {
-    catalog::delete_model(&state.ctx, &Actor::Anonymous, id.0).await?;
+pub async fn delete_model(state: State, caller: Caller, id: Id) -> ApiResult<HttpResponse> {
+    catalog::delete_model(&state.ctx, &caller.actor(), id.0).await?;
     Ok(HttpResponse::Ok().finish())
 }
 

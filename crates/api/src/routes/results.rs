@@ -16,10 +16,10 @@ use kafkaml_persistence::ArtifactStore;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{is_head, typed, Id, State};
 use crate::usecase::results::{self as usecase, ModelForTraining, TrainedUpload};
-use crate::usecase::Actor;
 
 const TAG: &str = "results";
 const NOT_FOUND: &str = "Training result does not exist";
@@ -149,7 +149,13 @@ async fn receive_upload(
     request_body(content_type = "multipart/form-data", description = "trained_model (file), confussion_matrix (file, optional), data (JSON text)"),
     responses((status = 200, description = "Stored"), (status = 400, body = String), (status = 404, body = String)))]
 #[post("/results/{id}")]
-pub async fn upload_result(state: State, id: Id, req: HttpRequest, payload: web::Payload) -> ApiResult<HttpResponse> {
+pub async fn upload_result(
+    state: State,
+    caller: Caller,
+    id: Id,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
     usecase::find(&state.ctx, id.0).await?;
     let mut temps = TempFiles(Vec::new());
     let upload = receive_upload(&state.ctx.store, &req, payload, &mut temps).await?;
@@ -159,7 +165,7 @@ pub async fn upload_result(state: State, id: Id, req: HttpRequest, payload: web:
     let data = upload.data.ok_or_else(|| ApiError::bad_request("The field 'data' (metrics as JSON) is required."))?;
     let metrics: ResultUpload = typed(metrics_object(&data)?, "Information not valid")?;
     let upload = TrainedUpload { model, confusion_matrix: upload.image, metrics };
-    usecase::upload_trained_model(&state.ctx, &Actor::Anonymous, id.0, upload).await?;
+    usecase::upload_trained_model(&state.ctx, &caller.actor(), id.0, upload).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -177,8 +183,8 @@ fn metrics_object(data: &[u8]) -> ApiResult<Value> {
 #[utoipa::path(tag = TAG, operation_id = "delete_result", params(("id" = i32, Path)),
     responses((status = 200, description = "Deleted"), (status = 400, body = String), (status = 404, body = String)))]
 #[delete("/results/{id}")]
-pub async fn delete_result(state: State, id: Id) -> ApiResult<HttpResponse> {
-    usecase::delete_result(&state.ctx, &Actor::Anonymous, id.0).await?;
+pub async fn delete_result(state: State, caller: Caller, id: Id) -> ApiResult<HttpResponse> {
+    usecase::delete_result(&state.ctx, &caller.actor(), id.0).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -188,8 +194,8 @@ pub async fn delete_result(state: State, id: Id) -> ApiResult<HttpResponse> {
     responses((status = 200, description = "Stopped"), (status = 400, body = String), (status = 404, body = String),
         (status = 502, body = String), (status = 503, body = String)))]
 #[post("/results/stop/{id}")]
-pub async fn stop_training(state: State, id: Id) -> ApiResult<HttpResponse> {
-    crate::usecase::training::stop_training(&state.ctx, &Actor::Anonymous, id.0).await?;
+pub async fn stop_training(state: State, caller: Caller, id: Id) -> ApiResult<HttpResponse> {
+    crate::usecase::training::stop_training(&state.ctx, &caller.actor(), id.0).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -331,7 +337,13 @@ async fn read_metrics_data(req: &HttpRequest, mut payload: web::Payload) -> ApiR
     request_body(content_type = "application/x-www-form-urlencoded", description = "data=<JSON text of MetricsUpdate>"),
     responses((status = 200, description = "Stored"), (status = 400, body = String), (status = 404, body = String)))]
 #[post("/results_metrics/{id}")]
-pub async fn update_metrics(state: State, id: Id, req: HttpRequest, payload: web::Payload) -> ApiResult<HttpResponse> {
+pub async fn update_metrics(
+    state: State,
+    caller: Caller,
+    id: Id,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
     let data = read_metrics_data(&req, payload)
         .await?
         .ok_or_else(|| ApiError::bad_request("The field 'data' (metrics as JSON) is required."))?;
@@ -341,6 +353,6 @@ pub async fn update_metrics(state: State, id: Id, req: HttpRequest, payload: web
         _ => return Err(ApiError::bad_request("Information not valid: 'data' must be a JSON object.")),
     };
     let update: MetricsUpdate = typed(data, "Information not valid")?;
-    usecase::update_metrics(&state.ctx, &Actor::Anonymous, id.0, update).await?;
+    usecase::update_metrics(&state.ctx, &caller.actor(), id.0, update).await?;
     Ok(HttpResponse::Ok().finish())
 }

@@ -16,7 +16,7 @@ use argon2::Argon2;
 use chrono::NaiveDateTime;
 use hmac::{Hmac, Mac};
 use kafkaml_domain::password::{check_password, check_username};
-use kafkaml_domain::{datetime, Named, Violation};
+use kafkaml_domain::{datetime, Named, Role, Violation};
 use kafkaml_persistence::repo::users::{self, NewUser, UserChanges, UserRow};
 use kafkaml_persistence::repo::{audit, sessions};
 use kafkaml_persistence::{write_transaction, DbConnection, DbError};
@@ -72,7 +72,8 @@ pub fn random_hex(n: usize) -> String {
     hex(&bytes)
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Bytes in lowercase hexadecimal.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
         let _ = write!(s, "{b:02x}");
@@ -135,6 +136,8 @@ pub struct User {
     pub date_joined: NaiveDateTime,
     /// When the user last signed in.
     pub last_login: Option<NaiveDateTime>,
+    /// What the user may do through the API (see [`User::can`]).
+    pub role: Role,
 }
 
 impl From<UserRow> for User {
@@ -148,11 +151,27 @@ impl From<UserRow> for User {
             is_superuser: r.is_superuser,
             date_joined: r.date_joined,
             last_login: r.last_login,
+            role: r.role,
         }
     }
 }
 
 impl User {
+    /// Whether this user may act as `needed`: superusers may do everything, operators what
+    /// viewers may.
+    pub fn can(&self, needed: Role) -> bool {
+        self.is_superuser || self.role == needed || (self.role == Role::Operator && needed == Role::Viewer)
+    }
+
+    /// The user's role as shown: `superuser`, or the stored role.
+    pub fn role_name(&self) -> &'static str {
+        if self.is_superuser {
+            "superuser"
+        } else {
+            self.role.as_str()
+        }
+    }
+
     /// The actor this user is in the audit trail.
     pub fn actor(&self) -> Actor {
         Actor::User { id: self.id, username: self.username.clone() }
@@ -172,6 +191,8 @@ pub struct NewAccount {
     pub is_staff: bool,
     /// Whether the user has every permission.
     pub is_superuser: bool,
+    /// What the user may do through the API.
+    pub role: Role,
 }
 
 /// What may change of a user besides the password.
@@ -185,6 +206,8 @@ pub struct AccountChanges {
     pub is_staff: bool,
     /// Whether the user has every permission.
     pub is_superuser: bool,
+    /// What the user may do through the API.
+    pub role: Role,
 }
 
 /// Why signing in failed.
@@ -247,9 +270,10 @@ pub async fn create_user(ctx: &Ctx, actor: &Actor, account: NewAccount) -> Resul
                 is_staff: account.is_staff,
                 is_superuser: account.is_superuser,
                 date_joined: datetime::now(),
+                role: account.role,
             };
             let id = users::create(c, &new).map_err(|e| taken(e, &username))?;
-            let fields: &[&str] = &["username", "email", "password", "is_staff", "is_superuser"];
+            let fields: &[&str] = &["username", "email", "password", "is_staff", "is_superuser", "role"];
             actor.record(c, &Change::new("add", "users", Some(id), &username).fields(fields))?;
             users::get(c, id)?.map(User::from).ok_or(Error::NotFound(Missing::Object))
         })
@@ -317,6 +341,7 @@ pub async fn update_user(ctx: &Ctx, actor: &Actor, id: i32, changes: AccountChan
                     is_active: changes.is_active,
                     is_staff: changes.is_staff,
                     is_superuser: changes.is_superuser,
+                    role: changes.role,
                 },
             )?;
             if !changes.is_active {
@@ -327,6 +352,7 @@ pub async fn update_user(ctx: &Ctx, actor: &Actor, id: i32, changes: AccountChan
                 ("is_active", current.is_active != changes.is_active),
                 ("is_staff", current.is_staff != changes.is_staff),
                 ("is_superuser", current.is_superuser != changes.is_superuser),
+                ("role", current.role != changes.role),
             ]
             .into_iter()
             .filter_map(|(name, changed)| changed.then_some(name))

@@ -20,6 +20,22 @@ pub enum Actor {
         /// The user's name (kept in the entry when the user is deleted).
         username: String,
     },
+    /// A user's API token.
+    Token {
+        /// The token's user.
+        user_id: i32,
+        /// That user's name.
+        username: String,
+        /// The token's name.
+        token: String,
+    },
+    /// A training or inference pod, through the capability in the URL it was given.
+    Pod {
+        /// `training` or `inference`.
+        purpose: &'static str,
+        /// The result the capability is for.
+        result_id: i32,
+    },
     /// The back-end itself (a command run by the operator, a watcher).
     System(&'static str),
 }
@@ -57,8 +73,10 @@ impl Actor {
     pub fn record(&self, c: &mut DbConnection, change: &Change<'_>) -> Result<(), DbError> {
         let (user_id, actor) = match self {
             Actor::Anonymous => return Ok(()),
-            Actor::User { id, username } => (Some(*id), username.as_str()),
-            Actor::System(what) => (None, *what),
+            Actor::User { id, username } => (Some(*id), username.clone()),
+            Actor::Token { user_id, username, token } => (Some(*user_id), format!("{username} (token {token})")),
+            Actor::Pod { purpose, result_id } => (None, format!("{purpose} pod of result {result_id}")),
+            Actor::System(what) => (None, (*what).to_owned()),
         };
         let fields = change.fields.join(",");
         audit::record(
@@ -66,7 +84,7 @@ impl Actor {
             &NewEntry {
                 time: datetime::now(),
                 user_id,
-                actor,
+                actor: &actor,
                 action: change.action,
                 object_kind: change.kind,
                 object_id: change.id,

@@ -15,12 +15,14 @@
 //! | [`iot`] | create, update, delete devices; push a model to devices |
 //! | [`datasources`] | store a datasource; publish one to the control topic |
 //! | [`accounts`] | users, passwords, sign-in, sessions, the audit trail's pages |
+//! | [`tokens`] | API tokens: create (key shown once), list, revoke, authenticate a key |
 //!
 //! Every mutating operation takes the [`Actor`] that asked for it and records its [`Change`] in
 //! the audit trail inside the change's own transaction ([`audit`]).
 
 pub mod accounts;
 pub mod audit;
+pub mod capability;
 pub mod catalog;
 pub mod config;
 pub mod datasources;
@@ -28,6 +30,7 @@ pub mod error;
 pub mod inference;
 pub mod iot;
 pub mod results;
+pub mod tokens;
 pub mod training;
 
 use std::sync::Arc;

@@ -11,6 +11,7 @@ pub mod iot_devices;
 pub mod models;
 pub mod results;
 pub mod sessions;
+pub mod tokens;
 pub mod users;
 
 use serde_json::Value;

@@ -6,9 +6,12 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use secrecy::SecretString;
 
+use kafkaml_domain::Role;
+
 use crate::db::DbConnection;
 use crate::error::DbResult;
 use crate::schema::kafkaml_user as u;
+use crate::wire::Stored;
 use crate::with_conn;
 
 /// A row of `kafkaml_user`.
@@ -34,6 +37,9 @@ pub struct UserRow {
     pub date_joined: NaiveDateTime,
     /// When the user last signed in.
     pub last_login: Option<NaiveDateTime>,
+    /// What the user may do (superusers may do everything).
+    #[diesel(deserialize_as = Stored<Role>)]
+    pub role: Role,
 }
 
 /// A user to store.
@@ -55,6 +61,9 @@ pub struct NewUser<'a> {
     pub is_superuser: bool,
     /// When the account is created.
     pub date_joined: NaiveDateTime,
+    /// What the user may do.
+    #[diesel(serialize_as = Stored<Role>)]
+    pub role: Role,
 }
 
 /// What the admin may change of a user besides the password.
@@ -69,11 +78,14 @@ pub struct UserChanges<'a> {
     pub is_staff: bool,
     /// Whether the user has every permission.
     pub is_superuser: bool,
+    /// What the user may do.
+    #[diesel(serialize_as = Stored<Role>)]
+    pub role: Role,
 }
 
 /// Stores a new user and returns its id; a taken username is [`DbError::Unique`](crate::DbError::Unique).
 pub fn create(conn: &mut DbConnection, user: &NewUser<'_>) -> DbResult<i32> {
-    Ok(with_conn!(conn, |c| diesel::insert_into(u::table).values(user).returning(u::id).get_result(c))?)
+    Ok(with_conn!(conn, |c| diesel::insert_into(u::table).values(user.clone()).returning(u::id).get_result(c))?)
 }
 
 /// The user with this id.
@@ -102,7 +114,7 @@ pub fn count(conn: &mut DbConnection) -> DbResult<i64> {
 
 /// Changes the flags and e-mail of user `id`; whether it existed.
 pub fn update(conn: &mut DbConnection, id: i32, changes: &UserChanges<'_>) -> DbResult<bool> {
-    Ok(with_conn!(conn, |c| diesel::update(u::table.find(id)).set(changes).execute(c))? > 0)
+    Ok(with_conn!(conn, |c| diesel::update(u::table.find(id)).set(changes.clone()).execute(c))? > 0)
 }
 
 /// Replaces the password hash of user `id`; whether it existed.

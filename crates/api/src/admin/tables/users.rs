@@ -1,11 +1,11 @@
 //! Users (superusers only): add with a password, change e-mail and rights, deactivate, set a
 //! password; the password policy and the "last superuser" rule are the accounts use cases'.
 
-use kafkaml_domain::Violation;
+use kafkaml_domain::{Role, Violation};
 use kafkaml_persistence::repo::counts::Counts;
 use secrecy::SecretString;
 
-use crate::admin::form::{Field, FormErrors, Submitted};
+use crate::admin::form::{Choice, Field, FormErrors, Submitted};
 use crate::admin::list::{Filter, Row};
 use crate::admin::tables::{when, AdminTable, Editor};
 use crate::admin::view::Doomed;
@@ -41,6 +41,18 @@ fn password_error(e: Error) -> FormErrors {
     }
 }
 
+/// The role field: what the user may do through the API and this site.
+fn role_field(current: Role) -> Field {
+    let current = [current.as_str().to_owned()];
+    Field::select("role", "Role", Role::ALL.iter().map(|r| Choice::new(r.as_str(), r.as_str(), &current)).collect())
+        .help("viewer: reads only; operator: everything but users and tokens. Superusers may do everything.")
+}
+
+/// The role a form names.
+fn typed_role(form: &Submitted) -> Result<Role, FormErrors> {
+    Role::parse(form.get("role")).ok_or_else(|| FormErrors::field("role", "Select a valid choice."))
+}
+
 /// The new password of a form, when one was typed; both fields must match.
 fn typed_password(form: &Submitted) -> Result<Option<SecretString>, FormErrors> {
     let (one, two) = (form.get("password"), form.get("password2"));
@@ -65,7 +77,7 @@ impl AdminTable for Users {
         "user"
     }
     fn columns(&self) -> &'static [&'static str] {
-        &["Username", "Email", "Staff", "Superuser", "Active", "Last login"]
+        &["Username", "Email", "Role", "Staff", "Superuser", "Active", "Last login"]
     }
     fn filters(&self) -> &'static [Filter] {
         FILTERS
@@ -86,8 +98,9 @@ impl AdminTable for Users {
                 search: vec![u.username.clone(), u.email.clone()],
                 facets: vec![yes_no(u.is_staff), yes_no(u.is_superuser), yes_no(u.is_active)],
                 cells: vec![
-                    u.username.into(),
-                    u.email.into(),
+                    u.username.clone().into(),
+                    u.email.clone().into(),
+                    u.role_name().into(),
                     u.is_staff.into(),
                     u.is_superuser.into(),
                     u.is_active.into(),
@@ -108,7 +121,9 @@ impl AdminTable for Users {
                         .required()
                         .help("At least 8 characters, not a common password, not only digits."),
                     Field::password("password2", "Password (again)").required().help(""),
-                    Field::checkbox("is_staff", "Staff status", true).help("May sign in to this admin site."),
+                    role_field(Role::Operator),
+                    Field::checkbox("is_staff", "Staff status", true)
+                        .help("May sign in to this admin site (and so to the web UI)."),
                     Field::checkbox("is_superuser", "Superuser status", false)
                         .help("Has every permission, including managing users."),
                 ],
@@ -124,6 +139,7 @@ impl AdminTable for Users {
                 Field::email("email", "Email address", user.email.clone()),
                 Field::checkbox("is_active", "Active", user.is_active)
                     .help("Unticked, the user can not sign in and their sessions end."),
+                role_field(user.role),
                 Field::checkbox("is_staff", "Staff status", user.is_staff),
                 Field::checkbox("is_superuser", "Superuser status", user.is_superuser),
                 Field::password("password", "New password"),
@@ -149,6 +165,7 @@ impl AdminTable for Users {
                     password,
                     is_staff: form.checked("is_staff"),
                     is_superuser: form.checked("is_superuser"),
+                    role: typed_role(form)?,
                 };
                 Ok(accounts::create_user(ctx, actor, account).await.map_err(password_error)?.id)
             }
@@ -158,6 +175,7 @@ impl AdminTable for Users {
                     is_active: form.checked("is_active"),
                     is_staff: form.checked("is_staff"),
                     is_superuser: form.checked("is_superuser"),
+                    role: typed_role(form)?,
                 };
                 if let Some(password) = password {
                     accounts::set_password(ctx, actor, id, password).await.map_err(password_error)?;

@@ -1,0 +1,2 @@
+DROP TABLE kafkaml_token;
+ALTER TABLE kafkaml_user DROP COLUMN role;
