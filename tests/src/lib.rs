@@ -7,6 +7,7 @@
 )]
 
 pub mod admin;
+pub mod auth;
 pub mod browser;
 pub mod fake_kube;
 pub mod kafka;

@@ -28,12 +28,71 @@ pub struct ApiDoc;
 
 /// The complete document, as served at `/api-docs/openapi.json`.
 pub fn document() -> utoipa::openapi::OpenApi {
-    let (_, api) = App::new()
+    let (_, mut api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(|cfg| crate::routes::configure(cfg))
         .split_for_parts();
+    document_access(&mut api);
     api
+}
+
+/// Describes the credentials ([`crate::auth`]) in the document: the security schemes, and on each
+/// operation what it accepts and the role it needs (when `KAFKAML_AUTH=on`).
+fn document_access(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+
+    let components = api.components.get_or_insert_with(Default::default);
+    let schemes: [(&str, SecurityScheme); 4] = [
+        (
+            "token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "An API token as `Token <key>` (DRF's TokenAuthentication); keys come from the admin site or \
+             `kafkaml-backend createtoken`.",
+            ))),
+        ),
+        ("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer))),
+        (
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "kafkaml_session",
+                "The admin site's session (sign in at `/api/admin/`); unsafe methods also need the `XSRF-TOKEN` \
+             cookie's value in an `X-XSRF-TOKEN` header.",
+            ))),
+        ),
+        (
+            "podCapability",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                "token",
+                "The signed capability in the URLs given to training and inference pods.",
+            ))),
+        ),
+    ];
+    for (name, scheme) in schemes {
+        components.add_security_scheme(name, scheme);
+    }
+    let requirement = |name: &str| SecurityRequirement::new::<&str, [&str; 0], &str>(name, []);
+    for item in api.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+        for operation in operations.into_iter().flatten() {
+            let Some(rule) = operation.operation_id.as_deref().and_then(crate::auth::access) else { continue };
+            let (mut accepted, note) = match rule {
+                crate::auth::Access::Public => (vec![SecurityRequirement::default()], "anyone".to_owned()),
+                crate::auth::Access::Role(role) => (Vec::new(), format!("role {role} or above")),
+                crate::auth::Access::Pod(_, role) => {
+                    (vec![requirement("podCapability")], format!("the pod's capability, or role {role} or above"))
+                }
+            };
+            if rule != crate::auth::Access::Public {
+                accepted.extend(["token", "bearer", "session"].map(requirement));
+            }
+            operation.security = Some(accepted);
+            let description = operation.description.take().unwrap_or_default();
+            operation.description =
+                Some(format!("{description}\n\n**Access** (`KAFKAML_AUTH=on`): {note}.").trim().to_owned());
+        }
+    }
 }
 
 /// The document as served at `/api-docs/openapi.json` (compact JSON), built once per process: the

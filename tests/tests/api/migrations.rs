@@ -9,7 +9,7 @@ use kafkaml_persistence::repo::{configurations, datasources, deployments, infere
 use kafkaml_persistence::{with_conn, DbConnection};
 use kafkaml_tests::{DbKind, TestDb};
 
-const TABLES: [&str; 11] = [
+const TABLES: [&str; 12] = [
     "automl_configuration",
     "automl_configuration_ml_models",
     "automl_datasource",
@@ -20,6 +20,7 @@ const TABLES: [&str; 11] = [
     "automl_trainingresult",
     "kafkaml_audit",
     "kafkaml_session",
+    "kafkaml_token",
     "kafkaml_user",
 ];
 

@@ -76,8 +76,8 @@ pub struct Created {
     pub key: SecretString,
 }
 
-/// The SHA-256 of a key, in hexadecimal.
-fn key_hash(key: &str) -> String {
+/// The SHA-256 of a key, in hexadecimal: what the table keeps.
+pub fn key_hash(key: &str) -> String {
     hex(&Sha256::digest(key.as_bytes()))
 }
 

@@ -48,9 +48,12 @@ fn role_field(current: Role) -> Field {
         .help("viewer: reads only; operator: everything but users and tokens. Superusers may do everything.")
 }
 
-/// The role a form names.
-fn typed_role(form: &Submitted) -> Result<Role, FormErrors> {
-    Role::parse(form.get("role")).ok_or_else(|| FormErrors::field("role", "Select a valid choice."))
+/// The role a form names; `unchanged` when it names none.
+fn typed_role(form: &Submitted, unchanged: Role) -> Result<Role, FormErrors> {
+    match form.get("role") {
+        "" => Ok(unchanged),
+        role => Role::parse(role).ok_or_else(|| FormErrors::field("role", "Select a valid choice.")),
+    }
 }
 
 /// The new password of a form, when one was typed; both fields must match.
@@ -165,17 +168,18 @@ impl AdminTable for Users {
                     password,
                     is_staff: form.checked("is_staff"),
                     is_superuser: form.checked("is_superuser"),
-                    role: typed_role(form)?,
+                    role: typed_role(form, Role::Operator)?,
                 };
                 Ok(accounts::create_user(ctx, actor, account).await.map_err(password_error)?.id)
             }
             Some(id) => {
+                let current = accounts::user(ctx, id).await?.map_or(Role::Viewer, |u| u.role);
                 let changes = AccountChanges {
                     email: form.get("email").to_owned(),
                     is_active: form.checked("is_active"),
                     is_staff: form.checked("is_staff"),
                     is_superuser: form.checked("is_superuser"),
-                    role: typed_role(form)?,
+                    role: typed_role(form, current)?,
                 };
                 if let Some(password) = password {
                     accounts::set_password(ctx, actor, id, password).await.map_err(password_error)?;
