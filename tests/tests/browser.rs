@@ -375,3 +375,84 @@ async fn kafka_mls_web_ui_and_the_admin_work_behind_the_uis_proxy() {
     browser.assert_no_console_errors("the admin behind the proxy", &[]).await;
     browser.close().await;
 }
+
+/// The text of the web UI's snack bar (Angular Material's `simple-snack-bar`) once one shows `expected`.
+async fn snack_bar(browser: &Browser, expected: &str) {
+    let xpath = format!("//simple-snack-bar[contains(normalize-space(), '{expected}')]");
+    if let Err(e) = browser.client.wait().at_most(WAIT).for_element(Locator::XPath(&xpath)).await {
+        panic!("the web UI showed no {expected:?} ({e}) on {}:\n{}", browser.url().await, browser.source().await);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_auth_on_the_web_ui_is_refused_until_its_user_signs_in_at_the_admin() {
+    let port = free_port();
+    let ui_origin = format!("http://127.0.0.1:{port}");
+    let origin = ui_origin.clone();
+    let app = TestApp::spawn_with(DbKind::Sqlite, move |s| {
+        s.server.frontend_url = origin;
+        s.server.auth = kafkaml_api::settings::AuthMode::On;
+    })
+    .await;
+    create_superuser_with_command(&app, USERNAME, "", PASSWORD).await;
+    let ui = WebUi::start(&app.address, port).await;
+    let browser = Browser::start().await;
+
+    // Anonymous: the UI's first call is refused, and the UI says so.
+    browser.goto(&format!("{}/model-create", ui.address())).await;
+    snack_bar(&browser, "Error connecting with the server").await;
+    let log = browser.driver.browser_log(&browser.session).await;
+    assert!(
+        log.iter().any(|(_, message)| message.contains("/api/models/distributed") && message.contains("401")),
+        "no refused call in the console: {log:#?}"
+    );
+
+    // Signed in at the admin through the UI's proxy: the session now carries the UI's calls.
+    browser.goto(&format!("{}/api/admin/", ui.address())).await;
+    browser.find("#id_username").await;
+    sign_in(&browser).await;
+    browser.find("#table-models").await;
+
+    // A model, typed into the UI's own form.
+    browser.goto(&format!("{}/model-create", ui.address())).await;
+    browser.type_into("input[name=name]", "auth-model").await;
+    browser.type_into("input[name=description]", "made after signing in").await;
+    browser.click("mat-radio-button[value=tf] label").await;
+    browser.type_into("textarea[name=code]", "model = tf.keras.Sequential()").await;
+    browser.click("button[type=submit]").await;
+    snack_bar(&browser, "Model created").await;
+    browser.wait_for_path("/models", None).await;
+
+    // A configuration of it: its option picked in the UI's multiple select.
+    browser.goto(&format!("{}/configuration-create", ui.address())).await;
+    browser.type_into("input[name=name]", "auth-config").await;
+    browser.click("mat-select[name=ml_models]").await;
+    let option = "//mat-option[contains(normalize-space(), 'auth-model')]";
+    match browser.client.wait().at_most(WAIT).for_element(Locator::XPath(option)).await {
+        Ok(option) => option.click().await.unwrap(),
+        Err(e) => panic!("no option for auth-model ({e}):\n{}", browser.source().await),
+    }
+    browser.client.active_element().await.unwrap().send_keys("\u{E00C}").await.unwrap();
+    browser.click("button[type=submit]").await;
+    snack_bar(&browser, "Configuration created").await;
+
+    // Both stored, and the audit trail names the user whose session made them.
+    let configurations: serde_json::Value = app
+        .client
+        .get(app.url("/configurations/"))
+        .header("Authorization", "Token none")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(configurations["detail"], "Invalid token.", "the API still refuses a stranger");
+    let mut conn = app.db.connect();
+    let entries = kafkaml_persistence::repo::audit::recent(&mut conn, 10).unwrap();
+    let made: Vec<(&str, &str, &str)> =
+        entries.iter().map(|e| (e.action.as_str(), e.object_repr.as_str(), e.actor.as_str())).collect();
+    assert!(made.contains(&("add", "auth-model", USERNAME)), "{made:?}");
+    assert!(made.contains(&("add", "auth-config", USERNAME)), "{made:?}");
+    browser.close().await;
+}
