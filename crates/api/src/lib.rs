@@ -7,6 +7,7 @@ pub mod admin;
 pub mod app;
 pub mod cluster;
 pub mod commands;
+pub mod cross_site;
 pub(crate) mod error;
 pub(crate) mod fallback;
 pub mod healthcheck;

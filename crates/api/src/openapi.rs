@@ -28,12 +28,45 @@ pub struct ApiDoc;
 
 /// The complete document, as served at `/api-docs/openapi.json`.
 pub fn document() -> utoipa::openapi::OpenApi {
-    let (_, api) = App::new()
+    let (_, mut api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(|cfg| crate::routes::configure(cfg))
         .split_for_parts();
+    document_cross_site_answers(&mut api);
     api
+}
+
+/// Adds the answers of `cross_site::guard` to the operations it guards: 403 to every unsafe
+/// method, 415 to every operation whose request body is JSON only (the guard reads the same
+/// document, so the two cannot disagree).
+fn document_cross_site_answers(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{Content, ResponseBuilder};
+
+    let text = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content("text/plain", Content::new(Some(ObjectBuilder::new().schema_type(Type::String))))
+            .build()
+    };
+    for item in api.paths.paths.values_mut() {
+        for op in [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten() {
+            let responses = &mut op.responses.responses;
+            responses
+                .entry("403".to_owned())
+                .or_insert_with(|| text("Cross-site request: the Origin header names an untrusted site").into());
+            let json_only = op
+                .request_body
+                .as_ref()
+                .is_some_and(|body| !body.content.is_empty() && body.content.keys().all(|t| t == "application/json"));
+            if json_only {
+                responses
+                    .entry("415".to_owned())
+                    .or_insert_with(|| text("The body is not sent as application/json").into());
+            }
+        }
+    }
 }
 
 /// The document as served at `/api-docs/openapi.json` (compact JSON), built once per process: the
