@@ -48,7 +48,7 @@ impl BrokerAllowList {
                 && match &p.host {
                     HostPattern::Exact(h) => *h == host,
                     HostPattern::Subdomains(domain) => {
-                        host.strip_suffix(domain.as_str()).is_some_and(|sub| sub.len() > 1 && sub.ends_with('.'))
+                        host.strip_suffix(domain.as_str()).is_some_and(|sub| !sub.is_empty())
                     }
                 }
         })
