@@ -8,6 +8,7 @@
 mod admin;
 mod admin_tables;
 mod configurations;
+mod cross_site;
 mod datasources;
 mod deployments;
 mod head;
