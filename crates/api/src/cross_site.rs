@@ -112,9 +112,9 @@ pub fn refused() -> ApiError {
     )
 }
 
-/// Whether a `Content-Type` is JSON: `application/json` or `application/*+json`, with any
-/// parameters (`; charset=utf-8`).
-fn is_json(content_type: &str) -> bool {
+/// Whether a `Content-Type` (or a media type of the OpenAPI document) is JSON: `application/json`
+/// or `application/*+json`, with any parameters (`; charset=utf-8`).
+pub(crate) fn is_json(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     essence == "application/json"
         || essence.strip_prefix("application/").is_some_and(|sub| sub.len() > "+json".len() && sub.ends_with("+json"))

@@ -106,10 +106,7 @@ fn json_only(item: &serde_json::Value, method: &str) -> bool {
         .and_then(|op| op.get("requestBody"))
         .and_then(|body| body.get("content"))
         .and_then(serde_json::Value::as_object);
-    content.is_some_and(|types| {
-        !types.is_empty()
-            && types.keys().all(|t| t == "application/json" || (t.starts_with("application/") && t.ends_with("+json")))
-    })
+    content.is_some_and(|types| !types.is_empty() && types.keys().all(|t| crate::cross_site::is_json(t)))
 }
 
 /// DRF's `405 {"detail":"Method \"X\" not allowed."}` with the `Allow` header.

@@ -56,10 +56,9 @@ fn document_cross_site_answers(api: &mut utoipa::openapi::OpenApi) {
             responses
                 .entry("403".to_owned())
                 .or_insert_with(|| text("Cross-site request: the Origin header names an untrusted site").into());
-            let json_only = op
-                .request_body
-                .as_ref()
-                .is_some_and(|body| !body.content.is_empty() && body.content.keys().all(|t| t == "application/json"));
+            let json_only = op.request_body.as_ref().is_some_and(|body| {
+                !body.content.is_empty() && body.content.keys().all(|t| crate::cross_site::is_json(t))
+            });
             if json_only {
                 responses
                     .entry("415".to_owned())

@@ -594,6 +594,20 @@ mod tests {
     }
 
     #[test]
+    fn cross_site_and_iot_limits() {
+        let s = Settings::defaults();
+        assert!(!s.server.ws_any_topic);
+        assert_eq!(s.iot.max_probed_devices, 100);
+        assert!(s.iot.brokers.allows_any());
+        let s = parse(&["--ws-any-topic", "--iot-max-probed-devices", "7", "--iot-brokers", "b.lan:1883, *.x:*"]);
+        assert!(s.server.ws_any_topic);
+        assert_eq!(s.iot.max_probed_devices, 7);
+        assert!(s.iot.brokers.allows("b.lan", 1883) && s.iot.brokers.allows("a.x", 1) && !s.iot.brokers.allows("x", 1));
+        let e = Settings::try_parse_from(["kafkaml-backend", "--iot-brokers", "broker"]).unwrap_err().to_string();
+        assert!(e.contains("\"broker\" is not a broker pattern: write host:port"), "{e}");
+    }
+
+    #[test]
     fn the_secret_key_never_prints() {
         let s = parse(&["--secret-key", "do-not-print-me"]);
         assert!(s.server.secret_key.is_some());
