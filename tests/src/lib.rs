@@ -17,7 +17,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
 use diesel::connection::SimpleConnection;
-use kafkaml_api::{Application, Settings};
+use kafkaml_api::{Application, Services, Settings};
 use kafkaml_executor::stub::StubExecutor;
 use kafkaml_persistence::db::ConnectionManager;
 use kafkaml_persistence::DbConnection;
@@ -126,6 +126,16 @@ impl TestApp {
 
     /// Like [`TestApp::spawn`], letting the test adjust the settings first.
     pub async fn spawn_with(kind: DbKind, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        Self::spawn_with_services(kind, adjust, |_| {}).await
+    }
+
+    /// Like [`TestApp::spawn_with`], letting the test also replace outside services of the
+    /// settings' own set (e.g. a `FakePredictionSource` as `predictions`).
+    pub async fn spawn_with_services(
+        kind: DbKind,
+        adjust: impl FnOnce(&mut Settings),
+        replace: impl FnOnce(&mut Services),
+    ) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let db = TestDb::create(kind, dir.path());
         let executor = StubExecutor::start().await;
@@ -138,7 +148,9 @@ impl TestApp {
         settings.executors.pth_url = executor.url();
         settings.executors.timeout_secs = 10;
         adjust(&mut settings);
-        let app = Application::build(settings).await.expect("the application starts");
+        let mut services = Services::from_settings(&settings).await.expect("the outside services are configured");
+        replace(&mut services);
+        let app = Application::build_with_services(settings, services).await.expect("the application starts");
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();

@@ -15,6 +15,7 @@ use kafkaml_persistence::{build_pool, run_migrations, ArtifactStore, Backend, De
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::auth::guard;
+use crate::cross_site;
 use crate::fallback::{fallback, RouteTable};
 use crate::middleware::{normalize, SECURITY_HEADERS};
 use crate::services::Services;
@@ -112,6 +113,7 @@ impl Api {
             ctx,
             ws_slots: Arc::new(tokio::sync::Semaphore::new(settings.server.ws_max_connections)),
             ws_max_connections: settings.server.ws_max_connections,
+            ws_any_topic: settings.server.ws_any_topic,
             probe_deadline: settings.iot.probe_deadline(),
         });
         Ok((Api { state }, watcher))
@@ -149,7 +151,6 @@ impl Application {
         let spec = crate::openapi::served_json().context("serializing the OpenAPI document")?;
         let routes = RouteTable::shared().context("building the route table from the OpenAPI document")?;
         let whitelist = settings.server.host_whitelist();
-        let frontend = settings.server.frontend_url.trim_end_matches('/').to_owned();
         let auth = settings.server.auth;
         if auth == AuthMode::Off {
             tracing::warn!(
@@ -157,11 +158,13 @@ impl Application {
                  cluster and on IoT devices; set KAFKAML_AUTH=on and create tokens with `kafkaml-backend createtoken`"
             );
         }
+        let origins = Arc::new(api.context().config.origins.clone());
 
         let server = HttpServer::new(move || {
-            let cors = Cors::default()
-                .allowed_origin("http://localhost:4200")
-                .allowed_origin(&frontend)
+            let cors = origins
+                .as_slice()
+                .iter()
+                .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
                 .allowed_methods(["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"])
                 .allowed_headers([
                     "accept",
@@ -183,6 +186,7 @@ impl Application {
             let table = routes.clone();
             let literal = routes.clone();
             let guarded = routes.clone();
+            let (trusted, json_routes) = (origins.clone(), routes.clone());
             let spec = spec.clone();
             let api = api.clone();
             App::new()
@@ -197,6 +201,7 @@ impl Application {
                 .service(SwaggerUi::new("/swagger-ui/{_:.*}").config(SwaggerConfig::from(OPENAPI_JSON)))
                 .default_service(web::to(move |req: HttpRequest| fallback(req, table.clone())))
                 .wrap(from_fn(move |req, next| guard(auth, guarded.clone(), req, next)))
+                .wrap(from_fn(move |req, next| cross_site::guard(trusted.clone(), json_routes.clone(), req, next)))
                 .wrap(security)
                 .wrap(cors)
                 .wrap(from_fn(move |req, next| normalize(whitelist.clone(), literal.clone(), req, next)))

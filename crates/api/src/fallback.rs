@@ -20,6 +20,8 @@ struct Route {
     methods: Vec<String>,
     /// The operation id of each documented method (`GET` → `list_models`).
     operations: Vec<(String, String)>,
+    /// The methods whose documented request body is JSON only.
+    json_bodies: Vec<String>,
 }
 
 impl Route {
@@ -66,8 +68,9 @@ impl RouteTable {
                     Some((m.to_ascii_uppercase(), id.to_owned()))
                 })
                 .collect();
+            let json_bodies = methods.iter().filter(|m| json_only(item, m)).cloned().collect();
             let params = path.split('/').filter(|seg| seg.starts_with('{')).count();
-            routes.push(Route { template: path.clone(), segments, params, methods, operations });
+            routes.push(Route { template: path.clone(), segments, params, methods, operations, json_bodies });
         }
         routes.sort_by_key(|r| r.params);
         Arc::new(RouteTable { routes })
@@ -103,12 +106,29 @@ impl RouteTable {
         self.routes.iter().flat_map(|r| r.operations.iter().map(|(_, id)| id.as_str()))
     }
 
+    /// Whether `method` on `path` documents a request body that is JSON only (a body in another
+    /// media type is refused by `cross_site::guard`).
+    pub fn takes_json(&self, path: &str, method: &Method) -> bool {
+        self.routes.iter().find(|r| r.matches(path)).is_some_and(|r| r.json_bodies.iter().any(|m| m == method.as_str()))
+    }
+
     /// The methods of a template without parameters that is exactly `path`. The router would
     /// otherwise hand a wrong method on such a path to a `{id}` route of the same shape
     /// (`PUT /models/distributed` to `PUT /models/{id}`), which answers 404 instead of 405.
     pub fn literal(&self, path: &str) -> Option<&[String]> {
         self.routes.iter().take_while(|r| r.params == 0).find(|r| r.template == path).map(|r| r.methods.as_slice())
     }
+}
+
+/// Whether the operation `method` of a path item documents a request body whose media types are
+/// all JSON (`application/json`, `application/*+json`).
+fn json_only(item: &serde_json::Value, method: &str) -> bool {
+    let content = item
+        .get(method.to_ascii_lowercase())
+        .and_then(|op| op.get("requestBody"))
+        .and_then(|body| body.get("content"))
+        .and_then(serde_json::Value::as_object);
+    content.is_some_and(|types| !types.is_empty() && types.keys().all(|t| crate::cross_site::is_json(t)))
 }
 
 /// DRF's `405 {"detail":"Method \"X\" not allowed."}` with the `Allow` header.
@@ -146,5 +166,36 @@ mod tests {
         assert!(table.allowed("/results/chart/").is_none());
         assert_eq!(table.allowed("/results/chart/x1").unwrap(), ["GET", "HEAD", "OPTIONS"]);
         assert_eq!(table.allowed("/models").unwrap(), ["GET", "POST", "HEAD", "OPTIONS"]);
+    }
+
+    #[test]
+    fn json_routes_come_from_the_documented_request_bodies() {
+        use actix_web::http::Method;
+        let table = RouteTable::shared().unwrap();
+        for (method, path) in [
+            (Method::POST, "/models"),
+            (Method::PUT, "/models/7"),
+            (Method::PATCH, "/configurations/3"),
+            (Method::POST, "/datasources"),
+            (Method::POST, "/datasources/kafka"),
+            (Method::POST, "/deployments"),
+            (Method::POST, "/results/inference/4"),
+            (Method::POST, "/results/inference-iot/4"),
+            (Method::PUT, "/iot-devices/2"),
+        ] {
+            assert!(table.takes_json(path, &method), "{method} {path}");
+        }
+        // Uploads (multipart, form) and bodiless routes are left to their handlers.
+        for (method, path) in [
+            (Method::POST, "/results/4"),
+            (Method::POST, "/results_metrics/4"),
+            (Method::POST, "/results/stop/4"),
+            (Method::POST, "/inferences/4"),
+            (Method::DELETE, "/models/7"),
+            (Method::GET, "/models"),
+            (Method::POST, "/nowhere"),
+        ] {
+            assert!(!table.takes_json(path, &method), "{method} {path}");
+        }
     }
 }

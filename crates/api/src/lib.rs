@@ -8,6 +8,7 @@ pub mod app;
 pub mod auth;
 pub mod cluster;
 pub mod commands;
+pub mod cross_site;
 pub(crate) mod error;
 pub(crate) mod fallback;
 pub mod healthcheck;

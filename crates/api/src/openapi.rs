@@ -34,6 +34,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .configure(|cfg| crate::routes::configure(cfg))
         .split_for_parts();
     document_access(&mut api);
+    document_cross_site_answers(&mut api);
     api
 }
 
@@ -91,6 +92,37 @@ fn document_access(api: &mut utoipa::openapi::OpenApi) {
             let description = operation.description.take().unwrap_or_default();
             operation.description =
                 Some(format!("{description}\n\n**Access** (`KAFKAML_AUTH=on`): {note}.").trim().to_owned());
+        }
+    }
+}
+
+/// Adds the answers of `cross_site::guard` to the operations it guards: 403 to every unsafe
+/// method, 415 to every operation whose request body is JSON only (the guard reads the same
+/// document, so the two cannot disagree).
+fn document_cross_site_answers(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{Content, ResponseBuilder};
+
+    let text = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content("text/plain", Content::new(Some(ObjectBuilder::new().schema_type(Type::String))))
+            .build()
+    };
+    for item in api.paths.paths.values_mut() {
+        for op in [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten() {
+            let responses = &mut op.responses.responses;
+            responses
+                .entry("403".to_owned())
+                .or_insert_with(|| text("Cross-site request: the Origin header names an untrusted site").into());
+            let json_only = op.request_body.as_ref().is_some_and(|body| {
+                !body.content.is_empty() && body.content.keys().all(|t| crate::cross_site::is_json(t))
+            });
+            if json_only {
+                responses
+                    .entry("415".to_owned())
+                    .or_insert_with(|| text("The body is not sent as application/json").into());
+            }
         }
     }
 }

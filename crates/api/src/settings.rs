@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use kafkaml_iot::BrokerAllowList;
 use secrecy::SecretString;
 
 /// Every setting of the back-end. Each field is a flag and an environment variable.
@@ -52,7 +53,8 @@ pub struct ServerSettings {
     #[arg(long, env = "KAFKAML_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
-    /// The web UI's address: allowed CORS origin (besides `http://localhost:4200`).
+    /// The web UI's address: allowed CORS origin (besides `http://localhost:4200`), trusted for
+    /// changes from a browser and the base of IoT download links.
     #[arg(long, env = "FRONTEND_URL", default_value = "http://localhost")]
     pub frontend_url: String,
 
@@ -63,6 +65,15 @@ pub struct ServerSettings {
     /// Most prediction WebSockets (`/ws/`) served at once; each holds a Kafka consumer.
     #[arg(long, env = "KAFKAML_WS_MAX_CONNECTIONS", default_value_t = 64)]
     pub ws_max_connections: usize,
+
+    /// Let prediction WebSockets (`/ws/`) subscribe to any Kafka topic (`true`), not only to the
+    /// output topics of known inferences.
+    #[arg(
+        long,
+        env = "KAFKAML_WS_ANY_TOPIC",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
+    pub ws_any_topic: bool,
 
     /// The key that signs sessions. When unset, a random key is generated once and kept in
     /// `<data dir>/secret_key` (mode 0600); several replicas need one shared key.
@@ -473,6 +484,29 @@ pub struct IotSettings {
         default_value_t = 5
     )]
     pub mqtt_timeout_secs: u64,
+
+    /// Most devices whose status one device list probes (in list order); the others are listed
+    /// as disconnected without a connection to their broker.
+    #[arg(
+        id = "iot_max_probed_devices",
+        long = "iot-max-probed-devices",
+        value_name = "IOT_MAX_PROBED_DEVICES",
+        env = "KAFKAML_IOT_MAX_PROBED_DEVICES",
+        default_value_t = 100
+    )]
+    pub max_probed_devices: usize,
+
+    /// Comma-separated MQTT brokers devices may use: `host:port`, `*` for any port, `*.domain`
+    /// for its subdomains, IPv6 as `[address]:port`. Empty: any broker.
+    #[arg(
+        id = "iot_brokers",
+        long = "iot-brokers",
+        value_name = "IOT_BROKERS",
+        env = "KAFKAML_IOT_BROKERS",
+        default_value = "",
+        value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<BrokerAllowList>())
+    )]
+    pub brokers: BrokerAllowList,
 }
 
 impl IotSettings {
@@ -573,6 +607,20 @@ mod tests {
         assert_eq!(config.training_images.of(Framework::Tf).ok(), Some("t:1"));
         assert_eq!(config.inference_images.of(Framework::Tf).ok(), Some("i:1"));
         assert!(config.training_images.of(Framework::Pth).is_err());
+    }
+
+    #[test]
+    fn cross_site_and_iot_limits() {
+        let s = Settings::defaults();
+        assert!(!s.server.ws_any_topic);
+        assert_eq!(s.iot.max_probed_devices, 100);
+        assert!(s.iot.brokers.allows_any());
+        let s = parse(&["--ws-any-topic", "--iot-max-probed-devices", "7", "--iot-brokers", "b.lan:1883, *.x:*"]);
+        assert!(s.server.ws_any_topic);
+        assert_eq!(s.iot.max_probed_devices, 7);
+        assert!(s.iot.brokers.allows("b.lan", 1883) && s.iot.brokers.allows("a.x", 1) && !s.iot.brokers.allows("x", 1));
+        let e = Settings::try_parse_from(["kafkaml-backend", "--iot-brokers", "broker"]).unwrap_err().to_string();
+        assert!(e.contains("\"broker\" is not a broker pattern: write host:port"), "{e}");
     }
 
     #[test]

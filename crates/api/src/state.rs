@@ -19,6 +19,8 @@ pub struct AppState {
     pub ws_slots: Arc<tokio::sync::Semaphore>,
     /// `KAFKAML_WS_MAX_CONNECTIONS`, for the message that refuses one more.
     pub ws_max_connections: usize,
+    /// `KAFKAML_WS_ANY_TOPIC`: sockets may read any topic, not only inferences' outputs.
+    pub ws_any_topic: bool,
     /// Bound on all status probes of one device list (`KAFKAML_IOT_PROBE_DEADLINE_MS`).
     pub probe_deadline: Duration,
 }

@@ -64,11 +64,16 @@ pub struct Broker {
 impl Broker {
     /// `host:port`, for messages.
     pub fn address(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
+        broker_address(&self.host, self.port)
+    }
+}
+
+/// `host:port` (`[host]:port` for an IPv6 address), for messages.
+pub fn broker_address(host: &str, port: impl fmt::Display) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
     }
 }
 

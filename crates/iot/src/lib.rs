@@ -7,7 +7,7 @@
 //! - probes whether it is online: connect to its broker, subscribe to
 //!   `kafkaml/iot/<token>/stat/STATUS1`, publish `1` to `kafkaml/iot/<token>/cmnd/Status`, and
 //!   wait a short window for the answer ([`TasmotaLink::probe`]; [`probe_all`] probes many
-//!   devices concurrently within one overall deadline);
+//!   devices concurrently, [`MAX_CONCURRENT_PROBES`] at a time, within one overall deadline);
 //! - deploys a model: the device gets a one-line Berry program ([`text::download_program`]) as its
 //!   `Br` command, published at QoS 1 ([`TasmotaLink::send_command`]), which makes it download
 //!   its new `model.tflite` and `autoexec.be` from the back-end and restart.
@@ -15,7 +15,7 @@
 //! The calls sit behind the [`TasmotaLink`] trait so that callers can be tested with a fake;
 //! [`MqttLink`] is the real implementation (rumqttc, one short-lived connection per call, every
 //! step bounded in time). Failures are [`IotError`]s whose messages name the broker, never the
-//! password.
+//! password. [`BrokerAllowList`] says which brokers devices may name (`KAFKAML_IOT_BROKERS`).
 //!
 //! With the `simulator` feature, `simulator` offers a simulated Tasmota device and a
 //! password-protected Mosquitto for tests; with the `test-support` feature, `fake` offers
@@ -37,6 +37,7 @@
 
 #![warn(missing_docs)]
 
+mod allow;
 mod device;
 mod error;
 #[cfg(any(test, feature = "test-support"))]
@@ -47,10 +48,11 @@ mod mqtt;
 pub mod simulator;
 pub mod text;
 
-pub use device::{Broker, Device, Password, TOPIC_ROOT};
+pub use allow::{BadBrokerPattern, BrokerAllowList};
+pub use device::{broker_address, Broker, Device, Password, TOPIC_ROOT};
 pub use error::IotError;
 pub use kafkaml_domain::iot::DeviceStatus;
-pub use link::{probe_all, TasmotaLink, BERRY_COMMAND};
+pub use link::{probe_all, TasmotaLink, BERRY_COMMAND, MAX_CONCURRENT_PROBES};
 pub use mqtt::{MqttConfig, MqttLink, DEFAULT_PROBE_WINDOW, DEFAULT_TIMEOUT};
 
 #[cfg(test)]

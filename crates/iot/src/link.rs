@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use kafkaml_domain::iot::DeviceStatus;
 use tokio::time::Instant;
 
@@ -11,6 +12,10 @@ use crate::error::IotError;
 
 /// The Tasmota command that runs a Berry program.
 pub const BERRY_COMMAND: &str = "Br";
+
+/// Most status probes [`probe_all`] runs at once: one list of many devices opens at most this many
+/// broker connections together (each probe holds one).
+pub const MAX_CONCURRENT_PROBES: usize = 32;
 
 /// What Kafka-ML asks of a Tasmota device over its MQTT broker (docs/contract.md §5.5).
 ///
@@ -28,12 +33,18 @@ pub trait TasmotaLink: Send + Sync {
     async fn send_command(&self, device: &Device, command: &str, payload: &str) -> Result<(), IotError>;
 }
 
-/// Probes every device concurrently; a device whose probe fails or has not finished `deadline`
-/// after the call is [`DeviceStatus::Disconnected`]. The answer comes within `deadline` whatever
-/// the number of devices and however their brokers behave. Statuses are in `devices` order.
+/// Probes every device, [`MAX_CONCURRENT_PROBES`] at a time; a device whose probe fails or has
+/// not finished (or started) `deadline` after the call is [`DeviceStatus::Disconnected`]. The
+/// answer comes within `deadline` whatever the number of devices and however their brokers
+/// behave. Statuses are in `devices` order.
 pub async fn probe_all(link: &dyn TasmotaLink, devices: &[Device], deadline: Duration) -> Vec<DeviceStatus> {
     let end = Instant::now() + deadline;
     let probes = devices.iter().map(|device| async move {
+        // A probe whose turn comes after the deadline opens no connection.
+        if Instant::now() >= end {
+            tracing::debug!(device.token = %device.token, "device status probe not started: no time left");
+            return DeviceStatus::Disconnected;
+        }
         match tokio::time::timeout_at(end, link.probe(device)).await {
             Ok(Ok(status)) => status,
             Ok(Err(error)) => {
@@ -46,5 +57,5 @@ pub async fn probe_all(link: &dyn TasmotaLink, devices: &[Device], deadline: Dur
             }
         }
     });
-    futures::future::join_all(probes).await
+    futures::stream::iter(probes).buffered(MAX_CONCURRENT_PROBES).collect().await
 }

@@ -71,8 +71,17 @@ impl MqttLink {
     }
 }
 
-/// Sends `DISCONNECT` and lets the event loop flush it, in the background, within [`CLOSE_GRACE`].
-fn close(client: AsyncClient, mut events: EventLoop) {
+/// Sends `DISCONNECT` and lets the event loop flush it, in the background, within [`CLOSE_GRACE`],
+/// unless the exchange ended in an error: the event loop would then connect again just to say
+/// goodbye (a second connection per failed call), so the connection is only dropped.
+fn close<T>(
+    client: AsyncClient,
+    mut events: EventLoop,
+    outcome: &Result<Result<T, IotError>, tokio::time::error::Elapsed>,
+) {
+    if matches!(outcome, Ok(Err(_))) {
+        return;
+    }
     tokio::spawn(async move {
         if client.try_disconnect().is_err() {
             return;
@@ -134,7 +143,7 @@ impl TasmotaLink for MqttLink {
             }
         };
         let outcome = tokio::time::timeout(self.config.timeout, exchange).await;
-        close(client, events);
+        close(client, events, &outcome);
         let status = outcome.map_err(|_| IotError::Timeout { broker, after: self.config.timeout })??;
         tracing::debug!(device.token = %device.token, status = status.as_str(), "device status probed");
         Ok(status)
@@ -157,7 +166,7 @@ impl TasmotaLink for MqttLink {
             }
         };
         let outcome = tokio::time::timeout(self.config.timeout, exchange).await;
-        close(client, events);
+        close(client, events, &outcome);
         outcome.map_err(|_| IotError::Timeout { broker, after: self.config.timeout })??;
         tracing::info!(device.token = %device.token, %topic, bytes = payload.len(), "command delivered to the device's broker");
         Ok(())

@@ -644,10 +644,20 @@ db_test!(admin_tables_iot_devices_keep_a_write_only_password, |app| async move {
     assert!(page.attrs("#id_mqtt_password", "value").is_empty());
     assert_eq!(page.attrs("#id_token", "value"), [door.token.as_str()]);
     let changed =
-        browser.post(&format!("iot-devices/{id}/change/"), &device_form("front door", &door.token, "1884", "")).await;
+        browser.post(&format!("iot-devices/{id}/change/"), &device_form("front door", &door.token, "1883", "")).await;
     assert_eq!((changed.status, changed.location.as_deref()), (303, Some("../../")), "{}", changed.body);
     let front = device(&app, "front door");
-    assert_eq!((front.mqtt_port, front.mqtt_password.expose_secret()), (1884, "s3cret-pass"));
+    assert_eq!((front.mqtt_port, front.mqtt_password.expose_secret()), (1883, "s3cret-pass"));
+    // Another broker port without the password is refused next to the password (the stored one
+    // never goes to another broker: review M7), and changes nothing.
+    let moved =
+        browser.post(&format!("iot-devices/{id}/change/"), &device_form("front door", &door.token, "1884", "")).await;
+    assert_eq!(moved.status, 400, "{}", moved.body);
+    assert_eq!(
+        moved.text("#error-mqtt_password"),
+        "This field is required when mqtt_port changes (the stored password is never sent to another broker or user)."
+    );
+    assert_eq!(device(&app, "front door").mqtt_port, 1883);
     // With one, it is replaced; an empty token keeps the stored one.
     let changed =
         browser.post(&format!("iot-devices/{id}/change/"), &device_form("front door", "", "1884", "n3w-pass")).await;

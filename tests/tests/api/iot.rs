@@ -4,6 +4,7 @@
 //! credentials (a password-protected Mosquitto started by the test).
 
 use secrecy::ExposeSecret;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kafkaml_iot::simulator::{local_broker, PasswordBroker, SimulatedTasmota};
@@ -66,25 +67,27 @@ db_test!(device_crud_keeps_the_password_write_only, |app| async move {
     assert_eq!(app.get_json(&format!("/iot-devices/{id}")).await, created);
     assert_eq!(app.get_json(&format!("/api/iot-devices/{id}/")).await, created);
 
-    // PUT without password nor token keeps both; so does the edit form's empty password field.
+    // PUT without password nor token keeps both; so does the edit form's empty password field
+    // (the broker stays the same: a new one needs the password, see
+    // `a_new_broker_needs_the_password_in_the_same_request`).
     let res = app
         .put_json(
             &format!("/iot-devices/{id}"),
-            &json!({"friendly_name": "greenhouse-2", "mqtt_address": "127.0.0.1", "mqtt_port": 1884, "mqtt_username": "plant"}),
+            &json!({"friendly_name": "greenhouse-2", "mqtt_address": "127.0.0.1", "mqtt_port": 1883, "mqtt_username": "plant"}),
         )
         .await;
     assert_eq!(res.status(), 200);
     let res = app
         .put_json(
             &format!("/iot-devices/{id}"),
-            &json!({"friendly_name": "greenhouse-2", "mqtt_address": "127.0.0.1", "mqtt_port": "1884",
+            &json!({"friendly_name": "greenhouse-2", "mqtt_address": "127.0.0.1", "mqtt_port": "1883",
                 "mqtt_username": "plant", "mqtt_password": "", "token": ""}),
         )
         .await;
     assert_eq!(res.status(), 200);
     let updated: Value = res.json().await.unwrap();
     assert_eq!(updated["friendly_name"], "greenhouse-2");
-    assert_eq!(updated["mqtt_port"], 1884);
+    assert_eq!(updated["mqtt_port"], 1883);
     assert_eq!(updated["token"], token.as_str());
     assert!(updated.get("mqtt_password").is_none());
     assert_eq!(stored_password(&app, id), "pw-1");
@@ -557,3 +560,328 @@ db_test!(a_device_whose_broker_is_down_is_reported, |app| async move {
     let list = app.get_json("/iot-devices/").await;
     assert_eq!(list[0]["status"], "disconnected");
 });
+
+// --- limits on what devices make the back-end connect to (review M5, M7, L3) --------------------
+
+/// A TCP listener standing in for an MQTT broker: it counts connections (and the most open at
+/// once), keeps the first bytes of each (the MQTT `CONNECT`, with client id and credentials), and
+/// then either holds the connection without a word until the client leaves or closes it at once.
+struct CountingBroker {
+    port: u16,
+    state: Arc<Mutex<Counts>>,
+}
+
+#[derive(Default)]
+struct Counts {
+    connections: usize,
+    open: usize,
+    peak: usize,
+    first_bytes: Vec<Vec<u8>>,
+}
+
+impl CountingBroker {
+    async fn start(hold: bool) -> CountingBroker {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(Mutex::new(Counts::default()));
+        let counts = state.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                {
+                    let mut c = counts.lock().unwrap();
+                    c.connections += 1;
+                    c.open += 1;
+                    c.peak = c.peak.max(c.open);
+                }
+                let counts = counts.clone();
+                tokio::spawn(async move {
+                    let mut first = Vec::new();
+                    let mut buf = [0u8; 512];
+                    // The CONNECT comes at once; read what came within a moment.
+                    while let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(200), socket.read(&mut buf)).await
+                    {
+                        if n == 0 {
+                            break;
+                        }
+                        first.extend_from_slice(&buf[..n]);
+                        if first.len() > 16 {
+                            break;
+                        }
+                    }
+                    counts.lock().unwrap().first_bytes.push(first);
+                    if hold {
+                        while matches!(socket.read(&mut buf).await, Ok(n) if n > 0) {}
+                    }
+                    drop(socket);
+                    counts.lock().unwrap().open -= 1;
+                });
+            }
+        });
+        CountingBroker { port, state }
+    }
+
+    fn connections(&self) -> usize {
+        self.state.lock().unwrap().connections
+    }
+
+    fn peak(&self) -> usize {
+        self.state.lock().unwrap().peak
+    }
+
+    /// The distinct MQTT client ids of the connections (one per probe).
+    fn client_ids(&self) -> std::collections::BTreeSet<String> {
+        const PREFIX: &[u8] = b"kafkaml-probe-";
+        let state = self.state.lock().unwrap();
+        state
+            .first_bytes
+            .iter()
+            .filter_map(|b| {
+                let at = b.windows(PREFIX.len()).position(|w| w == PREFIX)?;
+                b.get(at..at + PREFIX.len() + 12).map(|id| String::from_utf8_lossy(id).into_owned())
+            })
+            .collect()
+    }
+
+    /// Whether any connection sent `text` (e.g. a password in its `CONNECT`).
+    fn received(&self, text: &str) -> bool {
+        let state = self.state.lock().unwrap();
+        state.first_bytes.iter().any(|b| b.windows(text.len()).any(|w| w == text.as_bytes()))
+    }
+}
+
+/// Stores `count` devices named `dev-000`… at `127.0.0.1:port` straight into the database (as
+/// many registrations would).
+fn seed_devices(app: &TestApp, count: usize, port: u16) {
+    let mut conn = app.db.connect();
+    for i in 0..count {
+        let new = iot_devices::NewIotDevice {
+            token: None,
+            friendly_name: format!("dev-{i:03}"),
+            mqtt_address: "127.0.0.1".to_owned(),
+            mqtt_port: i32::from(port),
+            mqtt_username: "u".to_owned(),
+            mqtt_password: "p".to_owned(),
+        };
+        iot_devices::create(&mut conn, &new, |_| Ok(())).unwrap();
+    }
+}
+
+async fn timed_list(app: &TestApp) -> (Vec<Value>, Duration) {
+    let started = Instant::now();
+    let res = app.get("/iot-devices/").await;
+    let elapsed = started.elapsed();
+    assert_eq!(res.status(), 200);
+    (res.json::<Vec<Value>>().await.unwrap(), elapsed)
+}
+
+db_test!(one_list_of_300_devices_probes_at_most_100_brokers, |app| async move {
+    // The review's T7: 300 devices at one listener (which closes each connection at once), then
+    // one GET /iot-devices/ (569 connections before).
+    let broker = CountingBroker::start(false).await;
+    seed_devices(&app, 300, broker.port);
+    let (list, elapsed) = timed_list(&app).await;
+    assert_eq!(list.len(), 300);
+    assert!(list.iter().all(|d| d["status"] == "disconnected"));
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    // KAFKAML_IOT_MAX_PROBED_DEVICES (100): the first 100 in list order, one connection each.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(broker.client_ids().len(), 100);
+    assert_eq!(broker.connections(), 100);
+    assert!(broker.peak() <= kafkaml_iot::MAX_CONCURRENT_PROBES, "{}", broker.peak());
+});
+
+db_test!(brokers_that_never_answer_hold_at_most_32_connections_at_once, |app| async move {
+    let broker = CountingBroker::start(true).await;
+    seed_devices(&app, 300, broker.port);
+    let (list, elapsed) = timed_list(&app).await;
+    assert_eq!(list.len(), 300);
+    assert!(list.iter().all(|d| d["status"] == "disconnected"));
+    // Within the deadline (1.5 s), however many devices wait their turn.
+    assert!(elapsed < Duration::from_millis(2500), "{elapsed:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The probes that started held their connection until the deadline; the others never started.
+    assert_eq!(broker.peak(), kafkaml_iot::MAX_CONCURRENT_PROBES);
+    assert_eq!(broker.connections(), kafkaml_iot::MAX_CONCURRENT_PROBES);
+    assert_eq!(broker.client_ids().len(), kafkaml_iot::MAX_CONCURRENT_PROBES);
+});
+
+db_test!(the_number_of_probed_devices_is_a_setting, settings = |s| s.iot.max_probed_devices = 5, |app| async move {
+    let broker = CountingBroker::start(false).await;
+    seed_devices(&app, 20, broker.port);
+    let (list, _) = timed_list(&app).await;
+    assert_eq!(list.len(), 20);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(broker.client_ids().len(), 5);
+});
+
+db_test!(a_new_broker_needs_the_password_in_the_same_request, |app| async move {
+    // The review's T6: a device with a secret password on one port, then only its port changed
+    // towards a listener that records what it receives.
+    let sniffer = CountingBroker::start(false).await;
+    let old_port = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
+    let res = app
+        .post_json(
+            "/iot-devices/",
+            &json!({"friendly_name": "dev1", "mqtt_address": "127.0.0.1", "mqtt_port": old_port,
+                "mqtt_username": "u", "mqtt_password": "S3cretMqttPw"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let path = format!("/iot-devices/{id}");
+    let required = |field: &str| {
+        format!(
+            "Information not valid: mqtt_password: This field is required when {field} changes (the stored password \
+             is never sent to another broker or user)."
+        )
+    };
+    let res = app.patch_json(&path, &json!({"mqtt_port": sniffer.port})).await;
+    assert_eq!(text(res).await, (400, required("mqtt_port")));
+    let res = app.patch_json(&path, &json!({"mqtt_address": "localhost"})).await;
+    assert_eq!(text(res).await, (400, required("mqtt_address")));
+    let res = app.patch_json(&path, &json!({"mqtt_username": "v", "mqtt_password": ""})).await;
+    assert_eq!(text(res).await, (400, required("mqtt_username")));
+    let moved =
+        json!({"friendly_name": "dev1", "mqtt_address": "127.0.0.1", "mqtt_port": sniffer.port, "mqtt_username": "u"});
+    assert_eq!(text(app.put_json(&path, &moved).await).await, (400, required("mqtt_port")));
+    let row = iot_devices::find_row(&mut app.db.connect(), id as i32).unwrap().unwrap();
+    assert_eq!((row.mqtt_port, row.mqtt_password.expose_secret()), (i32::from(old_port), "S3cretMqttPw"));
+    assert_eq!(app.get("/iot-devices/").await.status(), 200);
+    assert_eq!(sniffer.connections(), 0);
+
+    // The same values, or other fields, need no password.
+    let res = app
+        .patch_json(&path, &json!({"mqtt_port": old_port, "mqtt_address": "127.0.0.1", "friendly_name": "dev2"}))
+        .await;
+    assert_eq!(res.status(), 200);
+    // With a new password the device moves, and only that password reaches the new broker.
+    let res = app.patch_json(&path, &json!({"mqtt_port": sniffer.port, "mqtt_password": "n3w-pw"})).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.get("/iot-devices/").await.status(), 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(sniffer.connections() >= 1);
+    assert!(sniffer.received("n3w-pw"));
+    assert!(!sniffer.received("S3cretMqttPw"));
+});
+
+db_test!(
+    devices_may_name_only_allowed_brokers,
+    settings = |s| s.iot.brokers = "127.0.0.1:1883, *.mqtt.example:*".parse().unwrap(),
+    |app| async move {
+        let refused = |address: &str| {
+            format!(
+                "Information not valid: mqtt_address: The MQTT broker {address} is not allowed (KAFKAML_IOT_BROKERS)."
+            )
+        };
+        let device = create_device(&app, "allowed", &local_broker(), None).await;
+        let body = |name: &str, host: &str, port: u16| json!({"friendly_name": name, "mqtt_address": host, "mqtt_port": port, "mqtt_username": "u", "mqtt_password": "p"});
+        for (host, port, address) in [
+            ("127.0.0.1", 1884, "127.0.0.1:1884"),
+            ("localhost", 1883, "localhost:1883"),
+            ("mqtt.example", 1883, "mqtt.example:1883"),
+            ("::1", 1883, "[::1]:1883"),
+        ] {
+            let res = app.post_json("/iot-devices/", &body("refused", host, port)).await;
+            assert_eq!(text(res).await, (400, refused(address)), "{host}:{port}");
+        }
+        let res = app.post_json("/iot-devices/", &body("subdomain", "a.mqtt.example", 8883)).await;
+        assert_eq!(res.status(), 201);
+        // Moving to a broker off the list is refused too, password or not.
+        let id = device["id"].as_i64().unwrap();
+        let res =
+            app.patch_json(&format!("/iot-devices/{id}"), &json!({"mqtt_port": 1884, "mqtt_password": "x"})).await;
+        assert_eq!(text(res).await, (400, refused("127.0.0.1:1884")));
+        assert_eq!(app.get_json(&format!("/iot-devices/{id}")).await["mqtt_port"], 1883);
+
+        // A device stored before the list was set is never contacted: not probed, not pushed to.
+        let listener = CountingBroker::start(true).await;
+        seed_devices(&app, 1, listener.port);
+        let legacy = iot_devices::list(&mut app.db.connect())
+            .unwrap()
+            .into_iter()
+            .find(|d| d.friendly_name == "dev-000")
+            .unwrap();
+        let (list, _) = timed_list(&app).await;
+        assert_eq!(list.len(), 3);
+        assert!(list.iter().all(|d| d["status"] == "disconnected"), "{list:?}");
+        let (result, _) = trained_result(&app, "tf", b"h5").await;
+        let res = app
+            .post_json(
+                &format!("/results/inference-iot/{result}"),
+                &json!({"device_token": [legacy.token], "code": "x"}),
+            )
+            .await;
+        assert_eq!(
+            text(res).await,
+            (
+                400,
+                format!(
+                    "The MQTT broker of dev-000 ({}) is not allowed (KAFKAML_IOT_BROKERS); nothing was deployed.",
+                    legacy.token
+                )
+            )
+        );
+        assert_eq!(app.get(&format!("/iot-devices/{}/autoexec.be", legacy.token)).await.status(), 404);
+        assert!(app.executor.raw_requests().iter().all(|r| r.path != "/convert_to_tflite/"));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(listener.connections(), 0);
+    }
+);
+
+db_test!(
+    the_download_base_is_a_trusted_origin_or_frontend_url,
+    settings = |s| s.server.frontend_url = "http://kml-ui.example/".to_owned(),
+    |app| async move {
+        let sim = SimulatedTasmota::start(&random_token(), local_broker()).await;
+        let token = sim.device().token.clone();
+        create_device(&app, "edge", &local_broker(), Some(&token)).await;
+        let (result, _) = trained_result(&app, "tf", b"h5").await;
+        let url = app.url(&format!("/results/inference-iot/{result}"));
+        let body = json!({"device_token": [token], "code": "print(\"attacker berry code\")", "model_result": result});
+
+        // The review's T6b: a text/plain push from another site. Refused; nothing reaches the device.
+        let res = app
+            .client
+            .post(&url)
+            .header("Content-Type", "text/plain")
+            .header("Origin", "http://evil.example")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403);
+        let res = app.client.post(&url).header("Origin", "http://evil.example").json(&body).send().await.unwrap();
+        assert_eq!(res.status(), 403);
+        let res =
+            app.client.post(&url).header("Content-Type", "text/plain").body(body.to_string()).send().await.unwrap();
+        assert_eq!(res.status(), 415);
+        assert!(sim.wait_for("Br", Duration::from_millis(500)).await.is_none());
+        assert_eq!(app.get(&format!("/iot-devices/{token}/autoexec.be")).await.status(), 404);
+
+        // No Origin (a script): FRONTEND_URL. The web UI's origin, or this site's: that origin.
+        let own = app.address.clone();
+        for (origin, base) in [
+            (None, "http://kml-ui.example"),
+            (Some("http://localhost:4200"), "http://localhost:4200"),
+            (Some(own.as_str()), own.as_str()),
+        ] {
+            let mut req = app.client.post(&url).json(&body);
+            if let Some(origin) = origin {
+                req = req.header("Origin", origin);
+            }
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), 200, "{origin:?}: {}", res.text().await.unwrap());
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let program = loop {
+                let last = sim.received().into_iter().rev().find(|c| c.command == "Br");
+                if let Some(br) = last.filter(|br| br.payload.contains(&format!("urlfetch('{base}/"))) {
+                    break br.payload;
+                }
+                assert!(Instant::now() < deadline, "no program for {base}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            };
+            assert_eq!(program, expected_program(base, &token));
+        }
+    }
+);

@@ -279,6 +279,9 @@ async fn websocket_streams_predictions_and_replaces_subscriptions() {
     // Messages from before a subscription are never sent.
     kafka.produce(&first, None, br#"{"values": [9, 0, 0]}"#).await;
     let app = spawn_kafka(DbKind::Sqlite, &kafka.bootstrap, &unique_topic("control"), 5).await;
+    // Sockets read the output topics of inferences only.
+    app.seed_inference(None, "deployed", |new| new.output_topic = first.clone());
+    app.seed_inference(None, "deployed", |new| new.output_topic = second.clone());
     let mut socket = connect(&app, "/ws/").await;
 
     // Bad frames get an error frame; the socket stays usable.

@@ -9,6 +9,7 @@ mod admin;
 mod admin_tables;
 mod auth;
 mod configurations;
+mod cross_site;
 mod datasources;
 mod deployments;
 mod head;

@@ -242,7 +242,7 @@ fn check(kind: DbKind) {
     run_migrations(&mut conn).unwrap();
     let database = catalogue(&mut conn);
     let diesel = schema_rs();
-    assert_eq!(database.len(), 11, "{:?}", database.keys());
+    assert_eq!(database.len(), 12, "{:?}", database.keys());
     let problems = compare(&database, &diesel);
     assert!(
         problems.is_empty(),

@@ -12,6 +12,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use subtle::ConstantTimeEq;
 
+use crate::cross_site::TrustedOrigins;
 use crate::error::ApiError;
 use crate::usecase::accounts::{self, random_hex, User};
 use crate::usecase::{self, Ctx};
@@ -194,11 +195,12 @@ impl Visit {
         }
     }
 
-    /// Checks a submitted form's CSRF token and the request's origin.
-    pub fn check_csrf(&self, req: &HttpRequest, submitted: &str, trusted: &[String]) -> Result<(), AdminError> {
+    /// Checks a submitted form's CSRF token and the request's origin (when sent, this host or a
+    /// trusted origin: [`TrustedOrigins::check`]).
+    pub fn check_csrf(&self, req: &HttpRequest, submitted: &str, origins: &TrustedOrigins) -> Result<(), AdminError> {
         let cookie = req.cookie(CSRF_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
         let same = !cookie.is_empty() && bool::from(cookie.as_bytes().ct_eq(submitted.as_bytes()));
-        if !same || !origin_allowed(req, trusted) {
+        if !same || !origins.check(req.head()).allowed() {
             return Err(AdminError::Csrf);
         }
         Ok(())
@@ -262,17 +264,6 @@ fn base_cookie(name: &'static str, value: String, secure: bool) -> Cookie<'stati
     cookie.set_same_site(SameSite::Lax);
     cookie.set_secure(secure);
     cookie
-}
-
-/// Whether the request's `Origin` (when sent) is this host or a trusted origin (the web UI's).
-fn origin_allowed(req: &HttpRequest, trusted: &[String]) -> bool {
-    let Some(origin) = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return true;
-    };
-    let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let authority = origin.split_once("://").map_or("", |(_, rest)| rest);
-    (!host.is_empty() && authority.eq_ignore_ascii_case(host))
-        || trusted.iter().any(|t| t.trim_end_matches('/').eq_ignore_ascii_case(origin))
 }
 
 #[cfg(test)]

@@ -21,11 +21,6 @@ use crate::usecase::{Ctx, Error};
 
 type Page = Result<HttpResponse, AdminError>;
 
-/// Origins besides this host's whose forms are accepted (the web UI's).
-fn trusted_origins(ctx: &Ctx) -> Vec<String> {
-    vec![ctx.config.frontend_url.clone(), "http://localhost:4200".to_owned()]
-}
-
 /// The frame of a page for `visit`.
 fn chrome(req: &HttpRequest, visit: &Visit, title: impl Into<String>, crumbs: Vec<Crumb>) -> Chrome {
     Chrome {
@@ -55,7 +50,7 @@ fn table_for(visit: &Visit, req: &HttpRequest, slug: &str) -> Result<(&'static d
 /// Reads a form and checks its CSRF token.
 fn submitted(ctx: &Ctx, req: &HttpRequest, visit: &Visit, body: &[u8]) -> Result<Submitted, AdminError> {
     let form = Submitted::parse(body);
-    visit.check_csrf(req, form.get(CSRF_FIELD), &trusted_origins(ctx))?;
+    visit.check_csrf(req, form.get(CSRF_FIELD), &ctx.config.origins)?;
     Ok(form)
 }
 

@@ -119,8 +119,9 @@ pub async fn download_script(state: State, req: HttpRequest, token: web::Path<St
 /// Converts the trained TensorFlow model of result `id` to TFLite with the executor (int8
 /// quantized with `applyIntQuant`), stores it with the given Berry script as each device's
 /// `model.tflite` and `autoexec.be`, and sends each device the one-line download program as its
-/// `Br` command (QoS 1). 200 with one delivery report per device; when a device's broker could
-/// not take the command, 502 with a text naming every device that failed and why.
+/// `Br` command (QoS 1). The devices download from the request's `Origin` when it is trusted
+/// (the web UI), else from `FRONTEND_URL`. 200 with one delivery report per device; when a device's
+/// broker could not take the command, 502 with a text naming every device that failed and why.
 #[utoipa::path(tag = TAG, operation_id = "deploy_to_iot_devices", params(("id" = i32, Path, description = "Training result id")),
     request_body = IotDeployInput,
     responses((status = 200, body = Vec<IotDelivery>), (status = 400, body = String), (status = 404, body = String),
@@ -135,7 +136,8 @@ pub async fn deploy_to_devices(
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let input: IotDeployInput = typed(json_body(&body, INVALID)?, INVALID)?;
-    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    // The page the user works in, when trusted; never another site's (review L3).
+    let origin = state.ctx.config.origins.check(req.head()).trusted();
     let push = usecase::PushToDevices { result_id: id.0, input, origin };
     Ok(HttpResponse::Ok().json(usecase::push_to_devices(&state.ctx, &caller.actor(), push).await?))
 }

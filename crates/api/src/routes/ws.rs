@@ -5,6 +5,12 @@
 //! when `classification` is true, otherwise the raw value. A socket has at most one subscription:
 //! a new request replaces the previous one, and closing the socket stops it (docs/contract.md §8 item 24).
 //! Frames that are not such a request are answered with `{"error": "…"}` and the socket stays open.
+//!
+//! Browsers do not apply CORS to WebSockets, so an upgrade whose `Origin` is present and not
+//! trusted ([`crate::cross_site::TrustedOrigins`]) is refused with 403; and a socket may read only
+//! the output topics of known inferences (`output_topic`, `output_upper`) unless
+//! `KAFKAML_WS_ANY_TOPIC` allows any topic — another topic is refused with an error frame, and no
+//! consumer is created.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,11 +18,13 @@ use std::time::{Duration, Instant};
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
 use kafkaml_messaging::{render_prediction, PredictionSource, PredictionStream};
+use kafkaml_persistence::repo::inferences;
 use serde_json::Value;
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::error::ApiError;
 use crate::state::State;
+use crate::usecase::{self, Ctx};
 
 /// Largest frame accepted from a client (requests are tiny).
 const MAX_FRAME: usize = 64 * 1024;
@@ -25,14 +33,16 @@ const HEARTBEAT: Duration = Duration::from_secs(20);
 /// A client that sends nothing (not even a pong) for this long is disconnected.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Opens a prediction WebSocket. 503 when Kafka is not configured or `KAFKAML_WS_MAX_CONNECTIONS`
-/// sockets are already open.
+/// Opens a prediction WebSocket. 403 when the `Origin` is not trusted; 503 when Kafka is not
+/// configured or `KAFKAML_WS_MAX_CONNECTIONS` sockets are already open.
 #[utoipa::path(tag = "inferences", operation_id = "predictions_socket",
     description = "WebSocket. Send `{\"topic\": \"<topic>\", \"classification\": true|false}` as a text frame; \
         receive one text frame per new message of the topic: the arg-max index of its `values` \
-        (classification) or the raw message. A new request replaces the previous subscription.",
+        (classification) or the raw message. A new request replaces the previous subscription. Only the \
+        output topics of inferences may be read, unless KAFKAML_WS_ANY_TOPIC is set.",
     responses((status = 101, description = "Switching to the WebSocket protocol"),
         (status = 400, description = "Not a WebSocket upgrade request"),
+        (status = 403, body = String, description = "The Origin header names an untrusted site"),
         (status = 503, body = String, description = "Kafka not configured, or too many sockets")))]
 #[get("/ws")]
 pub async fn predictions_socket(
@@ -40,6 +50,9 @@ pub async fn predictions_socket(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
+    if !state.ctx.config.origins.check(req.head()).allowed() {
+        return Err(crate::cross_site::refused().into());
+    }
     let source = state.ctx.services.predictions.clone().ok_or_else(|| {
         ApiError::Unavailable("Kafka is not configured: set BOOTSTRAP_SERVERS to view predictions.".to_owned())
     })?;
@@ -51,7 +64,8 @@ pub async fn predictions_socket(
     })?;
     let (response, session, stream) = actix_ws::handle(&req, body)?;
     let stream = stream.max_frame_size(MAX_FRAME).aggregate_continuations().max_continuation_size(MAX_FRAME);
-    actix_web::rt::spawn(serve(session, stream, source, permit));
+    let topics = Topics { ctx: state.ctx.clone(), any: state.ws_any_topic };
+    actix_web::rt::spawn(serve(session, stream, source, topics, permit));
     Ok(response)
 }
 
@@ -86,6 +100,31 @@ fn error_frame(message: &str) -> String {
     serde_json::json!({ "error": message }).to_string()
 }
 
+/// Which topics a socket may read.
+struct Topics {
+    ctx: Arc<Ctx>,
+    /// `KAFKAML_WS_ANY_TOPIC`.
+    any: bool,
+}
+
+impl Topics {
+    /// `Ok` when `topic` may be read; otherwise the error frame's message.
+    async fn check(&self, topic: &str) -> Result<(), String> {
+        if self.any {
+            return Ok(());
+        }
+        let wanted = topic.to_owned();
+        match self.ctx.db(move |c| Ok::<_, usecase::Error>(inferences::is_output_topic(c, &wanted)?)).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(format!("Cannot subscribe to {topic}: it is not the output topic of an inference.")),
+            Err(e) => {
+                tracing::warn!(topic = ?topic, error = %e, "prediction socket: could not look the topic up");
+                Err(format!("Cannot subscribe to {topic} now: the database is unavailable; try again."))
+            }
+        }
+    }
+}
+
 /// The current subscription of a socket.
 struct Subscription {
     topic: String,
@@ -105,6 +144,7 @@ async fn serve(
     mut session: Session,
     mut frames: AggregatedMessageStream,
     source: Arc<dyn PredictionSource>,
+    topics: Topics,
     _permit: OwnedSemaphorePermit,
 ) {
     let mut current: Option<Subscription> = None;
@@ -128,26 +168,30 @@ async fn serve(
                     }
                     Some(Ok(AggregatedMessage::Text(text))) => match parse_request(&text) {
                         Err(message) => session.text(error_frame(&message)).await,
-                        Ok(request) => {
-                            // Stop the previous subscription before starting the next one.
-                            current = None;
-                            match source.subscribe(&request.topic).await {
-                                Ok(stream) => {
-                                    tracing::info!(topic = %request.topic, classification = request.classification,
-                                        "prediction socket subscribed");
-                                    current = Some(Subscription {
-                                        topic: request.topic,
-                                        classification: request.classification,
-                                        stream,
-                                    });
-                                    Ok(())
-                                }
-                                Err(e) => {
-                                    tracing::warn!(topic = %request.topic, error = %e, "prediction subscription failed");
-                                    session.text(error_frame(&format!("Cannot subscribe to {}: {e}.", request.topic))).await
+                        // A refused topic leaves the current subscription as it is.
+                        Ok(request) => match topics.check(&request.topic).await {
+                            Err(message) => session.text(error_frame(&message)).await,
+                            Ok(()) => {
+                                // Stop the previous subscription before starting the next one.
+                                current = None;
+                                match source.subscribe(&request.topic).await {
+                                    Ok(stream) => {
+                                        tracing::info!(topic = %request.topic, classification = request.classification,
+                                            "prediction socket subscribed");
+                                        current = Some(Subscription {
+                                            topic: request.topic,
+                                            classification: request.classification,
+                                            stream,
+                                        });
+                                        Ok(())
+                                    }
+                                    Err(e) => {
+                                        tracing::warn!(topic = ?request.topic, error = %e, "prediction subscription failed");
+                                        session.text(error_frame(&format!("Cannot subscribe to {}: {e}.", request.topic))).await
+                                    }
                                 }
                             }
-                        }
+                        },
                     },
                 }
             }

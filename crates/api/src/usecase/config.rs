@@ -4,9 +4,11 @@
 //! answers 503 with that name instead of failing at start-up.
 
 use kafkaml_domain::Framework;
+use kafkaml_iot::BrokerAllowList;
 use kafkaml_orchestration::inference::InferenceEnvironment;
 use kafkaml_orchestration::training::{BlockchainEnvironment, TrainingEnvironment};
 
+use crate::cross_site::TrustedOrigins;
 use crate::settings::Settings;
 
 /// A setting an operation needs but the back-end was started without.
@@ -74,8 +76,16 @@ pub struct Config {
     pub blockchain_token: Required<()>,
     /// Kafka for the int8 quantisation of IoT models.
     pub int8_kafka: Option<KafkaSource>,
-    /// The web UI's address: the base of device download URLs when a request has no `Origin`.
+    /// The web UI's address: the base of device download URLs when a request has no trusted
+    /// `Origin`.
     pub frontend_url: String,
+    /// The origins (besides a request's own) whose pages may change things: CORS, the cross-site
+    /// guard, the admin's CSRF check, `/ws/`.
+    pub origins: TrustedOrigins,
+    /// The MQTT brokers devices may use (`KAFKAML_IOT_BROKERS`; empty: any).
+    pub iot_brokers: BrokerAllowList,
+    /// Most devices one device list probes (`KAFKAML_IOT_MAX_PROBED_DEVICES`).
+    pub iot_max_probed: usize,
 }
 
 impl Config {
@@ -154,6 +164,9 @@ impl Config {
                 _ => None,
             },
             frontend_url: settings.server.frontend_url.clone(),
+            origins: TrustedOrigins::new(&settings.server.frontend_url),
+            iot_brokers: settings.iot.brokers.clone(),
+            iot_max_probed: settings.iot.max_probed_devices,
         }
     }
 }

@@ -10,7 +10,7 @@ use kafkaml_domain::iot::{
 };
 use kafkaml_domain::{Framework, Violation};
 use kafkaml_executor::{ExecutorError, Int8Quantization, TfliteConversion};
-use kafkaml_iot::{probe_all, text, Broker, Device, Password, BERRY_COMMAND};
+use kafkaml_iot::{broker_address, probe_all, text, Broker, BrokerAllowList, Device, Password, BERRY_COMMAND};
 use kafkaml_persistence::files::Artifact;
 use kafkaml_persistence::repo::iot_devices::{self, IotDeviceChanges, IotDeviceRow, NewIotDevice};
 use kafkaml_persistence::repo::results;
@@ -37,17 +37,43 @@ fn device_of(row: &IotDeviceRow) -> Device {
     }
 }
 
-/// Every device by friendly name, each with its live status (probed concurrently within
-/// `deadline`; all `disconnected` when `probe` is false, for `HEAD`) and the `backlog` command that
-/// configures it.
+/// Whether the device's broker is on `KAFKAML_IOT_BROKERS`' list (any broker when it is empty).
+fn broker_allowed(ctx: &Ctx, device: &Device) -> bool {
+    ctx.config.iot_brokers.allows(&device.broker.host, device.broker.port)
+}
+
+/// The refusal of a broker that is not on `KAFKAML_IOT_BROKERS`' list.
+fn broker_refused(host: &str, port: i32) -> Error {
+    Error::invalid(
+        INVALID,
+        format!("mqtt_address: The MQTT broker {} is not allowed (KAFKAML_IOT_BROKERS).", broker_address(host, port)),
+    )
+}
+
+/// Every device by friendly name, each with its live status and the `backlog` command that
+/// configures it. The first `KAFKAML_IOT_MAX_PROBED_DEVICES` devices whose broker is allowed are
+/// probed ([`probe_all`]: a bounded number at once, within `deadline`); the others, and all when
+/// `probe` is false (`HEAD`), are `disconnected` without a connection.
 pub async fn list_devices(ctx: &Ctx, probe: bool, deadline: Duration) -> Result<Vec<IotDeviceListItem>, Error> {
     let rows = ctx.db(|c| Ok::<_, Error>(iot_devices::list(c)?)).await?;
     let devices: Vec<Device> = rows.iter().map(device_of).collect();
-    let statuses = if probe {
-        probe_all(ctx.services.tasmota.as_ref(), &devices, deadline).await
-    } else {
-        vec![DeviceStatus::Disconnected; devices.len()]
-    };
+    let mut statuses = vec![DeviceStatus::Disconnected; devices.len()];
+    if probe {
+        let (indices, probed): (Vec<usize>, Vec<Device>) = devices
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| broker_allowed(ctx, d))
+            .take(ctx.config.iot_max_probed)
+            .map(|(i, d)| (i, d.clone()))
+            .unzip();
+        if probed.len() < devices.len() {
+            tracing::debug!(devices = devices.len(), probed = probed.len(), "some devices are listed without a probe");
+        }
+        let found = probe_all(ctx.services.tasmota.as_ref(), &probed, deadline).await;
+        for (i, status) in indices.into_iter().zip(found) {
+            statuses[i] = status;
+        }
+    }
     Ok(rows
         .into_iter()
         .zip(devices.iter().zip(statuses))
@@ -61,11 +87,15 @@ pub async fn list_devices(ctx: &Ctx, probe: bool, deadline: Duration) -> Result<
 pub async fn create_device(ctx: &Ctx, actor: &Actor, input: IotDeviceInput) -> Result<IotDevice, Error> {
     let mqtt_password =
         input.mqtt_password.ok_or_else(|| Error::invalid(INVALID, "mqtt_password: This field is required."))?;
+    let port = input.mqtt_port as i32;
+    if !ctx.config.iot_brokers.allows(input.mqtt_address.trim(), u16::try_from(port).unwrap_or(0)) {
+        return Err(broker_refused(input.mqtt_address.trim(), port));
+    }
     let new = NewIotDevice {
         token: input.token,
         friendly_name: input.friendly_name.trim().to_owned(),
         mqtt_address: input.mqtt_address.trim().to_owned(),
-        mqtt_port: input.mqtt_port as i32,
+        mqtt_port: port,
         mqtt_username: input.mqtt_username,
         mqtt_password,
     };
@@ -109,13 +139,50 @@ pub fn patch(patch: IotDevicePatch) -> IotDeviceChanges {
     }
 }
 
-/// Changes a device; a new token moves its files.
+/// Refuses a change of device `before` that would send its stored password to another broker
+/// (a new address, port or user without a new password: review M7) or that names a broker not on
+/// `brokers`.
+fn check_broker_change(
+    before: &IotDeviceRow,
+    changes: &IotDeviceChanges,
+    brokers: &BrokerAllowList,
+) -> Result<(), Error> {
+    let host = changes.mqtt_address.as_deref().unwrap_or(&before.mqtt_address);
+    let port = changes.mqtt_port.unwrap_or(before.mqtt_port);
+    let username = changes.mqtt_username.as_deref().unwrap_or(&before.mqtt_username);
+    let moved = [
+        ("mqtt_address", host != before.mqtt_address),
+        ("mqtt_port", port != before.mqtt_port),
+        ("mqtt_username", username != before.mqtt_username),
+    ];
+    if let Some((field, _)) = moved.iter().find(|(_, changed)| *changed) {
+        if changes.mqtt_password.is_none() {
+            return Err(Error::invalid(
+                INVALID,
+                format!(
+                    "mqtt_password: This field is required when {field} changes (the stored password is never sent \
+                     to another broker or user)."
+                ),
+            ));
+        }
+    }
+    if !brokers.allows(host, u16::try_from(port).unwrap_or(0)) {
+        return Err(broker_refused(host, port));
+    }
+    Ok(())
+}
+
+/// Changes a device; a new token moves its files. A new broker address, port or user needs the
+/// password in the same change, and the broker must be allowed ([`check_broker_change`]).
 pub async fn update_device(ctx: &Ctx, actor: &Actor, id: i32, changes: IotDeviceChanges) -> Result<IotDevice, Error> {
     let files = ctx.device_files.clone();
     let actor = actor.clone();
+    let brokers = ctx.config.iot_brokers.clone();
     let row = ctx
         .db(move |c| {
             write_transaction(c, |c| {
+                let before = iot_devices::find_row(c, id)?.ok_or(Error::NotFound(Missing::Object))?;
+                check_broker_change(&before, &changes, &brokers)?;
                 let mut old = None;
                 let row = iot_devices::update(c, id, &changes, |before, after| {
                     old = Some(before.clone());
@@ -193,7 +260,8 @@ pub struct PushToDevices {
     pub result_id: i32,
     /// The body.
     pub input: IotDeployInput,
-    /// Where the devices download from: the request's `Origin`, when usable.
+    /// Where the devices download from: the request's `Origin`, only when it is trusted
+    /// ([`crate::cross_site::Origin::trusted`]) and usable; else `FRONTEND_URL`.
     pub origin: Option<String>,
 }
 
@@ -230,6 +298,14 @@ pub async fn push_to_devices(ctx: &Ctx, actor: &Actor, push: PushToDevices) -> R
     if !unknown.is_empty() {
         return Err(Error::UnknownDevices(unknown));
     }
+    let devices: Vec<Device> = rows.iter().map(device_of).collect();
+    let refused: Vec<String> = devices.iter().filter(|d| !broker_allowed(ctx, d)).map(name_of).collect();
+    if !refused.is_empty() {
+        return Err(Error::BadRequest(format!(
+            "The MQTT broker of {} is not allowed (KAFKAML_IOT_BROKERS); nothing was deployed.",
+            refused.join(", ")
+        )));
+    }
     if found.model.framework != Framework::Tf {
         return Err(Violation::NotTensorFlow(result_id).into());
     }
@@ -251,7 +327,6 @@ pub async fn push_to_devices(ctx: &Ctx, actor: &Actor, push: PushToDevices) -> R
         other => Error::Executor(other),
     })?;
 
-    let devices: Vec<Device> = rows.iter().map(device_of).collect();
     store_device_files(ctx, &devices, tflite, input.code).await?;
     let sends = devices.iter().map(|device| {
         let program = text::download_program(&base, device);

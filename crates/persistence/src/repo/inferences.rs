@@ -153,6 +153,16 @@ pub fn latest_for_result(conn: &mut DbConnection, result_id: i32) -> DbResult<Op
         .optional())?)
 }
 
+/// Whether `topic` is the output topic (`output_topic`) or the upper model's topic
+/// (`output_upper`) of any inference (what a prediction WebSocket may read).
+pub fn is_output_topic(conn: &mut DbConnection, topic: &str) -> DbResult<bool> {
+    let found: i64 = with_conn!(conn, |c| inf::table
+        .filter(inf::output_topic.eq(topic).or(inf::output_upper.eq(topic)))
+        .count()
+        .get_result(c))?;
+    Ok(found > 0)
+}
+
 /// Sets an inference's status (and `status_changed` when it changes).
 pub fn set_status(conn: &mut DbConnection, id: i32, status: InferenceStatus) -> DbResult<()> {
     let now = kafkaml_domain::datetime::now();
