@@ -121,6 +121,7 @@ fn schema_rs() -> BTreeMap<String, Shapes> {
         automl_trainingresult,
         kafkaml_audit,
         kafkaml_session,
+        kafkaml_token,
         kafkaml_user,
     )
 }
