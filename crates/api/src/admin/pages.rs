@@ -398,8 +398,7 @@ async fn save(req: HttpRequest, state: State, slug: &str, id: Option<i32>, body:
     match saved {
         Ok(Added { id: saved, secret: Some(secret) }) => Ok(secret_page(&req, &visit, table, saved, secret)),
         Ok(Added { id: saved, secret: None }) => {
-            let verb = if id.is_some() { "changed" } else { "added" };
-            let message = format!("The {} {saved} was {verb} successfully.", table.singular());
+            let message = saved_message(table, saved, if id.is_some() { "changed" } else { "added" });
             let target = if id.is_some() { "../../".to_owned() } else { "../".to_owned() };
             Ok(visit.redirect_with(&target, &message))
         }
@@ -424,13 +423,18 @@ fn secret_page(req: &HttpRequest, visit: &Visit, table: &dyn AdminTable, id: i32
             vec![home(&root), Crumb::new(table.title(), format!("{root}{}/", table.slug())), Crumb::new(&heading, "")],
         ),
         heading,
-        message: format!("The {} {id} was added successfully.", table.singular()),
+        message: saved_message(table, id, "added"),
         label: secret.label,
         secret: secrecy::ExposeSecret::expose_secret(&secret.value).to_owned(),
         singular: table.singular(),
         id,
     };
     visit.finish(html(StatusCode::OK, &page))
+}
+
+/// What the page after a saved form says: `The model 3 was added successfully.`
+fn saved_message(table: &dyn AdminTable, id: i32, verb: &str) -> String {
+    format!("The {} {id} was {verb} successfully.", table.singular())
 }
 
 /// `text` with its first letter in upper case.
