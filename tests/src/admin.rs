@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use kafkaml_api::usecase::accounts::hash_password;
+use kafkaml_domain::Role;
 use kafkaml_persistence::repo::users::{self, NewUser};
 use secrecy::SecretString;
 
@@ -186,8 +187,22 @@ impl AdminClient {
 
 impl TestApp {
     /// Stores a user with this password directly in the database (what `createsuperuser` does,
-    /// without the policy check).
+    /// without the policy check); a staff user is an operator, any other a viewer.
     pub async fn create_user(&self, username: &str, password: &str, staff: bool, superuser: bool) -> i32 {
+        let role = if staff { Role::Operator } else { Role::Viewer };
+        self.create_user_with_role(username, password, staff, superuser, role).await
+    }
+
+    /// Like [`TestApp::create_user`], with this role (`Role::Viewer` for a staff user who only
+    /// reads).
+    pub async fn create_user_with_role(
+        &self,
+        username: &str,
+        password: &str,
+        staff: bool,
+        superuser: bool,
+        role: Role,
+    ) -> i32 {
         let hash = hash_password(SecretString::from(password.to_owned())).await.unwrap();
         let new = NewUser {
             username,
@@ -197,7 +212,7 @@ impl TestApp {
             is_staff: staff,
             is_superuser: superuser,
             date_joined: kafkaml_domain::datetime::now(),
-            role: if staff { kafkaml_domain::Role::Operator } else { kafkaml_domain::Role::Viewer },
+            role,
         };
         users::create(&mut self.db.connect(), &new).unwrap()
     }

@@ -281,6 +281,7 @@ fn unavailable(e: &crate::usecase::Error) -> HttpResponse {
 }
 
 /// Whether `caller` may call an operation that needs `access` under `mode`; `Err` is the answer.
+#[expect(clippy::result_large_err, reason = "the refusal is the response itself, built only for a refused request")]
 fn authorize(caller: &Caller, access: Access, mode: AuthMode) -> Result<(), HttpResponse> {
     let needed = match access {
         Access::Public => return Ok(()),

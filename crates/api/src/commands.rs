@@ -1,9 +1,9 @@
 //! The operator's commands of `kafkaml-backend` besides serving, as Django's `manage.py` has them:
-//! `createsuperuser`, `changepassword` and `migrate`.
+//! `createsuperuser`, `changepassword`, `createtoken` and `migrate`.
 //!
 //! Each is a clap argument struct with a `run` method taking the [`Settings`] (the same variables
-//! as the server: `DATABASE_URL`, `KAFKAML_DATA_DIR`, …). `createsuperuser` and `changepassword`
-//! open the database (migrating it first) and go through the accounts use cases with
+//! as the server: `DATABASE_URL`, `KAFKAML_DATA_DIR`, …). `createsuperuser`, `changepassword` and
+//! `createtoken` open the database (migrating it first) and go through the use cases with
 //! [`Actor::System`], so the password policy and the audit trail are the admin site's. They ask
 //! their questions through a [`Console`]: the process's [`Terminal`] (passwords hidden with
 //! `rpassword` when standard input is a terminal, read as lines when it is piped), or a script in
@@ -22,6 +22,7 @@ use validator::ValidateEmail;
 use crate::services::Services;
 use crate::settings::Settings;
 use crate::usecase::accounts::{self, NewAccount, User};
+use crate::usecase::tokens::{self, Created};
 use crate::usecase::{Actor, Ctx};
 
 /// The superuser's username for `createsuperuser --noinput` (Django's `DJANGO_SUPERUSER_USERNAME`).
@@ -45,6 +46,9 @@ pub trait Console {
     fn say(&mut self, message: &str);
     /// Tells why an answer was refused (standard error), before asking again.
     fn refuse(&mut self, message: &str);
+    /// Tells something besides the result (standard error), so that standard output holds the
+    /// result alone (`KEY=$(kafkaml-backend createtoken ann)`).
+    fn note(&mut self, message: &str);
 }
 
 /// The process's standard streams. Passwords are read with `rpassword` (from the terminal, not
@@ -101,6 +105,10 @@ impl Console for Terminal {
 
     fn refuse(&mut self, message: &str) {
         eprintln!("Error: {message}");
+    }
+
+    fn note(&mut self, message: &str) {
+        eprintln!("{message}");
     }
 }
 
@@ -334,6 +342,52 @@ impl ChangePassword {
     }
 }
 
+/// `kafkaml-backend createtoken USERNAME`: creates an API token for an active user and prints its
+/// key, alone, on standard output (the only time it is shown).
+#[derive(Debug, Clone, clap::Args)]
+pub struct CreateToken {
+    /// The user the token acts for, with that user's role.
+    pub username: String,
+
+    /// What the token is for (shown in the admin site's list of tokens).
+    #[arg(long, default_value = "cli")]
+    pub name: String,
+
+    /// When the token stops working: a duration from now (30d, 12h, 90m), a date (YYYY-MM-DD,
+    /// midnight UTC at its start) or an RFC 3339 date-time. Never, when not given.
+    #[arg(long, value_name = "WHEN")]
+    pub expires: Option<String>,
+}
+
+impl CreateToken {
+    /// Runs the command on the settings' database: the key on standard output, the rest on
+    /// standard error.
+    pub async fn run(&self, settings: &Settings) -> anyhow::Result<ExitCode> {
+        let ctx = command_context(settings).await?;
+        self.create(&ctx, &mut Terminal::new()).await?;
+        Ok(ExitCode::SUCCESS)
+    }
+
+    /// Creates the token as `Actor::System("createtoken")`, says its key and notes what it is.
+    pub async fn create(&self, ctx: &Ctx, console: &mut dyn Console) -> anyhow::Result<Created> {
+        let expires =
+            tokens::parse_expiry(self.expires.as_deref().unwrap_or_default(), kafkaml_domain::datetime::now())?;
+        let user = accounts::find_user(ctx, &self.username)
+            .await?
+            .ok_or_else(|| anyhow!("user '{}' does not exist", self.username))?;
+        let created = tokens::create_token(ctx, &Actor::System("createtoken"), user.id, &self.name, expires).await?;
+        console.say(created.key.expose_secret());
+        let expiry = created.token.expires.as_ref().map_or_else(|| "never".to_owned(), crate::admin::tables::when);
+        console.note(&format!(
+            "Token '{}' of user '{}' (role {}), expires {expiry}. Its key is shown this once: store it now.",
+            created.token.name,
+            user.username,
+            user.role_name(),
+        ));
+        Ok(created)
+    }
+}
+
 /// `kafkaml-backend migrate`: applies the pending database migrations and exits.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Migrate {
@@ -391,6 +445,7 @@ mod tests {
         prompts: Vec<String>,
         said: Vec<String>,
         refused: Vec<String>,
+        noted: Vec<String>,
     }
 
     impl Script {
@@ -415,6 +470,10 @@ mod tests {
 
         fn refuse(&mut self, message: &str) {
             self.refused.push(message.to_owned());
+        }
+
+        fn note(&mut self, message: &str) {
+            self.noted.push(message.to_owned());
         }
     }
 
@@ -539,6 +598,70 @@ mod tests {
         );
         let signed_in = accounts::authenticate(&ctx, "root", SecretString::from("a new fine phrase")).await;
         assert!(signed_in.is_ok(), "{signed_in:?}");
+    }
+
+    #[tokio::test]
+    async fn createtoken_says_the_key_alone_and_refuses_unknown_or_inactive_users_and_bad_expiries() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path()).await;
+        let noinput = CreateSuperuser { noinput: true, ..CreateSuperuser::default() };
+        let vars = [(USERNAME_VAR, "root"), (EMAIL_VAR, ""), (PASSWORD_VAR, "a long enough secret")];
+        let root = noinput.create(&ctx, &mut Script::new(&[]), &env(&vars)).await.unwrap();
+
+        let command = |username: &str, expires: Option<&str>| CreateToken {
+            username: username.to_owned(),
+            name: "ci".to_owned(),
+            expires: expires.map(str::to_owned),
+        };
+        let mut console = Script::new(&[]);
+        let created = command("root", Some("2099-01-31")).create(&ctx, &mut console).await.unwrap();
+        let key = created.key.expose_secret().to_owned();
+        assert_eq!(console.said, [key.as_str()], "the key alone on standard output");
+        assert!(key.starts_with("kml_") && key.len() == 68, "{key}");
+        assert_eq!(
+            console.noted,
+            ["Token 'ci' of user 'root' (role superuser), expires 2099-01-31 00:00:00 UTC. \
+              Its key is shown this once: store it now."]
+        );
+        let (user, token) = tokens::token_user(&ctx, &key).await.unwrap().unwrap();
+        assert_eq!((user.id, token.id, token.name.as_str()), (root.id, created.token.id, "ci"));
+        let entry = &accounts::recent_actions(&ctx, 1).await.unwrap()[0];
+        assert_eq!((entry.actor.as_str(), entry.action.as_str()), ("createtoken", "add"));
+
+        let mut console = Script::new(&[]);
+        let error = command("nobody", None).create(&ctx, &mut console).await.unwrap_err().to_string();
+        assert_eq!(error, "user 'nobody' does not exist");
+        let error = command("root", Some("soon")).create(&ctx, &mut console).await.unwrap_err().to_string();
+        assert!(error.starts_with("Token not valid: expires: give a duration"), "{error}");
+        let error = command("root", Some("2020-01-01")).create(&ctx, &mut console).await.unwrap_err().to_string();
+        assert_eq!(error, "Token not valid: expires: it is in the past.");
+
+        let ann = accounts::create_user(
+            &ctx,
+            &Actor::System("test"),
+            NewAccount {
+                username: "ann".to_owned(),
+                email: String::new(),
+                password: SecretString::from("tall green tree 7"),
+                is_staff: false,
+                is_superuser: false,
+                role: kafkaml_domain::Role::Viewer,
+            },
+        )
+        .await
+        .unwrap();
+        let changes = accounts::AccountChanges {
+            email: String::new(),
+            is_active: false,
+            is_staff: false,
+            is_superuser: false,
+            role: kafkaml_domain::Role::Viewer,
+        };
+        accounts::update_user(&ctx, &Actor::System("test"), ann.id, changes).await.unwrap();
+        let error = command("ann", None).create(&ctx, &mut console).await.unwrap_err().to_string();
+        assert_eq!(error, "Token not valid: user: ann is inactive: a token would not work.");
+        assert!(console.said.is_empty() && console.noted.is_empty());
+        assert_eq!(tokens::list_tokens(&ctx, None).await.unwrap().len(), 1);
     }
 
     #[test]

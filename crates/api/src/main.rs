@@ -1,7 +1,8 @@
 //! `kafkaml-backend`: serves the Kafka-ML back-end API; `kafkaml-backend openapi` prints the
 //! OpenAPI document; `kafkaml-backend healthcheck` asks the running server's `/healthz` (exit 0
-//! when it answers 200), for container health checks; `createsuperuser`, `changepassword` and
-//! `migrate` are the operator's commands of Django's `manage.py` (`kafkaml_api::commands`).
+//! when it answers 200), for container health checks; `createsuperuser`, `changepassword`,
+//! `createtoken` and `migrate` are the operator's commands, as in Django's `manage.py`
+//! (`kafkaml_api::commands`).
 //!
 //! Without a subcommand the server runs, configured by the flags and environment variables of
 //! [`Settings`] (`kafkaml-backend --bind 0.0.0.0:8000` is `kafkaml-backend serve --bind 0.0.0.0:8000`).
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use kafkaml_api::commands::{ChangePassword, CreateSuperuser, Migrate};
+use kafkaml_api::commands::{ChangePassword, CreateSuperuser, CreateToken, Migrate};
 use kafkaml_api::{Application, Settings};
 use tracing_subscriber::EnvFilter;
 
@@ -53,6 +54,8 @@ enum Command {
     Createsuperuser(CreateSuperuser),
     /// Change a user's password (asked twice, hidden); the user's sessions end.
     Changepassword(ChangePassword),
+    /// Create an API token for a user and print its key alone on standard output (shown once).
+    Createtoken(CreateToken),
     /// Apply the pending database migrations and exit; --check lists them and exits 1 when some are pending.
     Migrate(Migrate),
 }
@@ -79,6 +82,7 @@ impl Cli {
             }
             Some(Command::Createsuperuser(command)) => command.run(&self.settings).await,
             Some(Command::Changepassword(command)) => command.run(&self.settings).await,
+            Some(Command::Createtoken(command)) => command.run(&self.settings).await,
             Some(Command::Migrate(command)) => command.run(&self.settings),
         }
     }
@@ -145,7 +149,7 @@ mod tests {
     }
 
     #[test]
-    fn createsuperuser_changepassword_and_migrate_are_subcommands() {
+    fn the_operators_commands_are_subcommands() {
         let Some(Command::Createsuperuser(c)) = parse(&["createsuperuser"]).command else {
             panic!("not createsuperuser")
         };
@@ -166,6 +170,15 @@ mod tests {
         };
         assert_eq!(c.username, "ann");
         assert!(Cli::try_parse_from(["kafkaml-backend", "changepassword"]).is_err(), "the username is required");
+
+        let Some(Command::Createtoken(t)) = parse(&["createtoken", "ann"]).command else { panic!("not createtoken") };
+        assert_eq!((t.username.as_str(), t.name.as_str(), t.expires), ("ann", "cli", None));
+        let Some(Command::Createtoken(t)) = parse(&["createtoken", "ann", "--name", "ci", "--expires", "30d"]).command
+        else {
+            panic!("not createtoken")
+        };
+        assert_eq!((t.name.as_str(), t.expires.as_deref()), ("ci", Some("30d")));
+        assert!(Cli::try_parse_from(["kafkaml-backend", "createtoken"]).is_err(), "the username is required");
 
         let Some(Command::Migrate(m)) = parse(&["migrate"]).command else { panic!("not migrate") };
         assert!(!m.check);

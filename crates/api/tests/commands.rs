@@ -1,6 +1,6 @@
 //! The operator's commands of the real `kafkaml-backend` binary, run as child processes on a fresh
 //! SQLite data directory: `createsuperuser` (with `--noinput` and with piped answers),
-//! `changepassword` and `migrate [--check]`.
+//! `changepassword`, `createtoken` and `migrate [--check]`.
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "the helpers fail the test on an unexpected error")]
 
 use std::io::Write;
@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 
 use kafkaml_domain::Violation;
 use kafkaml_persistence::db::ConnectionManager;
-use kafkaml_persistence::repo::{audit, users};
+use kafkaml_persistence::repo::{audit, tokens, users};
 use kafkaml_persistence::DbConnection;
 use secrecy::ExposeSecret;
 
@@ -181,6 +181,62 @@ fn changepassword_sets_an_audited_password_from_piped_answers() {
     let refused = run(&data, &["changepassword", "admin"], &[], "short\nshort\n1234567890\n1234567890\nx\ny\n");
     assert_eq!(refused.code, 1, "{refused:?}");
     assert!(refused.stderr.contains("after 3 attempts"), "{refused:?}");
+}
+
+#[test]
+fn createtoken_prints_a_key_alone_that_the_database_knows_and_refuses_unknown_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let created = run(&data, &["createsuperuser", "--noinput"], &noinput_vars("admin", "a long enough secret"), "");
+    assert_eq!(created.code, 0, "{created:?}");
+
+    let out = run(&data, &["createtoken", "admin", "--name", "ci", "--expires", "30d"], &[], "");
+    assert_eq!(out.code, 0, "{out:?}");
+    // `KEY=$(kafkaml-backend createtoken admin)`: the key and its line end, nothing else.
+    let key = out.stdout.strip_suffix('\n').expect("one line");
+    assert!(key.starts_with("kml_") && key.len() == 68 && !key.contains(char::is_whitespace), "{out:?}");
+    assert!(out.stderr.contains("Token 'ci' of user 'admin' (role superuser), expires 20"), "{out:?}");
+    assert!(out.stderr.contains("shown this once"), "{out:?}");
+    assert!(!out.stderr.contains(key), "the key only on standard output: {out:?}");
+
+    // Another process (this test) finds the token by the key's hash, as the API guard does.
+    let mut conn = database(&data);
+    let now = kafkaml_domain::datetime::now();
+    let hash = sha256_hex(key);
+    let (token, user) = tokens::find_active(&mut conn, &hash, now).unwrap().expect("the token row");
+    assert_eq!((token.name.as_str(), user.username.as_str()), ("ci", "admin"));
+    assert_eq!(token.key_prefix, key[..12]);
+    let expires = token.expires.expect("an expiry");
+    assert!((expires - now - chrono::Duration::days(30)).num_minutes().abs() < 5, "{expires}");
+    let latest = &audit::recent(&mut conn, 1).unwrap()[0];
+    assert_eq!(
+        (latest.actor.as_str(), latest.action.as_str(), latest.object_kind.as_str()),
+        ("createtoken", "add", "tokens")
+    );
+
+    // A second token without options never expires and has another key.
+    let again = run(&data, &["createtoken", "admin"], &[], "");
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(again.stderr.contains("Token 'cli' of user 'admin' (role superuser), expires never."), "{again:?}");
+    assert_ne!(again.stdout.trim_end(), key);
+
+    for (args, message) in [
+        (&["createtoken", "nobody"][..], "user 'nobody' does not exist"),
+        (&["createtoken", "admin", "--expires", "someday"][..], "Token not valid: expires: give a duration"),
+        (&["createtoken", "admin", "--expires", "2001-01-01"][..], "Token not valid: expires: it is in the past."),
+    ] {
+        let refused = run(&data, args, &[], "");
+        assert_eq!(refused.code, 1, "{refused:?}");
+        assert!(refused.stderr.contains(message), "{refused:?}");
+        assert_eq!(refused.stdout, "", "{refused:?}");
+    }
+    assert_eq!(tokens::list(&mut conn, None).unwrap().len(), 2);
+}
+
+/// The SHA-256 of `text` in hexadecimal (what the token table keeps of a key).
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[test]

@@ -119,7 +119,9 @@ db_test!(deactivating_a_user_ends_their_sessions, |app| async move {
     ann.sign_in("ann", PASSWORD).await;
     assert_eq!(ann.get("").await.status, 200);
     let id = ann_id.to_string();
-    let page = root.post(&format!("users/{id}/change/"), &[("email", "ann@example.org"), ("is_staff", "on")]).await;
+    let page = root
+        .post(&format!("users/{id}/change/"), &[("email", "ann@example.org"), ("is_staff", "on"), ("role", "operator")])
+        .await;
     assert_eq!(page.status, 303, "{}", page.body);
     assert_eq!(ann.get("").await.status, 302);
     let row = users::get(&mut app.db.connect(), ann_id).unwrap().unwrap();
@@ -139,6 +141,7 @@ db_test!(superusers_add_users_under_the_password_policy, |app| async move {
                 ("email", ""),
                 ("password", "password1"),
                 ("password2", "password1"),
+                ("role", "operator"),
                 ("is_staff", "on"),
             ],
         )
@@ -148,7 +151,10 @@ db_test!(superusers_add_users_under_the_password_policy, |app| async move {
     assert_eq!(weak.attrs("#id_username", "value"), vec!["bob".to_owned()]);
     assert_eq!(weak.attrs("#id_password", "value"), Vec::<String>::new());
     let mismatch = root
-        .post("users/add/", &[("username", "bob"), ("password", "first one 123"), ("password2", "second one 123")])
+        .post(
+            "users/add/",
+            &[("username", "bob"), ("password", "first one 123"), ("password2", "second one 123"), ("role", "viewer")],
+        )
         .await;
     assert_eq!(mismatch.text("#error-password2"), "The two password fields didn't match.");
     assert!(users::find_by_username(&mut app.db.connect(), "bob").unwrap().is_none());
@@ -159,6 +165,7 @@ db_test!(superusers_add_users_under_the_password_policy, |app| async move {
                 ("username", "bob"),
                 ("password", "tall green tree 7"),
                 ("password2", "tall green tree 7"),
+                ("role", "viewer"),
                 ("is_staff", "on"),
             ],
         )
@@ -166,11 +173,14 @@ db_test!(superusers_add_users_under_the_password_policy, |app| async move {
     assert_eq!(ok.status, 303, "{}", ok.body);
     let bob = users::find_by_username(&mut app.db.connect(), "bob").unwrap().unwrap();
     assert!(bob.is_staff && !bob.is_superuser && bob.is_active);
+    assert_eq!(bob.role, kafkaml_domain::Role::Viewer);
     let list = root.get("users/").await;
     assert_eq!(list.texts("#result-list tbody th"), vec!["bob", "root"]);
     // The last active superuser keeps their rights.
     let me = users::find_by_username(&mut app.db.connect(), "root").unwrap().unwrap().id;
-    let demote = root.post(&format!("users/{me}/change/"), &[("is_active", "on"), ("is_staff", "on")]).await;
+    let demote = root
+        .post(&format!("users/{me}/change/"), &[("is_active", "on"), ("is_staff", "on"), ("role", "operator")])
+        .await;
     assert_eq!(demote.status, 400);
     assert!(demote.text("#form-errors").contains("The last active superuser can not be deactivated"));
 });

@@ -119,13 +119,14 @@ db_test!(admin_tables_are_all_on_the_index_in_order, |app| async move {
             "table-datasources",
             "table-inferences",
             "table-iot-devices",
-            "table-users"
+            "table-users",
+            "table-tokens"
         ]
     );
-    // Only deployments and devices are added here; the machines write the rest.
+    // Machines write results, datasources and inferences; the other tables are added to here.
     assert_eq!(
         index.attrs("tbody tr a.add", "href"),
-        ["models/add/", "configurations/add/", "deployments/add/", "iot-devices/add/", "users/add/"]
+        ["models/add/", "configurations/add/", "deployments/add/", "iot-devices/add/", "users/add/", "tokens/add/"]
     );
     for slug in ["deployments", "results", "datasources", "inferences", "iot-devices"] {
         let list = open(&browser, &format!("{slug}/")).await;

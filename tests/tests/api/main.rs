@@ -7,6 +7,7 @@
 
 mod admin;
 mod admin_tables;
+mod admin_tokens;
 mod auth;
 mod configurations;
 mod cross_site;

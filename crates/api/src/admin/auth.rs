@@ -10,6 +10,7 @@
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use kafkaml_domain::Role;
 use subtle::ConstantTimeEq;
 
 use crate::cross_site::TrustedOrigins;
@@ -68,6 +69,9 @@ pub enum AdminError {
     /// Signed in, but not allowed (a staff user on a superuser's page).
     #[error("forbidden")]
     Forbidden,
+    /// Signed in with a role that only reads (a viewer), on a page or form that changes data.
+    #[error("read only")]
+    ReadOnly,
     /// The form's CSRF token or the request's origin did not match.
     #[error("CSRF verification failed")]
     Csrf,
@@ -112,7 +116,7 @@ impl ResponseError for AdminError {
     fn status_code(&self) -> StatusCode {
         match self {
             AdminError::SignIn { .. } => StatusCode::FOUND,
-            AdminError::Forbidden | AdminError::Csrf => StatusCode::FORBIDDEN,
+            AdminError::Forbidden | AdminError::ReadOnly | AdminError::Csrf => StatusCode::FORBIDDEN,
             AdminError::NotFound => StatusCode::NOT_FOUND,
             AdminError::Throttled => StatusCode::TOO_MANY_REQUESTS,
             AdminError::Failed(e) => e.status_code(),
@@ -126,6 +130,11 @@ impl ResponseError for AdminError {
                 HttpResponse::Found().insert_header((header::LOCATION, format!("{login}?{query}"))).finish()
             }
             AdminError::Forbidden => page(StatusCode::FORBIDDEN, "Forbidden", "Only superusers may do this."),
+            AdminError::ReadOnly => page(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "Your role (viewer) may read this site but not change it; an operator or a superuser may.",
+            ),
             AdminError::Csrf => page(
                 StatusCode::FORBIDDEN,
                 "CSRF verification failed",
@@ -193,6 +202,21 @@ impl Visit {
         } else {
             Err(AdminError::Forbidden)
         }
+    }
+
+    /// The signed-in staff user, when their role may change data (an operator or a superuser).
+    pub fn operator(&self, req: &HttpRequest) -> Result<&User, AdminError> {
+        let user = self.staff(req)?;
+        if user.can(Role::Operator) {
+            Ok(user)
+        } else {
+            Err(AdminError::ReadOnly)
+        }
+    }
+
+    /// Whether the signed-in user may change data (the pages hide what they may not use).
+    pub fn may_change(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.can(Role::Operator))
     }
 
     /// Checks a submitted form's CSRF token and the request's origin (when sent, this host or a

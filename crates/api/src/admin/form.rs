@@ -40,8 +40,8 @@ pub struct Field {
     pub name: &'static str,
     /// The label.
     pub label: &'static str,
-    /// `text`, `number`, `email`, `textarea`, `checkbox`, `select`, `multiselect`, `password`
-    /// (write-only) or `readonly`.
+    /// `text`, `number`, `email`, `date`, `textarea`, `checkbox`, `select`, `multiselect`,
+    /// `password` (write-only) or `readonly`.
     pub kind: &'static str,
     /// The current value (text kinds).
     pub value: String,
@@ -89,6 +89,11 @@ impl Field {
     /// An e-mail address.
     pub fn email(name: &'static str, label: &'static str, value: impl Into<String>) -> Self {
         Field { value: value.into(), ..Field::new(name, label, "email") }
+    }
+
+    /// A date (`YYYY-MM-DD`; the browser offers a calendar).
+    pub fn date(name: &'static str, label: &'static str, value: impl Into<String>) -> Self {
+        Field { value: value.into(), ..Field::new(name, label, "date") }
     }
 
     /// A multi-line text field.

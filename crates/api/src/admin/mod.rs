@@ -3,7 +3,7 @@
 //!
 //! | module | what |
 //! | --- | --- |
-//! | [`auth`] | session cookie, CSRF token, who may see what, the errors that end a request |
+//! | [`auth`] | session cookie, CSRF token, who may see and change what, the errors that end a request |
 //! | [`pages`] | the handlers: sign in/out, index, list, add, change, delete, history, actions |
 //! | [`tables`] | one module per table: its list, form, deletion and actions, through the use cases |
 //! | [`form`] | form fields, submitted forms, errors by field, the REST API's JSON body from a form |

@@ -1,6 +1,7 @@
 //! The admin's handlers: sign in and out, the index, and the generic pages every table gets
 //! (list, add, change, delete, history, actions). Each reads the visit, checks who may see the
-//! page, calls the table (which calls the use cases) and renders a template.
+//! page (staff read; changing data needs the operator role, [`Visit::operator`]), calls the table
+//! (which calls the use cases) and renders a template.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -10,10 +11,10 @@ use secrecy::SecretString;
 use crate::admin::auth::{root_of, safe_next, AdminError, Visit, CSRF_FIELD};
 use crate::admin::form::{FormErrors, Submitted};
 use crate::admin::list::{facet_values, select, ListQuery};
-use crate::admin::tables::{self, when, AdminTable};
+use crate::admin::tables::{self, when, Added, AdminTable, Secret};
 use crate::admin::view::{
     html, ActionLine, Chrome, ColumnLink, Crumb, DeletePage, Doomed, FilterBox, FilterChoice, FormPage, HistoryPage,
-    IndexPage, ListPage, ListRow, LoginPage, PageLink, PasswordPage, TableLink,
+    IndexPage, ListPage, ListRow, LoginPage, PageLink, PasswordPage, SecretPage, TableLink,
 };
 use crate::state::State;
 use crate::usecase::accounts::{self, AuthError, SignInRefused, User};
@@ -47,6 +48,17 @@ fn table_for(visit: &Visit, req: &HttpRequest, slug: &str) -> Result<(&'static d
     Ok((table, user))
 }
 
+/// A table the visitor may open and change: an operator's or a superuser's (a viewer reads only).
+fn table_to_change(
+    visit: &Visit,
+    req: &HttpRequest,
+    slug: &str,
+) -> Result<(&'static dyn AdminTable, User), AdminError> {
+    let found = table_for(visit, req, slug)?;
+    visit.operator(req)?;
+    Ok(found)
+}
+
 /// Reads a form and checks its CSRF token.
 fn submitted(ctx: &Ctx, req: &HttpRequest, visit: &Visit, body: &[u8]) -> Result<Submitted, AdminError> {
     let form = Submitted::parse(body);
@@ -56,7 +68,9 @@ fn submitted(ctx: &Ctx, req: &HttpRequest, visit: &Visit, body: &[u8]) -> Result
 
 fn action_line(e: kafkaml_persistence::repo::audit::Entry, root: &str) -> ActionLine {
     let href = match (e.object_id, e.action.as_str(), tables::find(&e.object_kind)) {
-        (Some(id), action, Some(_)) if action != "delete" => format!("{root}{}/{id}/change/", e.object_kind),
+        (Some(id), action, Some(_)) if !matches!(action, "delete" | "revoke") => {
+            format!("{root}{}/{id}/change/", e.object_kind)
+        }
         _ => String::new(),
     };
     ActionLine {
@@ -141,7 +155,12 @@ pub async fn index(req: HttpRequest, state: State) -> Page {
     let tables = tables::all()
         .into_iter()
         .filter(|t| user.is_superuser || !t.superusers_only())
-        .map(|t| TableLink { slug: t.slug(), title: t.title(), count: t.count(&counts), can_add: t.can_add() })
+        .map(|t| TableLink {
+            slug: t.slug(),
+            title: t.title(),
+            count: t.count(&counts),
+            can_add: t.can_add() && visit.may_change(),
+        })
         .collect();
     let actions = accounts::recent_actions(ctx, 15).await?.into_iter().map(|e| action_line(e, "")).collect();
     let page = IndexPage { page: chrome(&req, &visit, "Site administration", Vec::new()), tables, actions };
@@ -212,8 +231,8 @@ pub async fn list(req: HttpRequest, state: State, path: web::Path<String>) -> Pa
         page: chrome(&req, &visit, table.title(), vec![home(&root), Crumb::new(table.title(), "")]),
         title: table.title(),
         singular: table.singular(),
-        can_add: table.can_add(),
-        can_delete: table.can_delete(),
+        can_add: table.can_add() && visit.may_change(),
+        can_delete: table.can_delete() && visit.may_change(),
         q: query.q.clone(),
         keep: query.kept(),
         shown: selected.matched,
@@ -235,7 +254,7 @@ pub async fn list(req: HttpRequest, state: State, path: web::Path<String>) -> Pa
 pub async fn bulk(req: HttpRequest, state: State, path: web::Path<String>, body: web::Bytes) -> Page {
     let ctx = &state.ctx;
     let visit = Visit::of(ctx, &req).await?;
-    let (table, user) = table_for(&visit, &req, &path)?;
+    let (table, user) = table_to_change(&visit, &req, &path)?;
     let form = submitted(ctx, &req, &visit, &body)?;
     if form.get("action") != "delete_selected" || !table.can_delete() {
         return Ok(visit.redirect_with("./", "Choose an action."));
@@ -311,9 +330,11 @@ async fn form_page(
     status: StatusCode,
 ) -> Page {
     let root = root_of(req.path());
+    let may_change = visit.may_change();
+    let editable = editor.editable && may_change;
     let heading = match id {
         None => format!("Add {}", table.singular()),
-        Some(_) if editor.editable => format!("Change {} {}", table.singular(), editor.repr),
+        Some(_) if editable => format!("Change {} {}", table.singular(), editor.repr),
         Some(_) => format!("{} {}", table.singular(), editor.repr),
     };
     let page = FormPage {
@@ -326,10 +347,10 @@ async fn form_page(
         heading,
         object_id: id,
         errors,
-        actions: editor.actions,
+        actions: if may_change { editor.actions } else { Vec::new() },
         fields: editor.fields,
-        editable: editor.editable,
-        can_delete: table.can_delete(),
+        editable,
+        can_delete: table.can_delete() && may_change,
     };
     Ok(visit.finish(html(status, &page)))
 }
@@ -337,7 +358,7 @@ async fn form_page(
 /// `GET /admin/{table}/add/`.
 pub async fn add_form(req: HttpRequest, state: State, path: web::Path<String>) -> Page {
     let visit = Visit::of(&state.ctx, &req).await?;
-    let (table, _) = table_for(&visit, &req, &path)?;
+    let (table, _) = table_to_change(&visit, &req, &path)?;
     if !table.can_add() {
         return Err(AdminError::NotFound);
     }
@@ -359,16 +380,20 @@ pub async fn change_form(req: HttpRequest, state: State, path: web::Path<(String
 async fn save(req: HttpRequest, state: State, slug: &str, id: Option<i32>, body: web::Bytes) -> Page {
     let ctx = &state.ctx;
     let visit = Visit::of(ctx, &req).await?;
-    let (table, user) = table_for(&visit, &req, slug)?;
+    let (table, user) = table_to_change(&visit, &req, slug)?;
     let form = submitted(ctx, &req, &visit, &body)?;
     let mut editor = table.editor(ctx, id).await?.ok_or(AdminError::NotFound)?;
     if !editor.editable || (id.is_none() && !table.can_add()) {
         return Err(AdminError::NotFound);
     }
-    match table.save(ctx, &user.actor(), id, &form).await {
-        Ok(saved) => {
-            let verb = if id.is_some() { "changed" } else { "added" };
-            let message = format!("The {} {saved} was {verb} successfully.", table.singular());
+    let saved = match id {
+        None => table.add(ctx, &user.actor(), &form).await,
+        Some(id) => table.save(ctx, &user.actor(), Some(id), &form).await.map(|id| Added { id, secret: None }),
+    };
+    match saved {
+        Ok(Added { id: saved, secret: Some(secret) }) => Ok(secret_page(&req, &visit, table, saved, secret)),
+        Ok(Added { id: saved, secret: None }) => {
+            let message = saved_message(table, saved, if id.is_some() { "changed" } else { "added" });
             let target = if id.is_some() { "../../".to_owned() } else { "../".to_owned() };
             Ok(visit.redirect_with(&target, &message))
         }
@@ -377,6 +402,40 @@ async fn save(req: HttpRequest, state: State, slug: &str, id: Option<i32>, body:
             form_page(&req, &visit, table, id, editor, general, StatusCode::BAD_REQUEST).await
         }
     }
+}
+
+/// The answer to an add form whose object has a secret: the page showing it, this once. It is
+/// the POST's own answer (never stored, never in a cookie or a URL, not cached), so no later
+/// page can show it again.
+fn secret_page(req: &HttpRequest, visit: &Visit, table: &dyn AdminTable, id: i32, secret: Secret) -> HttpResponse {
+    let root = root_of(req.path());
+    let heading = format!("{} added", capitalized(table.singular()));
+    let page = SecretPage {
+        page: chrome(
+            req,
+            visit,
+            heading.clone(),
+            vec![home(&root), Crumb::new(table.title(), format!("{root}{}/", table.slug())), Crumb::new(&heading, "")],
+        ),
+        heading,
+        message: saved_message(table, id, "added"),
+        label: secret.label,
+        secret: secrecy::ExposeSecret::expose_secret(&secret.value).to_owned(),
+        singular: table.singular(),
+        id,
+    };
+    visit.finish(html(StatusCode::OK, &page))
+}
+
+/// What the page after a saved form says: `The model 3 was added successfully.`
+fn saved_message(table: &dyn AdminTable, id: i32, verb: &str) -> String {
+    format!("The {} {id} was {verb} successfully.", table.singular())
+}
+
+/// `text` with its first letter in upper case.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// `POST /admin/{table}/add/`.
@@ -395,7 +454,7 @@ pub async fn change(req: HttpRequest, state: State, path: web::Path<(String, i32
 pub async fn delete_form(req: HttpRequest, state: State, path: web::Path<(String, i32)>) -> Page {
     let (slug, id) = path.into_inner();
     let visit = Visit::of(&state.ctx, &req).await?;
-    let (table, _) = table_for(&visit, &req, &slug)?;
+    let (table, _) = table_to_change(&visit, &req, &slug)?;
     if !table.can_delete() {
         return Err(AdminError::NotFound);
     }
@@ -408,7 +467,7 @@ pub async fn delete(req: HttpRequest, state: State, path: web::Path<(String, i32
     let (slug, id) = path.into_inner();
     let ctx = &state.ctx;
     let visit = Visit::of(ctx, &req).await?;
-    let (table, user) = table_for(&visit, &req, &slug)?;
+    let (table, user) = table_to_change(&visit, &req, &slug)?;
     submitted(ctx, &req, &visit, &body)?;
     if !table.can_delete() {
         return Err(AdminError::NotFound);
@@ -466,7 +525,7 @@ pub async fn act(req: HttpRequest, state: State, path: web::Path<(String, i32, S
     let (slug, id, action) = path.into_inner();
     let ctx = &state.ctx;
     let visit = Visit::of(ctx, &req).await?;
-    let (table, user) = table_for(&visit, &req, &slug)?;
+    let (table, user) = table_to_change(&visit, &req, &slug)?;
     submitted(ctx, &req, &visit, &body)?;
     let message = match table.act(ctx, &user.actor(), id, &action).await {
         Ok(Some(message)) => message,

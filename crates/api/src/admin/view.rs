@@ -207,6 +207,26 @@ pub struct FormPage {
     pub can_delete: bool,
 }
 
+/// The answer to a form that added an object with a secret: the secret, this once.
+#[derive(Template)]
+#[template(path = "admin/secret.html")]
+pub struct SecretPage {
+    /// The frame.
+    pub page: Chrome,
+    /// "Token added".
+    pub heading: String,
+    /// "The token 3 was added successfully."
+    pub message: String,
+    /// What the secret is ("Key").
+    pub label: &'static str,
+    /// The secret.
+    pub secret: String,
+    /// One object of the table.
+    pub singular: &'static str,
+    /// The new object's id.
+    pub id: i32,
+}
+
 /// An object to delete and what goes with it.
 #[derive(Debug, Clone)]
 pub struct Doomed {

@@ -81,8 +81,43 @@ pub fn key_hash(key: &str) -> String {
     hex(&Sha256::digest(key.as_bytes()))
 }
 
-/// Creates a token for user `user_id`, named `name`, valid until `expires` (for ever when
-/// `None`).
+/// What an expiry may be written as (the refusal's words).
+const EXPIRY_FORMS: &str = "a duration from now (30d, 12h, 90m), a date (YYYY-MM-DD: midnight UTC at its start) \
+     or a date-time (RFC 3339), or nothing for never";
+
+/// When a token written as `text` expires, counted from `now`: a duration (`30d`, `12h`, `90m`),
+/// a date (`2027-01-31`: midnight UTC at its start), a date-time (RFC 3339; without an offset,
+/// UTC); empty or `never` is never. Whether it is in the future is [`create_token`]'s rule.
+pub fn parse_expiry(text: &str, now: NaiveDateTime) -> Result<Option<NaiveDateTime>, Error> {
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("never") {
+        return Ok(None);
+    }
+    let refused = || invalid("expires", &format!("give {EXPIRY_FORMS}."));
+    let unit = text.chars().last().unwrap_or_default();
+    if let (Some(amount), true) = (text[..text.len() - unit.len_utf8()].parse::<i64>().ok(), unit.is_alphabetic()) {
+        let duration = match unit.to_ascii_lowercase() {
+            'm' => chrono::Duration::try_minutes(amount),
+            'h' => chrono::Duration::try_hours(amount),
+            'd' => chrono::Duration::try_days(amount),
+            'w' => chrono::Duration::try_weeks(amount),
+            _ => None,
+        };
+        return duration.filter(|_| amount >= 0).and_then(|d| now.checked_add_signed(d)).map(Some).ok_or_else(refused);
+    }
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(Some(date.and_time(chrono::NaiveTime::MIN)));
+    }
+    datetime::parse(text).map(Some).ok_or_else(refused)
+}
+
+/// A refusal of a token's field: `"Token not valid: {field}: {message}"`.
+fn invalid(field: &str, message: &str) -> Error {
+    Error::Invalid { prefix: "Token not valid", message: format!("{field}: {message}") }
+}
+
+/// Creates a token for active user `user_id`, named `name`, valid until `expires` (for ever when
+/// `None`). Refusals name the field at fault (`name`, `expires`, `user`).
 pub async fn create_token(
     ctx: &Ctx,
     actor: &Actor,
@@ -92,14 +127,11 @@ pub async fn create_token(
 ) -> Result<Created, Error> {
     let name = name.trim().to_owned();
     if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
-        return Err(Error::Invalid {
-            prefix: "Token not valid",
-            message: format!("a token's name is 1 to {MAX_NAME} characters, without control characters."),
-        });
+        return Err(invalid("name", &format!("1 to {MAX_NAME} characters, without control characters.")));
     }
     let now = datetime::now();
     if expires.is_some_and(|e| e <= now) {
-        return Err(Error::Invalid { prefix: "Token not valid", message: "its expiry is in the past.".to_owned() });
+        return Err(invalid("expires", "it is in the past."));
     }
     let key = format!("{KEY_PREFIX}{}", random_hex(32));
     let hash = key_hash(&key);
@@ -109,6 +141,10 @@ pub async fn create_token(
         .db(move |c| {
             write_transaction(c, |c| {
                 let user = users::get(c, user_id)?.ok_or(Error::NotFound(Missing::Object))?;
+                if !user.is_active {
+                    let message = format!("{} is inactive: a token would not work.", user.username);
+                    return Err(invalid("user", &message));
+                }
                 let new = NewToken { user_id, name: &name, key_prefix: &shown, key_hash: &hash, created: now, expires };
                 let id = tokens::create(c, &new)?;
                 let repr = format!("{name} ({})", user.username);
@@ -184,5 +220,28 @@ mod tests {
         assert_eq!(a.len(), 64);
         assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
         assert_ne!(a, key_hash("kml_b"));
+    }
+
+    #[test]
+    fn expiries_are_durations_dates_or_date_times() {
+        let now = datetime::parse("2026-12-03T14:00:00Z").unwrap();
+        let at = |text: &str| datetime::parse(text).unwrap();
+        for (text, expected) in [
+            ("", None),
+            (" never ", None),
+            ("90m", Some(at("2026-12-03T15:30:00Z"))),
+            ("12h", Some(at("2026-12-04T02:00:00Z"))),
+            ("30d", Some(at("2027-01-02T14:00:00Z"))),
+            ("2W", Some(at("2026-12-17T14:00:00Z"))),
+            ("2027-01-31", Some(at("2027-01-31T00:00:00Z"))),
+            ("2027-01-31T12:00:00+02:00", Some(at("2027-01-31T10:00:00Z"))),
+            ("2027-01-31T12:00:00", Some(at("2027-01-31T12:00:00Z"))),
+        ] {
+            assert_eq!(parse_expiry(text, now).unwrap(), expected, "{text}");
+        }
+        for bad in ["tomorrow", "30", "30x", "-1d", "d", "1.5h", "2027-02-30", "99999999999999d", "30 days"] {
+            let error = parse_expiry(bad, now).unwrap_err().to_string();
+            assert!(error.starts_with("Token not valid: expires: give a duration"), "{bad}: {error}");
+        }
     }
 }

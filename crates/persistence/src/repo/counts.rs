@@ -6,7 +6,7 @@ use crate::db::DbConnection;
 use crate::error::DbResult;
 use crate::schema::{
     automl_configuration, automl_datasource, automl_deployment, automl_inference, automl_iotdevice, automl_mlmodel,
-    automl_trainingresult, kafkaml_user,
+    automl_trainingresult, kafkaml_token, kafkaml_user,
 };
 use crate::with_conn;
 
@@ -29,6 +29,8 @@ pub struct Counts {
     pub iot_devices: i64,
     /// Users.
     pub users: i64,
+    /// API tokens.
+    pub tokens: i64,
 }
 
 /// Counts the rows of every table.
@@ -43,6 +45,7 @@ pub fn all(conn: &mut DbConnection) -> DbResult<Counts> {
             inferences: automl_inference::table.count().get_result(c)?,
             iot_devices: automl_iotdevice::table.count().get_result(c)?,
             users: kafkaml_user::table.count().get_result(c)?,
+            tokens: kafkaml_token::table.count().get_result(c)?,
         })
     })())?)
 }

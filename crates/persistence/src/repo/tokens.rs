@@ -102,8 +102,3 @@ pub fn touch(conn: &mut DbConnection, id: i32, now: NaiveDateTime, since: NaiveD
 pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<bool> {
     Ok(with_conn!(conn, |c| diesel::delete(t::table.find(id)).execute(c))? > 0)
 }
-
-/// The number of tokens.
-pub fn count(conn: &mut DbConnection) -> DbResult<i64> {
-    Ok(with_conn!(conn, |c| t::table.count().get_result(c))?)
-}

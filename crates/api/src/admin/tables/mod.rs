@@ -11,9 +11,11 @@ mod inferences;
 mod iot;
 mod models;
 mod results;
+mod tokens;
 mod users;
 
 use kafkaml_persistence::repo::counts::Counts;
+use secrecy::SecretString;
 
 use crate::admin::form::{Field, FormErrors, Submitted};
 use crate::admin::list::{Filter, Row};
@@ -40,6 +42,25 @@ pub struct Editor {
     pub editable: bool,
     /// The actions that apply to the object now.
     pub actions: Vec<ObjectAction>,
+}
+
+/// A secret the visitor sees once, on the page answering the form that added its object, and
+/// never again (it is not stored): an API token's key.
+#[derive(Debug)]
+pub struct Secret {
+    /// What it is (`Key`).
+    pub label: &'static str,
+    /// The secret.
+    pub value: SecretString,
+}
+
+/// An object just added.
+#[derive(Debug)]
+pub struct Added {
+    /// Its id.
+    pub id: i32,
+    /// Its secret, shown this once.
+    pub secret: Option<Secret>,
 }
 
 /// One table of the admin site.
@@ -77,6 +98,11 @@ pub trait AdminTable: Sync {
     async fn editor(&self, ctx: &Ctx, id: Option<i32>) -> Result<Option<Editor>, Error>;
     /// Saves a submitted form (a new object when `id` is `None`) and returns the object's id.
     async fn save(&self, ctx: &Ctx, actor: &Actor, id: Option<i32>, form: &Submitted) -> Result<i32, FormErrors>;
+    /// Adds an object from a submitted form: [`save`](AdminTable::save) with no secret, unless
+    /// the table's new objects carry one that is shown only this once.
+    async fn add(&self, ctx: &Ctx, actor: &Actor, form: &Submitted) -> Result<Added, FormErrors> {
+        Ok(Added { id: self.save(ctx, actor, None, form).await?, secret: None })
+    }
     /// Object `id` and what would go with it if deleted (`None` when it does not exist).
     async fn doomed(&self, ctx: &Ctx, id: i32) -> Result<Option<Doomed>, Error>;
     /// Deletes object `id`.
@@ -88,7 +114,7 @@ pub trait AdminTable: Sync {
 }
 
 /// Every table, in the index's order.
-pub fn all() -> [&'static dyn AdminTable; 8] {
+pub fn all() -> [&'static dyn AdminTable; 9] {
     [
         &models::Models,
         &configurations::Configurations,
@@ -98,6 +124,7 @@ pub fn all() -> [&'static dyn AdminTable; 8] {
         &inferences::Inferences,
         &iot::IotDevices,
         &users::Users,
+        &tokens::Tokens,
     ]
 }
 
