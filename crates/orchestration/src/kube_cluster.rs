@@ -214,6 +214,11 @@ impl KubeCluster {
     }
 
     fn map_error(&self, action: Action, kind: &'static str, name: &str, e: kube::Error) -> ClusterError {
+        if let kube::Error::Api(status) = &e {
+            // The answer's text is the server's: logged here, never put in a message.
+            tracing::debug!(cluster = %self.url, status = status.code, reason = %status.reason,
+                body = %status.message, "the Kubernetes API refused a call");
+        }
         match e {
             kube::Error::Api(status) if status.code == 409 && action == Action::Create => {
                 ClusterError::AlreadyExists { kind, name: name.to_owned() }
@@ -229,11 +234,14 @@ impl KubeCluster {
             kube::Error::Service(e) => {
                 ClusterError::Unreachable { cluster: self.url.clone(), reason: innermost(e.as_ref()).to_string() }
             }
-            other => ClusterError::Rejected {
-                action: format!("{action} {kind} {name}"),
-                status: 0,
-                message: format!("unusable answer: {other}"),
-            },
+            other => {
+                tracing::debug!(cluster = %self.url, error = %other, "unusable answer of the Kubernetes API");
+                ClusterError::Rejected {
+                    action: format!("{action} {kind} {name}"),
+                    status: 0,
+                    message: format!("unusable answer: {other}"),
+                }
+            }
         }
     }
 
@@ -301,18 +309,19 @@ impl Cluster for KubeCluster {
     }
 }
 
-/// Opens external clusters with kube, with the TLS rules, namespace and time limit of the default
-/// cluster's settings.
+/// Opens external clusters with kube, with the CA certificates, namespace and time limit of the
+/// default cluster's settings. TLS is always verified: `insecure_skip_tls_verify` is for the
+/// default cluster only.
 #[derive(Debug, Clone)]
 pub struct KubeConnector {
     settings: ClusterSettings,
 }
 
 impl KubeConnector {
-    /// A connector using `settings`' TLS rules, namespace and time limit (its host, token and
-    /// kubeconfig are ignored).
+    /// A connector using `settings`' CA certificates, namespace and time limit (its host, token,
+    /// kubeconfig and `insecure_skip_tls_verify` are ignored).
     pub fn new(settings: ClusterSettings) -> Self {
-        Self { settings }
+        Self { settings: ClusterSettings { insecure_skip_tls_verify: false, ..settings } }
     }
 }
 

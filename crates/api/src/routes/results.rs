@@ -150,7 +150,7 @@ async fn receive_upload(
     responses((status = 200, description = "Stored"), (status = 400, body = String), (status = 404, body = String)))]
 #[post("/results/{id}")]
 pub async fn upload_result(state: State, id: Id, req: HttpRequest, payload: web::Payload) -> ApiResult<HttpResponse> {
-    usecase::find(&state.ctx, id.0).await?;
+    usecase::find_for_upload(&state.ctx, id.0).await?;
     let mut temps = TempFiles(Vec::new());
     let upload = receive_upload(&state.ctx.store, &req, payload, &mut temps).await?;
     let model = upload

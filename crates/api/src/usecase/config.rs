@@ -3,10 +3,14 @@
 //! missing one kept as a [`NotConfigured`] that names its variable, so the operation that needs it
 //! answers 503 with that name instead of failing at start-up.
 
+use std::time::Duration;
+
 use kafkaml_domain::Framework;
 use kafkaml_orchestration::inference::InferenceEnvironment;
 use kafkaml_orchestration::training::{BlockchainEnvironment, TrainingEnvironment};
+use kafkaml_orchestration::PodSigner;
 
+use crate::cluster::ExternalClusters;
 use crate::settings::Settings;
 
 /// A setting an operation needs but the back-end was started without.
@@ -76,6 +80,12 @@ pub struct Config {
     pub int8_kafka: Option<KafkaSource>,
     /// The web UI's address: the base of device download URLs when a request has no `Origin`.
     pub frontend_url: String,
+    /// How long training pods' tokens stay valid (`KAFKAML_POD_TOKEN_TTL`; `None`: no expiry).
+    pub pod_token_ttl: Option<Duration>,
+    /// Most results of one deployment (`KAFKAML_MAX_RESULTS_PER_DEPLOYMENT`).
+    pub max_results_per_deployment: u32,
+    /// The external clusters inferences may use (`KAFKAML_EXTERNAL_CLUSTERS`).
+    pub external_clusters: ExternalClusters,
 }
 
 impl Config {
@@ -113,10 +123,13 @@ impl Config {
                     wallet_key: settings.blockchain.wallet_key.clone(),
                     blockscout_url: settings.blockchain.blockscout_url.clone(),
                 },
+                // Signed by `Ctx::training_environment`, which has the key.
+                signer: PodSigner::none(),
             }),
             inference: backend_url.map(|backend_url| InferenceEnvironment {
                 bootstrap_servers: settings.kafka.bootstrap_servers.clone(),
                 backend_url,
+                signer: PodSigner::none(),
             }),
             training_images: Images {
                 tf: image(
@@ -154,6 +167,9 @@ impl Config {
                 _ => None,
             },
             frontend_url: settings.server.frontend_url.clone(),
+            pod_token_ttl: settings.images.pod_token_ttl(),
+            max_results_per_deployment: settings.images.max_results_per_deployment,
+            external_clusters: ExternalClusters::from_settings(settings),
         }
     }
 }

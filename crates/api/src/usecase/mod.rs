@@ -15,12 +15,14 @@
 //! | [`iot`] | create, update, delete devices; push a model to devices |
 //! | [`datasources`] | store a datasource; publish one to the control topic |
 //! | [`accounts`] | users, passwords, sign-in, sessions, the audit trail's pages |
+//! | [`capability`] | the tokens of the URLs given to pods: sign, verify, which route takes which |
 //!
 //! Every mutating operation takes the [`Actor`] that asked for it and records its [`Change`] in
 //! the audit trail inside the change's own transaction ([`audit`]).
 
 pub mod accounts;
 pub mod audit;
+pub mod capability;
 pub mod catalog;
 pub mod config;
 pub mod datasources;
@@ -111,13 +113,15 @@ impl Ctx {
         self.services.cluster.clone().ok_or(Error::Cluster(ClusterError::NotConfigured))
     }
 
-    /// The cluster of an inference: its external cluster when it has one, else the default.
+    /// The cluster of an inference: its external cluster when it has one and
+    /// `KAFKAML_EXTERNAL_CLUSTERS` allows it (checked before any connection), else the default.
     pub async fn cluster_for(
         &self,
         external: Option<&kafkaml_domain::settings::ExternalCluster>,
     ) -> Result<Arc<dyn Cluster>, Error> {
         match external {
             Some(e) => {
+                self.config.external_clusters.check(&e.host).await?;
                 self.services.connector.connect(&e.host, e.token.expose_secret()).await.map_err(|err| match err {
                     ClusterError::Config(reason) => Error::ExternalCluster { host: e.host.clone(), reason },
                     other => Error::Cluster(other),
