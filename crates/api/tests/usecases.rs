@@ -214,6 +214,15 @@ async fn an_external_cluster_that_cannot_be_used_is_a_bad_request_and_nothing_is
     let input = body::<InferenceInput>(json!({"gpumem": 0, "external_host": EXTERNAL, "token": "t"}));
     inference::deploy_inference(&w.ctx, &ANON, result, input).await.unwrap();
     assert_eq!(w.connector.cluster(EXTERNAL).unwrap().replication_controllers().len(), 1);
+    assert_eq!(w.connector.requests().len(), 2);
+    // Stopping an inference whose cluster is not (or no longer) listed sends nothing either.
+    let input = body::<InferenceInput>(json!({"gpumem": 0, "external_host": "http://169.254.169.254", "token": "t"}));
+    let row =
+        kafkaml_persistence::repo::inferences::NewInference::deployed(result, &input.resolve(result).unwrap().settings);
+    let id = w.ctx.db(move |c| Ok::<_, Error>(kafkaml_persistence::repo::inferences::create(c, &row)?)).await.unwrap();
+    let err = inference::stop_inference(&w.ctx, &ANON, id).await.unwrap_err();
+    assert!(matches!(&err, Error::ExternalCluster { host, .. } if host == "http://169.254.169.254"), "{err:?}");
+    assert_eq!(w.connector.requests().len(), 2, "no connection to an unlisted cluster");
 }
 
 #[tokio::test]
