@@ -10,7 +10,9 @@
 //! * `http://` only where the entry is written with `http://`;
 //! * a listed host name is resolved, and every address it resolves to must be public: loopback,
 //!   link-local (the cloud metadata address 169.254.169.254 among them), private, shared and other
-//!   special-purpose addresses are allowed only when the entry's host is that address itself.
+//!   special-purpose addresses are allowed only when the entry's host is that address itself;
+//!   the connection then goes to the address that was checked (TLS still verifies the name), so
+//!   the name cannot resolve elsewhere in between.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -111,7 +113,9 @@ impl ExternalClusters {
     }
 
     /// Whether the external cluster at `host` may be used; checked before any connection to it.
-    pub async fn check(&self, host: &str) -> Result<(), Error> {
+    /// For a listed name, the checked address to connect to (so that the name is not resolved
+    /// again, elsewhere); `None` for a listed address.
+    pub async fn check(&self, host: &str) -> Result<Option<SocketAddr>, Error> {
         let refuse = |reason: String| Error::ExternalCluster { host: host.to_owned(), reason };
         let server = ApiServer::parse(host)
             .ok_or_else(|| refuse("it is not an API server URL of the form https://host[:port]".to_owned()))?;
@@ -123,7 +127,7 @@ impl ExternalClusters {
         }
         if server.ip().is_some() {
             // Listed as an address: allowed whatever its range.
-            return Ok(());
+            return Ok(None);
         }
         let name = server.host.clone();
         let lookup = tokio::net::lookup_host((name.as_str(), server.port));
@@ -148,7 +152,7 @@ impl ExternalClusters {
                 listed.canonical()
             )));
         }
-        Ok(())
+        Ok(addresses.first().copied())
     }
 }
 
@@ -242,7 +246,7 @@ mod tests {
             "http://127.0.0.1:8080",
             "https://[fd00::1]:443/k8s/clusters/c-1",
         ] {
-            l.check(ok).await.unwrap_or_else(|e| panic!("{ok}: {e}"));
+            assert_eq!(l.check(ok).await.unwrap_or_else(|e| panic!("{ok}: {e}")), None, "{ok}");
         }
         for refused in [
             "http://10.0.0.5:6443",           // https only, as listed

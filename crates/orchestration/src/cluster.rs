@@ -2,6 +2,7 @@
 //! `test-support` feature's `fake` module) and the kube implementation ([`crate::KubeCluster`])
 //! against a protocol-level fake API server.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -121,4 +122,12 @@ pub trait Cluster: Send + Sync {
 pub trait ClusterConnector: Send + Sync {
     /// A cluster at `host` authenticated with `token`, in the back-end's namespace.
     async fn connect(&self, host: &str, token: &str) -> Result<Arc<dyn Cluster>, ClusterError>;
+
+    /// Like [`ClusterConnector::connect`], but reaching `host`'s server at `address` — the
+    /// address its name resolved to when the caller checked it — instead of resolving the name
+    /// again (TLS still verifies the name). By default the address is not used.
+    async fn connect_at(&self, host: &str, address: SocketAddr, token: &str) -> Result<Arc<dyn Cluster>, ClusterError> {
+        let _ = address;
+        self.connect(host, token).await
+    }
 }

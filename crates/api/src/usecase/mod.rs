@@ -121,8 +121,12 @@ impl Ctx {
     ) -> Result<Arc<dyn Cluster>, Error> {
         match external {
             Some(e) => {
-                self.config.external_clusters.check(&e.host).await?;
-                self.services.connector.connect(&e.host, e.token.expose_secret()).await.map_err(|err| match err {
+                let token = e.token.expose_secret();
+                let connection = match self.config.external_clusters.check(&e.host).await? {
+                    Some(address) => self.services.connector.connect_at(&e.host, address, token).await,
+                    None => self.services.connector.connect(&e.host, token).await,
+                };
+                connection.map_err(|err| match err {
                     ClusterError::Config(reason) => Error::ExternalCluster { host: e.host.clone(), reason },
                     other => Error::Cluster(other),
                 })

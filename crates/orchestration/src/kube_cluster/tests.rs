@@ -283,3 +283,22 @@ async fn kubeconfig_file_is_read() {
     assert!(matches!(KubeCluster::from_settings(&s).await, Err(ClusterError::Config(_))));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_pinned_connection_goes_to_the_address_not_to_the_name() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let accepted = tokio::spawn(async move { listener.accept().await.is_ok() });
+    // The name cannot resolve: only the pinned address can be reached.
+    let host = format!("http://kafkaml-test.invalid:{}/prefix/", address.port());
+    let cluster = KubeConnector::new(settings()).connect_at(&host, address, "t").await.unwrap();
+    assert_eq!(cluster.describe(), format!("http://{address}/prefix"));
+    let err = cluster.create_job(&job("j")).await.unwrap_err();
+    assert!(err.is_unavailable(), "{err:?}");
+    assert!(accepted.await.unwrap(), "the pinned address was reached");
+    // TLS keeps the name: the kubeconfig names it as the server to verify.
+    let kubeconfig = pinned_kubeconfig("https://k8s.example.com:6443", Some(address), None, &settings()).unwrap();
+    let cluster = kubeconfig.clusters[0].cluster.as_ref().unwrap();
+    assert_eq!(cluster.server.as_deref(), Some(format!("https://{address}").as_str()));
+    assert_eq!(cluster.tls_server_name.as_deref(), Some("k8s.example.com"));
+}
