@@ -35,9 +35,6 @@ use subtle::ConstantTimeEq;
 use crate::usecase::accounts::SecretKey;
 use crate::usecase::{Ctx, Error};
 
-/// The default of `KAFKAML_POD_TOKEN_TTL`: 30 days.
-pub const DEFAULT_TRAINING_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
-
 /// Hexadecimal characters of the MAC kept in a token (128 bits).
 const MAC_HEX_LEN: usize = 32;
 
