@@ -227,8 +227,7 @@ fn result_id(path: &str) -> Option<i32> {
 /// The pod capability of the query string (`token=`), when it verifies for one of `purposes`.
 fn pod(ctx: &Ctx, req: &ServiceRequest, purposes: &[Purpose]) -> Option<Caller> {
     let id = result_id(req.path())?;
-    let query: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).ok()?;
-    let (_, token) = query.iter().find(|(k, _)| k == "token")?;
+    let token = capability::token_of_query(req.query_string())?;
     let now = chrono::Utc::now().timestamp();
     purposes
         .iter()

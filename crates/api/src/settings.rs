@@ -263,6 +263,18 @@ pub struct KubeSettings {
     )]
     pub insecure_skip_tls_verify: bool,
 
+    /// Comma-separated API server URLs (`https://host[:port]`) inferences may name as their
+    /// external cluster; empty: none. `http://` only where an entry says so; loopback, link-local
+    /// and private addresses only when written as the entry's host.
+    #[arg(
+        id = "external_clusters",
+        long = "external-clusters",
+        value_name = "KAFKAML_EXTERNAL_CLUSTERS",
+        env = "KAFKAML_EXTERNAL_CLUSTERS",
+        default_value = ""
+    )]
+    pub external_clusters: String,
+
     /// Seconds a Kubernetes API call may take.
     #[arg(
         id = "kube_timeout",
@@ -343,6 +355,27 @@ pub struct ImageSettings {
         env = "INFERENCE_MODEL_IMAGE"
     )]
     pub inference_fallback: Option<String>,
+
+    /// Seconds the tokens of training pods' URLs stay valid (`0`: no expiry). Inference pods'
+    /// tokens and those of indefinite trainings never expire.
+    #[arg(
+        id = "pod_token_ttl",
+        long = "pod-token-ttl",
+        value_name = "KAFKAML_POD_TOKEN_TTL",
+        env = "KAFKAML_POD_TOKEN_TTL",
+        default_value_t = 30 * 24 * 3600
+    )]
+    pub pod_token_ttl_secs: u64,
+
+    /// Most results a deployment may have: indefinite trainings add one per upload.
+    #[arg(
+        id = "max_results_per_deployment",
+        long = "max-results-per-deployment",
+        value_name = "KAFKAML_MAX_RESULTS_PER_DEPLOYMENT",
+        env = "KAFKAML_MAX_RESULTS_PER_DEPLOYMENT",
+        default_value_t = 1000
+    )]
+    pub max_results_per_deployment: u32,
 }
 
 /// `value` when it holds more than blanks.
@@ -351,6 +384,11 @@ fn given(value: &Option<String>) -> Option<&str> {
 }
 
 impl ImageSettings {
+    /// How long training pods' tokens stay valid; `None`: no expiry.
+    pub fn pod_token_ttl(&self) -> Option<Duration> {
+        (self.pod_token_ttl_secs > 0).then(|| Duration::from_secs(self.pod_token_ttl_secs))
+    }
+
     /// The TensorFlow training image: TENSORFLOW_TRAINING_MODEL_IMAGE, else TRAINING_MODEL_IMAGE.
     pub fn tensorflow_training_image(&self) -> Option<&str> {
         given(&self.tensorflow_training).or_else(|| given(&self.training_fallback))

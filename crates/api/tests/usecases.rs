@@ -25,6 +25,9 @@ use kafkaml_persistence::repo::results;
 use kafkaml_persistence::{ArtifactStore, DeviceFileStore};
 use serde_json::{json, Value};
 
+/// The one external cluster `KAFKAML_EXTERNAL_CLUSTERS` lists in [`world`].
+const EXTERNAL: &str = "https://10.0.0.9:6443";
+
 /// The REST API's caller while authentication is off.
 const ANON: Actor = Actor::Anonymous;
 
@@ -49,6 +52,7 @@ fn world() -> World {
     settings.images.tensorflow_inference = Some("kafkaml/inference:tf".to_owned());
     settings.kafka.bootstrap_servers = Some("kafka:9092".to_owned());
     settings.kafka.control_topic = Some("KAFKA_ML_CONTROL_TOPIC".to_owned());
+    settings.kube.external_clusters = EXTERNAL.to_owned();
     let pool = kafkaml_api::app::open_database(&settings).unwrap();
     let (cluster, connector, executor) = (FakeCluster::new(), FakeConnector::new(), FakeExecutor::new());
     let (publisher, tasmota) = (FakePublisher::new("KAFKA_ML_CONTROL_TOPIC"), FakeTasmotaLink::new());
@@ -186,11 +190,39 @@ async fn an_external_cluster_that_cannot_be_used_is_a_bad_request_and_nothing_is
     let result = result_ids(&w, id).await[0];
     w.ctx.db(move |c| Ok::<_, Error>(results::set_status(c, result, ResultStatus::Finished, None)?)).await.unwrap();
     w.connector.fail_with(ClusterError::Config("no such CA".to_owned()));
-    let input = body::<InferenceInput>(json!({"gpumem": 0, "external_host": "https://k:6443", "token": "t"}));
+    let input = body::<InferenceInput>(json!({"gpumem": 0, "external_host": EXTERNAL, "token": "t"}));
     let err = inference::deploy_inference(&w.ctx, &ANON, result, input).await.unwrap_err();
-    assert!(matches!(&err, Error::ExternalCluster { host, .. } if host == "https://k:6443"), "{err:?}");
+    assert!(
+        matches!(&err, Error::ExternalCluster { host, reason } if host == EXTERNAL && reason.contains("no such CA")),
+        "{err:?}"
+    );
+    assert_eq!(w.connector.requests().len(), 1);
     let list = w.ctx.db(|c| Ok::<_, Error>(kafkaml_persistence::repo::inferences::list(c)?)).await.unwrap();
     assert!(list.is_empty());
+    // A cluster that is not listed is refused before the connector is asked.
+    w.connector.recover();
+    for host in ["https://k:6443", "https://10.0.0.9:6444", "http://10.0.0.9:6443", "https://169.254.169.254"] {
+        let input = body::<InferenceInput>(json!({"gpumem": 0, "external_host": host, "token": "t"}));
+        let err = inference::deploy_inference(&w.ctx, &ANON, result, input).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::ExternalCluster { reason, .. } if reason.contains("KAFKAML_EXTERNAL_CLUSTERS")),
+            "{host}: {err:?}"
+        );
+    }
+    assert_eq!(w.connector.requests().len(), 1, "no connection to an unlisted cluster");
+    // The listed one works.
+    let input = body::<InferenceInput>(json!({"gpumem": 0, "external_host": EXTERNAL, "token": "t"}));
+    inference::deploy_inference(&w.ctx, &ANON, result, input).await.unwrap();
+    assert_eq!(w.connector.cluster(EXTERNAL).unwrap().replication_controllers().len(), 1);
+    assert_eq!(w.connector.requests().len(), 2);
+    // Stopping an inference whose cluster is not (or no longer) listed sends nothing either.
+    let input = body::<InferenceInput>(json!({"gpumem": 0, "external_host": "http://169.254.169.254", "token": "t"}));
+    let row =
+        kafkaml_persistence::repo::inferences::NewInference::deployed(result, &input.resolve(result).unwrap().settings);
+    let id = w.ctx.db(move |c| Ok::<_, Error>(kafkaml_persistence::repo::inferences::create(c, &row)?)).await.unwrap();
+    let err = inference::stop_inference(&w.ctx, &ANON, id).await.unwrap_err();
+    assert!(matches!(&err, Error::ExternalCluster { host, .. } if host == "http://169.254.169.254"), "{err:?}");
+    assert_eq!(w.connector.requests().len(), 2, "no connection to an unlisted cluster");
 }
 
 #[tokio::test]

@@ -87,6 +87,26 @@ pub enum Violation {
         "The training result is not running (its status is {0}): only created or deployed results can be stopped."
     )]
     ResultNotRunning(ResultStatus),
+    /// Training pods upload results and metrics only while the training runs.
+    #[error(
+        "The training result is not running (its status is {0}): only created or deployed results accept \
+         uploads and metrics."
+    )]
+    ResultNotAcceptingUploads(ResultStatus),
+    /// `"indefinite": true` uploads (each adds a result) belong to indefinite incremental trainings.
+    #[error(
+        "Deployment {0} is not an indefinite incremental training: its results do not accept \"indefinite\" \
+         uploads."
+    )]
+    NotIndefinite(i32),
+    /// A deployment has as many results as allowed.
+    #[error("Deployment {deployment} already has {max} results, the most KAFKAML_MAX_RESULTS_PER_DEPLOYMENT allows.")]
+    TooManyResults {
+        /// The deployment.
+        deployment: i32,
+        /// The limit.
+        max: u32,
+    },
     /// Only `finished` results can serve inferences.
     #[error("The training result is not finished (its status is {0}): only trained models can serve inferences.")]
     ResultNotFinished(ResultStatus),
@@ -167,5 +187,18 @@ mod tests {
              stopped."
         );
         assert_eq!(Violation::KwargsRefused("TensorFlow").to_string(), "Some TensorFlow arguments are not valid.");
+        assert_eq!(
+            Violation::ResultNotAcceptingUploads(ResultStatus::Stopped).to_string(),
+            "The training result is not running (its status is stopped): only created or deployed results accept \
+             uploads and metrics."
+        );
+        assert_eq!(
+            Violation::NotIndefinite(3).to_string(),
+            "Deployment 3 is not an indefinite incremental training: its results do not accept \"indefinite\" uploads."
+        );
+        assert_eq!(
+            Violation::TooManyResults { deployment: 3, max: 2 }.to_string(),
+            "Deployment 3 already has 2 results, the most KAFKAML_MAX_RESULTS_PER_DEPLOYMENT allows."
+        );
     }
 }

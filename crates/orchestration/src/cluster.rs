@@ -2,6 +2,7 @@
 //! `test-support` feature's `fake` module) and the kube implementation ([`crate::KubeCluster`])
 //! against a protocol-level fake API server.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,16 +59,27 @@ pub enum ClusterError {
         /// Its name.
         name: String,
     },
-    /// The API server refused the call (403, 422, 5xx, …).
-    #[error("the Kubernetes API refused to {action} (HTTP {status}): {message}")]
+    /// The API server refused the call (403, 422, 5xx, …), or answered what could not be read
+    /// (status 0). The message is the server's own text: it is kept for logs and never shown,
+    /// since an external cluster's URL is chosen by users and any server may answer there.
+    #[error("{}", rejected(action, *status))]
     Rejected {
         /// What was being done.
         action: String,
-        /// The HTTP status it answered.
+        /// The HTTP status it answered (0 when the answer could not be read).
         status: u16,
-        /// Its message.
+        /// Its message, for logs only.
         message: String,
     },
+}
+
+/// The words of [`ClusterError::Rejected`]: the action and the status, not the server's text.
+fn rejected(action: &str, status: u16) -> String {
+    if status == 0 {
+        format!("the Kubernetes API gave an unusable answer to {action}")
+    } else {
+        format!("the Kubernetes API refused to {action} (HTTP {status})")
+    }
 }
 
 impl ClusterError {
@@ -110,4 +122,12 @@ pub trait Cluster: Send + Sync {
 pub trait ClusterConnector: Send + Sync {
     /// A cluster at `host` authenticated with `token`, in the back-end's namespace.
     async fn connect(&self, host: &str, token: &str) -> Result<Arc<dyn Cluster>, ClusterError>;
+
+    /// Like [`ClusterConnector::connect`], but reaching `host`'s server at `address` — the
+    /// address its name resolved to when the caller checked it — instead of resolving the name
+    /// again (TLS still verifies the name). By default the address is not used.
+    async fn connect_at(&self, host: &str, address: SocketAddr, token: &str) -> Result<Arc<dyn Cluster>, ClusterError> {
+        let _ = address;
+        self.connect(host, token).await
+    }
 }

@@ -1,7 +1,8 @@
 //! The inference ReplicationController (docs/contract.md §5.3.5): `model-inference-<inference id>`, the
 //! reference's environment for non-distributed and distributed models, brokers defaulting to
 //! `BOOTSTRAP_SERVERS`, `imagePullPolicy: Always` on the container and the GPU patch (which the
-//! reference broke, decisions.md item 5).
+//! reference broke, decisions.md item 5). `MODEL_URL` and `MODEL_ARCH_URL` end in the result's
+//! serving `?token=` when the environment has a [`PodSigner`].
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,7 @@ use kafkaml_domain::settings::InferenceSettings;
 use crate::gpu::apply_gpu;
 use crate::labels::{base_labels, INFERENCE_COMPONENT, INFERENCE_ID_LABEL, RESULT_ID_LABEL};
 use crate::python::PyDecimal;
+use crate::signer::{PodPurpose, PodSigner};
 
 /// The name of the inference container.
 pub const INFERENCE_CONTAINER: &str = "inference";
@@ -25,12 +27,15 @@ pub fn inference_name(inference_id: i32) -> String {
 }
 
 /// What every inference receives from the back-end's settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct InferenceEnvironment {
     /// `BOOTSTRAP_SERVERS`: the default brokers of the three broker variables.
     pub bootstrap_servers: Option<String>,
     /// `BACKEND_URL`: base of `MODEL_URL` and `MODEL_ARCH_URL`.
     pub backend_url: String,
+    /// The token of `MODEL_URL` and `MODEL_ARCH_URL` ([`PodPurpose::Serving`]); none by default
+    /// (bare URLs).
+    pub signer: PodSigner,
 }
 
 /// One inference to run: what the back-end decided (ids, image, GPU) and the inference's settings
@@ -64,9 +69,9 @@ fn broker(name: &str, given: Option<&str>, default: Option<&str>) -> EnvVar {
 /// The environment of an inference, in the reference's order.
 pub fn inference_env(env: &InferenceEnvironment, spec: &InferenceSpec<'_>) -> Vec<EnvVar> {
     let s = spec.settings;
-    let base = env.backend_url.trim_end_matches('/');
+    let url = |path: &str| env.signer.url(&env.backend_url, path, PodPurpose::Serving, spec.result_id);
     let default = env.bootstrap_servers.as_deref();
-    let model_url = format!("{base}/results/model/{}", spec.result_id);
+    let model_url = url("results/model");
     let group = format!("inf{}", spec.result_id);
     let mut vars = vec![
         broker("INPUT_BOOTSTRAP_SERVERS", s.input_kafka_broker.as_deref(), default),
@@ -89,7 +94,7 @@ pub fn inference_env(env: &InferenceEnvironment, spec: &InferenceSpec<'_>) -> Ve
         ]);
     } else {
         vars.extend([
-            var("MODEL_ARCH_URL", format!("{base}/results/{}", spec.result_id)),
+            var("MODEL_ARCH_URL", url("results")),
             var("MODEL_URL", model_url),
             var("INPUT_FORMAT", s.input_format.as_str()),
             var("INPUT_CONFIG", s.input_config.clone()),
@@ -147,6 +152,7 @@ mod tests {
         InferenceEnvironment {
             bootstrap_servers: Some("kafka:9092".to_owned()),
             backend_url: "http://backend:8000".to_owned(),
+            signer: PodSigner::none(),
         }
     }
 
@@ -236,11 +242,37 @@ mod tests {
 
     #[test]
     fn brokers_without_defaults_are_null() {
-        let env = InferenceEnvironment { bootstrap_servers: None, backend_url: "http://b/".to_owned() };
+        let env = InferenceEnvironment {
+            bootstrap_servers: None,
+            backend_url: "http://b/".to_owned(),
+            signer: PodSigner::none(),
+        };
         let settings = InferenceSettings { input_kafka_broker: None, ..settings() };
         let vars = table(&inference_env(&env, &spec(&settings)));
         assert_eq!(vars[0], ("INPUT_BOOTSTRAP_SERVERS".to_owned(), None));
         assert_eq!(vars[2], ("MODEL_ARCH_URL".to_owned(), Some("http://b/results/1".to_owned())));
+    }
+
+    #[test]
+    fn a_signer_adds_the_serving_token_to_both_model_urls() {
+        let env = InferenceEnvironment {
+            signer: PodSigner::new(|purpose, id| (purpose == PodPurpose::Serving).then(|| format!("s-{id}"))),
+            ..environment()
+        };
+        let settings = settings();
+        let vars = table(&inference_env(&env, &spec(&settings)));
+        assert_eq!(vars[2], ("MODEL_ARCH_URL".to_owned(), Some("http://backend:8000/results/1?token=s-1".to_owned())));
+        assert_eq!(vars[3], ("MODEL_URL".to_owned(), Some("http://backend:8000/results/model/1?token=s-1".to_owned())));
+        let s = InferenceSpec { distributed: true, result_id: 7, ..spec(&settings) };
+        let vars = table(&inference_env(&env, &s));
+        assert_eq!(vars[3], ("MODEL_URL".to_owned(), Some("http://backend:8000/results/model/7?token=s-7".to_owned())));
+        assert!(vars.iter().all(|(name, _)| name != "MODEL_ARCH_URL"));
+        // Only the URLs change.
+        let mut bare = table(&inference_env(&environment(), &spec(&settings)));
+        let signed = table(&inference_env(&env, &spec(&settings)));
+        bare[2] = signed[2].clone();
+        bare[3] = signed[3].clone();
+        assert_eq!(signed, bare);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,7 +63,30 @@ fn config_error(e: impl fmt::Display) -> ClusterError {
 /// A kubeconfig of one cluster, one token user and one context, as `KUBE_HOST` + `KUBE_TOKEN` and
 /// external clusters describe it.
 fn token_kubeconfig(host: &str, token: Option<&str>, settings: &ClusterSettings) -> Result<Kubeconfig, ClusterError> {
-    let mut cluster = json!({ "server": host });
+    pinned_kubeconfig(host, None, token, settings)
+}
+
+/// [`token_kubeconfig`], reaching the server at `address` when given: the URL's host becomes the
+/// address and the name is kept for TLS (`tls-server-name`: SNI and certificate verification).
+fn pinned_kubeconfig(
+    host: &str,
+    address: Option<SocketAddr>,
+    token: Option<&str>,
+    settings: &ClusterSettings,
+) -> Result<Kubeconfig, ClusterError> {
+    let mut cluster = match address {
+        None => json!({ "server": host }),
+        Some(address) => {
+            let uri: http::Uri = host.parse().map_err(config_error)?;
+            let name = uri.host().ok_or_else(|| ClusterError::Config(format!("{host} names no host")))?;
+            let scheme = uri.scheme_str().unwrap_or("https");
+            let path = uri.path().trim_end_matches('/');
+            json!({
+                "server": format!("{scheme}://{address}{path}"),
+                "tls-server-name": name.trim_start_matches('[').trim_end_matches(']'),
+            })
+        }
+    };
     if let Some(ca) = &settings.ca_cert {
         cluster["certificate-authority"] = json!(ca.display().to_string());
     }
@@ -169,7 +193,18 @@ impl KubeCluster {
     /// A cluster at `host` authenticated with `token`, with the TLS rules, namespace and time
     /// limit of `settings`.
     pub async fn connect(host: &str, token: &str, settings: &ClusterSettings) -> Result<Self, ClusterError> {
-        let kubeconfig = token_kubeconfig(host.trim(), non_blank(Some(token)), settings)?;
+        Self::connect_at(host, None, token, settings).await
+    }
+
+    /// [`KubeCluster::connect`], reaching the server at `address` when given (the name of
+    /// `host` is not resolved again; TLS verifies it).
+    pub async fn connect_at(
+        host: &str,
+        address: Option<SocketAddr>,
+        token: &str,
+        settings: &ClusterSettings,
+    ) -> Result<Self, ClusterError> {
+        let kubeconfig = pinned_kubeconfig(host.trim(), address, non_blank(Some(token)), settings)?;
         let config = config_from_kubeconfig(kubeconfig, settings).await?;
         Self::from_config(config, settings)
     }
@@ -214,6 +249,11 @@ impl KubeCluster {
     }
 
     fn map_error(&self, action: Action, kind: &'static str, name: &str, e: kube::Error) -> ClusterError {
+        if let kube::Error::Api(status) = &e {
+            // The answer's text is the server's: logged here, never put in a message.
+            tracing::debug!(cluster = %self.url, status = status.code, reason = %status.reason,
+                body = %status.message, "the Kubernetes API refused a call");
+        }
         match e {
             kube::Error::Api(status) if status.code == 409 && action == Action::Create => {
                 ClusterError::AlreadyExists { kind, name: name.to_owned() }
@@ -229,11 +269,14 @@ impl KubeCluster {
             kube::Error::Service(e) => {
                 ClusterError::Unreachable { cluster: self.url.clone(), reason: innermost(e.as_ref()).to_string() }
             }
-            other => ClusterError::Rejected {
-                action: format!("{action} {kind} {name}"),
-                status: 0,
-                message: format!("unusable answer: {other}"),
-            },
+            other => {
+                tracing::debug!(cluster = %self.url, error = %other, "unusable answer of the Kubernetes API");
+                ClusterError::Rejected {
+                    action: format!("{action} {kind} {name}"),
+                    status: 0,
+                    message: format!("unusable answer: {other}"),
+                }
+            }
         }
     }
 
@@ -301,18 +344,19 @@ impl Cluster for KubeCluster {
     }
 }
 
-/// Opens external clusters with kube, with the TLS rules, namespace and time limit of the default
-/// cluster's settings.
+/// Opens external clusters with kube, with the CA certificates, namespace and time limit of the
+/// default cluster's settings. TLS is always verified: `insecure_skip_tls_verify` is for the
+/// default cluster only.
 #[derive(Debug, Clone)]
 pub struct KubeConnector {
     settings: ClusterSettings,
 }
 
 impl KubeConnector {
-    /// A connector using `settings`' TLS rules, namespace and time limit (its host, token and
-    /// kubeconfig are ignored).
+    /// A connector using `settings`' CA certificates, namespace and time limit (its host, token,
+    /// kubeconfig and `insecure_skip_tls_verify` are ignored).
     pub fn new(settings: ClusterSettings) -> Self {
-        Self { settings }
+        Self { settings: ClusterSettings { insecure_skip_tls_verify: false, ..settings } }
     }
 }
 
@@ -320,6 +364,11 @@ impl KubeConnector {
 impl ClusterConnector for KubeConnector {
     async fn connect(&self, host: &str, token: &str) -> Result<Arc<dyn Cluster>, ClusterError> {
         let cluster = KubeCluster::connect(host, token, &self.settings).await?;
+        Ok(Arc::new(cluster))
+    }
+
+    async fn connect_at(&self, host: &str, address: SocketAddr, token: &str) -> Result<Arc<dyn Cluster>, ClusterError> {
+        let cluster = KubeCluster::connect_at(host, Some(address), token, &self.settings).await?;
         Ok(Arc::new(cluster))
     }
 }

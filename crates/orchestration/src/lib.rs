@@ -4,7 +4,8 @@
 //!   distributed chain (docs/contract.md §5.3.2, decisions.md item 3);
 //! * [`training`] and [`inference`] — pure builders of typed manifests (k8s-openapi [`Job`] and
 //!   [`ReplicationController`]) with the reference's environment tables, `imagePullPolicy: Always`
-//!   on the container, labels to find them again, and the [`gpu`] patch;
+//!   on the container, labels to find them again, and the [`gpu`] patch; the URLs given to pods
+//!   carry the capability a [`PodSigner`] gives ([`signer`]);
 //! * [`Cluster`] — the calls made to a cluster, behind a trait; [`KubeCluster`] implements it with
 //!   kube (in-cluster account, `KUBECONFIG`, or `KUBE_HOST` + `KUBE_TOKEN`; external clusters
 //!   through [`KubeConnector`]), with a time limit on every call;
@@ -49,6 +50,7 @@ mod kube_cluster;
 pub mod labels;
 pub mod plan;
 pub mod python;
+pub mod signer;
 pub mod training;
 pub mod watch;
 
@@ -56,4 +58,5 @@ pub use cluster::{Cluster, ClusterConnector, ClusterError, Deletion};
 pub use k8s_openapi::api::batch::v1::Job;
 pub use k8s_openapi::api::core::v1::ReplicationController;
 pub use kube_cluster::{ClusterSettings, KubeCluster, KubeConnector, DEFAULT_TIMEOUT};
+pub use signer::{PodPurpose, PodSigner};
 pub use watch::JobFailure;

@@ -3,7 +3,8 @@
 //! The environment table of every case — names, order and value spelling — is the reference's,
 //! because the training images read it (`eval`ing some values). What differs from the reference is
 //! fixed on purpose: `imagePullPolicy: Always` sits on the container (decisions.md item 25), and the
-//! Job carries labels and an annotation (see [`crate::labels`]) so the back-end can find it again.
+//! Job carries labels and an annotation (see [`crate::labels`]) so the back-end can find it again, and
+//! each URL of `RESULT_URL` ends in its result's `?token=` when the environment has a [`PodSigner`].
 
 use std::collections::BTreeMap;
 
@@ -21,6 +22,7 @@ use crate::labels::{
 };
 use crate::plan::PlannedJob;
 use crate::python::{python_bool, python_int, python_repr, python_str, PyDecimal};
+use crate::signer::{PodPurpose, PodSigner};
 
 /// Seconds a finished Job is kept before Kubernetes deletes it (`ttlSecondsAfterFinished`).
 pub const TTL_SECONDS_AFTER_FINISHED: i32 = 10;
@@ -40,6 +42,8 @@ pub struct TrainingEnvironment {
     pub model_logger_topic: String,
     /// The `FEDML_BLOCKCHAIN_*` settings for case 9.
     pub blockchain: BlockchainEnvironment,
+    /// The token of each `RESULT_URL` ([`PodPurpose::Training`]); none by default (bare URLs).
+    pub signer: PodSigner,
 }
 
 /// The `FEDML_BLOCKCHAIN_*` settings passed to blockchain federated Jobs (case 9) as `ETH_*`.
@@ -107,8 +111,9 @@ fn opt_var(name: &str, value: Option<&str>) -> EnvVar {
     EnvVar { name: name.to_owned(), value: value.map(str::to_owned), value_from: None }
 }
 
-fn result_url(backend_url: &str, id: i32) -> String {
-    format!("{}/results/{id}", backend_url.trim_end_matches('/'))
+/// `<BACKEND_URL>/results/<id>`, with the training token of result `id` when `env` signs.
+fn result_url(env: &TrainingEnvironment, id: i32) -> String {
+    env.signer.url(&env.backend_url, "results", PodPurpose::Training, id)
 }
 
 /// The environment of a training Job, in the reference's order (docs/contract.md §5.3.3), without the GPU
@@ -122,13 +127,12 @@ pub fn training_env(
     let DeploymentSettings { fit, distributed, incremental, semi_supervised, federated } = deployment.settings;
     let (result_url_value, result_id_value) = if case.is_distributed() {
         // Leaf first, root last, as Python list literals.
-        let urls: Vec<Value> =
-            unit.job.result_ids.iter().rev().map(|id| Value::String(result_url(&env.backend_url, *id))).collect();
+        let urls: Vec<Value> = unit.job.result_ids.iter().rev().map(|id| Value::String(result_url(env, *id))).collect();
         let ids: Vec<Value> = unit.job.result_ids.iter().rev().map(|id| Value::String(id.to_string())).collect();
         (python_repr(&Value::Array(urls)), python_repr(&Value::Array(ids)))
     } else {
         let id = unit.job.root_result();
-        (result_url(&env.backend_url, id), id.to_string())
+        (result_url(env, id), id.to_string())
     };
     let single_incremental = matches!(case, TrainingCase::SingleIncremental | TrainingCase::SingleFederatedIncremental);
 

@@ -7,8 +7,12 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::ReplicationController;
+use kafkaml_api::settings::AuthMode;
+use kafkaml_api::usecase::accounts::SecretKey;
+use kafkaml_api::usecase::capability::{self, Purpose};
 use kafkaml_domain::ResultStatus;
 use kafkaml_persistence::repo::results;
+use kafkaml_tests::auth::As;
 use kafkaml_tests::fake_kube::{FakeKube, Kind};
 use kafkaml_tests::{db_test, DbKind, TestApp};
 use serde_json::{json, Value};
@@ -19,11 +23,53 @@ const TF_TRAIN: &str = "kafkaml/tf-training:test";
 const PTH_TRAIN: &str = "kafkaml/pth-training:test";
 const TF_INF: &str = "kafkaml/tf-inference:test";
 const PTH_INF: &str = "kafkaml/pth-inference:test";
+/// `SECRET_KEY`: signs the pods' URLs.
+const SECRET: &str = "orchestration-test-key";
+
+fn secret() -> SecretKey {
+    SecretKey::new(SECRET.to_owned().into())
+}
+
+/// `RESULT_URL` of result `r` as the application writes it with tokens that never expire
+/// (`KAFKAML_POD_TOKEN_TTL=0`, as [`spawn`] sets it).
+fn training_url(r: i64) -> String {
+    let r = i32::try_from(r).unwrap();
+    format!("http://backend:8000/results/{r}?token={}", capability::sign(&secret(), Purpose::Training, r, None))
+}
+
+/// `<BACKEND_URL>/<path>/<r>` with the serving token of result `r`.
+fn serving_url(path: &str, r: i64) -> String {
+    let r = i32::try_from(r).unwrap();
+    format!("http://backend:8000/{path}/{r}?token={}", capability::sign(&secret(), Purpose::Serving, r, None))
+}
 
 /// Spawns the application pointed at `kube`, with every setting the manifests use.
 async fn spawn(kind: DbKind, kube: &FakeKube) -> TestApp {
+    spawn_listing(kind, kube, String::new(), Some(0)).await
+}
+
+/// [`spawn`] with `KAFKAML_EXTERNAL_CLUSTERS=external_clusters` and `KAFKAML_POD_TOKEN_TTL=ttl`
+/// (`None`: its default).
+async fn spawn_listing(kind: DbKind, kube: &FakeKube, external_clusters: String, ttl: Option<u64>) -> TestApp {
+    spawn_listing_with(kind, kube, external_clusters, ttl, AuthMode::Off).await
+}
+
+/// [`spawn_listing`] with authentication `auth`.
+async fn spawn_listing_with(
+    kind: DbKind,
+    kube: &FakeKube,
+    external_clusters: String,
+    ttl: Option<u64>,
+    auth: AuthMode,
+) -> TestApp {
     let (url, token) = (kube.url(), kube.token().to_owned());
     TestApp::spawn_with(kind, move |s| {
+        s.server.auth = auth;
+        s.server.secret_key = Some(SECRET.to_owned().into());
+        if let Some(ttl) = ttl {
+            s.images.pod_token_ttl_secs = ttl;
+        }
+        s.kube.external_clusters = external_clusters;
         s.kube.host = Some(url);
         s.kube.token = Some(token.into());
         s.kube.timeout_secs = 2;
@@ -126,7 +172,7 @@ db_test!(deploys_a_single_model, fixtures = |kind| with_kube(kind), |(app, kube)
         env_table(&job),
         rows(&[
             ("BOOTSTRAP_SERVERS", "kafka:9092"),
-            ("RESULT_URL", &format!("http://backend:8000/results/{r}")),
+            ("RESULT_URL", &training_url(r)),
             ("RESULT_ID", &r.to_string()),
             ("CONTROL_TOPIC", "KAFKA_ML_CONTROL_TOPIC"),
             ("DEPLOYMENT_ID", &deployment.to_string()),
@@ -180,7 +226,7 @@ db_test!(deploys_a_distributed_chain_as_one_job, fixtures = |kind| with_kube(kin
     let name = format!("distributed-model-training-{r1}-{r2}-{r3}");
     assert_eq!(job_names(&kube), vec![name.clone()]);
     let job = kube.job(NS, &name).unwrap();
-    let url = |r: i64| format!("'http://backend:8000/results/{r}'");
+    let url = |r: i64| format!("'{}'", training_url(r));
     assert_eq!(
         env_table(&job),
         rows(&[
@@ -639,8 +685,8 @@ db_test!(
             rows(&[
                 ("INPUT_BOOTSTRAP_SERVERS", "ext:9092"),
                 ("OUTPUT_BOOTSTRAP_SERVERS", "kafka:9092"),
-                ("MODEL_ARCH_URL", &format!("http://backend:8000/results/{r}")),
-                ("MODEL_URL", &format!("http://backend:8000/results/model/{r}")),
+                ("MODEL_ARCH_URL", &serving_url("results", r)),
+                ("MODEL_URL", &serving_url("results/model", r)),
                 ("INPUT_FORMAT", "RAW"),
                 ("INPUT_CONFIG", "{\"data_type\": \"uint8\"}"),
                 ("INPUT_TOPIC", "in"),
@@ -675,63 +721,70 @@ db_test!(
     }
 );
 
-db_test!(
-    deploys_and_stops_an_inference_in_an_external_cluster,
-    fixtures = |kind| with_kube(kind),
-    |(app, kube)| async move {
-        let external = FakeKube::start("external-token").await;
-        let root = app.create_model("droot", "tf", true, None).await;
-        let _child = app.create_model("dchild", "tf", true, Some(root)).await;
-        let cfg = app.create_configuration("ext", &[root]).await;
-        assert_eq!(deploy(&app, &body(cfg, json!({}))).await.0, 201);
-        let (_, ids) = latest_results(&app).await;
-        let r = ids["dchild"];
-        set_finished(&app, r);
-        let form = json!({"model_result": r, "gpumem": 0, "replicas": 1, "input_format": "RAW", "input_config": "{}",
+/// The fixtures of a test of external clusters: the application with a default cluster and
+/// `KAFKAML_EXTERNAL_CLUSTERS` listing an external one, both fake.
+async fn with_external_kube(kind: DbKind) -> (TestApp, FakeKube, FakeKube) {
+    let kube = FakeKube::start(TOKEN).await;
+    let external = FakeKube::start("external-token").await;
+    let app = spawn_listing(kind, &kube, format!("https://k8s.example.com:6443, {}", external.url()), Some(0)).await;
+    (app, kube, external)
+}
+
+db_test!(deploys_and_stops_an_inference_in_an_external_cluster, fixtures = |kind| with_external_kube(kind), |(
+    app,
+    kube,
+    external,
+)| async move {
+    let root = app.create_model("droot", "tf", true, None).await;
+    let _child = app.create_model("dchild", "tf", true, Some(root)).await;
+    let cfg = app.create_configuration("ext", &[root]).await;
+    assert_eq!(deploy(&app, &body(cfg, json!({}))).await.0, 201);
+    let (_, ids) = latest_results(&app).await;
+    let r = ids["dchild"];
+    set_finished(&app, r);
+    let form = json!({"model_result": r, "gpumem": 0, "replicas": 1, "input_format": "RAW", "input_config": "{}",
         "input_topic": "in", "output_topic": "out", "output_upper": "up", "limit": 0.5, "upper_kafka_broker": null,
         "external_host": external.url(), "token": "external-token"});
-        let res = app.post_json(&format!("/results/inference/{r}"), &form).await;
-        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-        let inference = app.get_json("/inferences/").await[0].clone();
-        let id = inference["id"].as_i64().unwrap();
-        assert_eq!(inference["external_host"], external.url());
-        assert!(inference.get("token").is_none());
-        assert!(kube.rcs(NS).is_empty());
-        let rc = external.rc(NS, &format!("model-inference-{id}")).unwrap();
-        let container = rc.spec.unwrap().template.unwrap().spec.unwrap().containers[0].clone();
-        assert_eq!(container.image.as_deref(), Some(TF_INF));
-        let env: Vec<(String, Option<String>)> =
-            container.env.unwrap().into_iter().map(|e| (e.name, e.value)).collect();
-        assert_eq!(
-            env,
-            rows(&[
-                ("INPUT_BOOTSTRAP_SERVERS", "kafka:9092"),
-                ("OUTPUT_BOOTSTRAP_SERVERS", "kafka:9092"),
-                ("UPPER_BOOTSTRAP_SERVERS", "kafka:9092"),
-                ("MODEL_URL", &format!("http://backend:8000/results/model/{r}")),
-                ("INPUT_FORMAT", "RAW"),
-                ("INPUT_CONFIG", "{}"),
-                ("INPUT_TOPIC", "in"),
-                ("OUTPUT_TOPIC", "out"),
-                ("OUTPUT_UPPER", "up"),
-                ("GROUP_ID", &format!("inf{r}")),
-                ("LIMIT", "0.5000000000"),
-            ])
-        );
-        let res = app.client.post(app.url(&format!("/inferences/{id}"))).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        assert!(external.rcs(NS).is_empty());
-        assert_eq!(external.deletions().len(), 1);
-        assert!(kube.deletions().is_empty());
-        // A wrong token: the external cluster refuses, nothing is stored.
-        let mut bad = form.clone();
-        bad["token"] = json!("wrong");
-        let res = app.post_json(&format!("/results/inference/{r}"), &bad).await;
-        assert_eq!(res.status(), 502);
-        assert!(res.text().await.unwrap().contains("(HTTP 401)"));
-        assert_eq!(app.get_json("/inferences/").await.as_array().unwrap().len(), 1);
-    }
-);
+    let res = app.post_json(&format!("/results/inference/{r}"), &form).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let inference = app.get_json("/inferences/").await[0].clone();
+    let id = inference["id"].as_i64().unwrap();
+    assert_eq!(inference["external_host"], external.url());
+    assert!(inference.get("token").is_none());
+    assert!(kube.rcs(NS).is_empty());
+    let rc = external.rc(NS, &format!("model-inference-{id}")).unwrap();
+    let container = rc.spec.unwrap().template.unwrap().spec.unwrap().containers[0].clone();
+    assert_eq!(container.image.as_deref(), Some(TF_INF));
+    let env: Vec<(String, Option<String>)> = container.env.unwrap().into_iter().map(|e| (e.name, e.value)).collect();
+    assert_eq!(
+        env,
+        rows(&[
+            ("INPUT_BOOTSTRAP_SERVERS", "kafka:9092"),
+            ("OUTPUT_BOOTSTRAP_SERVERS", "kafka:9092"),
+            ("UPPER_BOOTSTRAP_SERVERS", "kafka:9092"),
+            ("MODEL_URL", &serving_url("results/model", r)),
+            ("INPUT_FORMAT", "RAW"),
+            ("INPUT_CONFIG", "{}"),
+            ("INPUT_TOPIC", "in"),
+            ("OUTPUT_TOPIC", "out"),
+            ("OUTPUT_UPPER", "up"),
+            ("GROUP_ID", &format!("inf{r}")),
+            ("LIMIT", "0.5000000000"),
+        ])
+    );
+    let res = app.client.post(app.url(&format!("/inferences/{id}"))).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(external.rcs(NS).is_empty());
+    assert_eq!(external.deletions().len(), 1);
+    assert!(kube.deletions().is_empty());
+    // A wrong token: the external cluster refuses, nothing is stored.
+    let mut bad = form.clone();
+    bad["token"] = json!("wrong");
+    let res = app.post_json(&format!("/results/inference/{r}"), &bad).await;
+    assert_eq!(res.status(), 502);
+    assert!(res.text().await.unwrap().contains("(HTTP 401)"));
+    assert_eq!(app.get_json("/inferences/").await.as_array().unwrap().len(), 1);
+});
 
 db_test!(inference_requests_are_checked, fixtures = |kind| with_kube(kind), |(app, kube)| async move {
     let m = app.create_model("chk", "tf", false, None).await;
@@ -817,3 +870,251 @@ mod without_a_cluster {
         check(DbKind::Postgres).await
     }
 }
+
+/// The token of a pod URL, checked: the URL is `<base>?token=<token>` and nothing else.
+fn token_of(url: &str, base: &str) -> String {
+    let (start, query) = url.split_once('?').unwrap_or_else(|| panic!("no query in {url}"));
+    assert_eq!(start, base);
+    capability::token_of_query(query).unwrap().to_owned()
+}
+
+/// The expiry a token states (`0`: never).
+fn expiry_of(token: &str) -> i64 {
+    token.split_once('.').unwrap().0.parse().unwrap()
+}
+
+db_test!(
+    pod_urls_carry_tokens_of_their_purpose_and_result,
+    fixtures = |kind| async move {
+        let kube = FakeKube::start(TOKEN).await;
+        // The default time to live of training tokens; every call needs a credential.
+        (spawn_listing_with(kind, &kube, String::new(), None, AuthMode::On).await, kube)
+    },
+    |(mut app, kube)| async move {
+        // The test itself acts as an operator; the pods have only their URLs.
+        let (_, key) = app.user_with_token("ops", As::Operator).await;
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("authorization", format!("Token {key}").parse().unwrap());
+        app.client = reqwest::Client::builder().default_headers(headers).build().unwrap();
+        let pod = reqwest::Client::new();
+        let m = app.create_model("tok", "tf", false, None).await;
+        let cfg = app.create_configuration("tok", &[m]).await;
+        assert_eq!(deploy(&app, &body(cfg, json!({}))).await.0, 201);
+        let (_, ids) = latest_results(&app).await;
+        let r = ids["tok"];
+        let id = i32::try_from(r).unwrap();
+        let job = kube.job(NS, &format!("model-training-{r}")).unwrap();
+        let result_url = env_value(&job, "RESULT_URL").unwrap();
+        let token = token_of(&result_url, &format!("http://backend:8000/results/{r}"));
+        let now = chrono::Utc::now().timestamp();
+        let thirty_days = 30 * 24 * 3600;
+        assert!((now + thirty_days - 60..=now + thirty_days).contains(&expiry_of(&token)), "{token}");
+        assert!(capability::verify(&secret(), Purpose::Training, id, &token, now));
+        assert!(!capability::verify(&secret(), Purpose::Serving, id, &token, now));
+        assert!(!capability::verify(&secret(), Purpose::Training, id + 1, &token, now));
+        assert!(!capability::verify(&secret(), Purpose::Training, id, &token, now + thirty_days));
+        assert!(!result_url.replace("results", "results_metrics").contains("results_metrics_metrics"));
+
+        // The pod's conversation with its signed URL, as the images hold it (the query is kept).
+        let url = result_url.replace("http://backend:8000", &app.address);
+        let bare = url.split_once('?').unwrap().0.to_owned();
+        // Without its token, or with another result's or purpose's, nobody gets in.
+        let other = capability::sign(&secret(), Purpose::Training, id + 1, None);
+        let serving = capability::sign(&secret(), Purpose::Serving, id, None);
+        for wrong in [bare.clone(), format!("{bare}?token={other}"), format!("{bare}?token=0.{}", "0".repeat(32))] {
+            assert_eq!(pod.get(&wrong).send().await.unwrap().status(), 401, "{wrong}");
+        }
+        let serving_metrics = format!("{bare}?token={serving}").replace("results", "results_metrics");
+        let form = [("data", json!({"train_metrics": {"loss": [0.5]}}).to_string())];
+        assert_eq!(pod.post(&serving_metrics).form(&form).send().await.unwrap().status(), 401);
+        assert_eq!(pod.get(&url).send().await.unwrap().status(), 200);
+        let metrics_url = url.replace("results", "results_metrics");
+        assert_eq!(pod.post(&metrics_url).form(&form).send().await.unwrap().status(), 200);
+        let upload = reqwest::multipart::Form::new()
+            .part("trained_model", reqwest::multipart::Part::bytes(b"h5".to_vec()).file_name("m.h5"))
+            .text("data", "{}");
+        assert_eq!(pod.post(&url).multipart(upload).send().await.unwrap().status(), 200);
+        assert_eq!(status_of(&app, r).await["status"], "finished");
+        // The audit trail names the pod's capability.
+        let entries = kafkaml_persistence::repo::audit::recent(&mut app.db.connect(), 5).unwrap();
+        assert!(entries.iter().any(|e| e.actor == format!("training pod of result {r}")), "{entries:?}");
+
+        // Inference pods: serving tokens that never expire, on both URLs.
+        let form = json!({"gpumem": 0, "input_topic": "in", "output_topic": "out"});
+        assert_eq!(app.post_json(&format!("/results/inference/{r}"), &form).await.status(), 200);
+        let inference = app.get_json("/inferences/").await[0]["id"].as_i64().unwrap();
+        let rc = kube.rc(NS, &format!("model-inference-{inference}")).unwrap();
+        let env = rc.spec.unwrap().template.unwrap().spec.unwrap().containers[0].env.clone().unwrap();
+        let value = |name: &str| env.iter().find(|e| e.name == name).and_then(|e| e.value.clone()).unwrap();
+        for (name, base) in [("MODEL_URL", format!("results/model/{r}")), ("MODEL_ARCH_URL", format!("results/{r}"))] {
+            // The inference pod reads both with its URL alone.
+            let answer = pod.get(value(name).replace("http://backend:8000", &app.address)).send().await.unwrap();
+            assert_eq!(answer.status(), 200, "{name}");
+            let token = token_of(&value(name), &format!("http://backend:8000/{base}"));
+            assert_eq!(expiry_of(&token), 0, "{name}");
+            assert!(capability::verify(&secret(), Purpose::Serving, id, &token, i64::MAX - 1), "{name}");
+            assert!(!capability::verify(&secret(), Purpose::Training, id, &token, now), "{name}");
+        }
+
+        // Indefinite trainings run without end: their tokens never expire.
+        let extra = json!({"incremental": true, "indefinite": true, "monitoring_metric": "build_ind",
+            "change": "down", "improvement": 0.1});
+        let ind = app.create_model("ind", "tf", false, None).await;
+        let cfg = app.create_configuration("ind", &[ind]).await;
+        let (status, text) = deploy(&app, &body(cfg, extra)).await;
+        assert_eq!(status, 201, "{text}");
+        let (_, ids) = latest_results(&app).await;
+        let r = ids["ind"];
+        let job = kube.job(NS, &format!("incremental-model-training-{r}")).unwrap();
+        let token = token_of(&env_value(&job, "RESULT_URL").unwrap(), &format!("http://backend:8000/results/{r}"));
+        assert_eq!(expiry_of(&token), 0);
+        assert!(capability::verify(&secret(), Purpose::Training, i32::try_from(r).unwrap(), &token, now));
+    }
+);
+
+/// A server that answers every request `404` with a secret in its body (what T4 of the security
+/// review reached), and counts the connections it accepted.
+struct SecretServer {
+    addr: std::net::SocketAddr,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+const INTERNAL_SECRET: &str = "INTERNAL-SECRET-12345";
+
+impl SecretServer {
+    async fn start() -> SecretServer {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::spawn(async move {
+                    // Read the head and the body it announces, then answer and close.
+                    let mut request = Vec::new();
+                    let mut buf = [0_u8; 4096];
+                    loop {
+                        let Ok(n) = socket.read(&mut buf).await else { return };
+                        if n == 0 {
+                            return;
+                        }
+                        request.extend_from_slice(&buf[..n]);
+                        let text = String::from_utf8_lossy(&request).to_ascii_lowercase();
+                        if let Some(end) = text.find("\r\n\r\n") {
+                            let length = text[..end]
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                                .unwrap_or(0_usize);
+                            if request.len() >= end + 4 + length {
+                                break;
+                            }
+                        }
+                    }
+                    let answer = format!(
+                        "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
+                         Connection: close\r\n\r\n{INTERNAL_SECRET}",
+                        INTERNAL_SECRET.len()
+                    );
+                    let _ = socket.write_all(answer.as_bytes()).await;
+                    let _ = socket.shutdown().await;
+                });
+            }
+        });
+        SecretServer { addr, connections }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// A finished result of a new deployment of `app`.
+async fn finished_result(app: &TestApp, name: &str) -> i64 {
+    let m = app.create_model(name, "tf", false, None).await;
+    let cfg = app.create_configuration(name, &[m]).await;
+    assert_eq!(deploy(app, &body(cfg, json!({}))).await.0, 201);
+    let r = latest_results(app).await.1[name];
+    set_finished(app, r);
+    r
+}
+
+/// The review's T4 body, with `external_host`.
+fn t4(external_host: &str) -> Value {
+    json!({"gpumem": 0, "replicas": 1, "input_format": "RAW", "input_config": "{}", "input_topic": "in",
+        "output_topic": "out", "external_host": external_host, "token": "attacker-token"})
+}
+
+db_test!(unlisted_external_clusters_are_refused_before_any_connection, fixtures = |kind| with_kube(kind), |(
+    app,
+    kube,
+)| async move {
+    let secret = SecretServer::start().await;
+    let r = finished_result(&app, "t4").await;
+    let refusal = |host: &str, reason: &str| format!("The external cluster {host} cannot be used: {reason}.");
+    // The review's T4 request: its URL carries a query, so it is not an API server URL.
+    let t4_host = format!("{}/anything?x=", secret.url());
+    let res = app.post_json(&format!("/results/inference/{r}"), &t4(&t4_host)).await;
+    assert_eq!(res.status(), 400);
+    let reason = "it is not an API server URL of the form https://host[:port]";
+    assert_eq!(res.text().await.unwrap(), refusal(&t4_host, reason));
+    // Well-formed, but nothing is listed (the default).
+    for (host, listed) in [
+        (secret.url(), secret.url()),
+        (format!("{}/anything", secret.url()), format!("{}/anything", secret.url())),
+        ("http://169.254.169.254/latest/meta-data".to_owned(), "http://169.254.169.254:80/latest/meta-data".to_owned()),
+        ("https://k8s.example.com".to_owned(), "https://k8s.example.com:443".to_owned()),
+    ] {
+        let res = app.post_json(&format!("/results/inference/{r}"), &t4(&host)).await;
+        assert_eq!(res.status(), 400, "{host}");
+        let reason =
+            format!("external clusters are not allowed; list {listed} in KAFKAML_EXTERNAL_CLUSTERS to allow this one");
+        assert_eq!(res.text().await.unwrap(), refusal(&host, &reason));
+    }
+    assert_eq!(secret.connections(), 0, "nothing reached the target");
+    assert_eq!(app.get_json("/inferences/").await, json!([]));
+    assert!(kube.rcs(NS).is_empty());
+});
+
+db_test!(
+    a_listed_external_cluster_never_has_its_answer_reflected,
+    fixtures = |kind| async move {
+        let kube = FakeKube::start(TOKEN).await;
+        let secret = SecretServer::start().await;
+        let app = spawn_listing(kind, &kube, secret.url(), Some(0)).await;
+        (app, kube, secret)
+    },
+    |(app, kube, secret)| async move {
+        let r = finished_result(&app, "t4").await;
+        let res = app.post_json(&format!("/results/inference/{r}"), &t4(&secret.url())).await;
+        assert_eq!(res.status(), 502);
+        let text = res.text().await.unwrap();
+        assert!(
+            text.starts_with("the Kubernetes API refused to create ReplicationController model-inference-"),
+            "{text}"
+        );
+        assert!(text.ends_with(" (HTTP 404)."), "{text}");
+        assert!(!text.contains("SECRET") && !text.contains("anything"), "{text}");
+        assert!(secret.connections() >= 1, "the listed cluster was called");
+        assert_eq!(app.get_json("/inferences/").await, json!([]), "nothing is stored");
+        // Listing one URL allows no other path, scheme or port on that host.
+        let before = secret.connections();
+        for host in [
+            format!("{}/anything", secret.url()),
+            format!("{}/anything?x=", secret.url()),
+            secret.url().replace("http://", "https://"),
+            format!("http://127.0.0.1:{}", secret.addr.port() + 1),
+            format!("http://localhost:{}", secret.addr.port()),
+        ] {
+            let res = app.post_json(&format!("/results/inference/{r}"), &t4(&host)).await;
+            assert_eq!(res.status(), 400, "{host}");
+        }
+        assert_eq!(secret.connections(), before);
+        assert!(kube.rcs(NS).is_empty());
+    }
+);

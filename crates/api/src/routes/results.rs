@@ -156,7 +156,7 @@ pub async fn upload_result(
     req: HttpRequest,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    usecase::find(&state.ctx, id.0).await?;
+    usecase::find_for_upload(&state.ctx, id.0).await?;
     let mut temps = TempFiles(Vec::new());
     let upload = receive_upload(&state.ctx.store, &req, payload, &mut temps).await?;
     let model = upload

@@ -3,11 +3,15 @@
 //! missing one kept as a [`NotConfigured`] that names its variable, so the operation that needs it
 //! answers 503 with that name instead of failing at start-up.
 
+use std::time::Duration;
+
 use kafkaml_domain::Framework;
 use kafkaml_iot::BrokerAllowList;
 use kafkaml_orchestration::inference::InferenceEnvironment;
 use kafkaml_orchestration::training::{BlockchainEnvironment, TrainingEnvironment};
+use kafkaml_orchestration::PodSigner;
 
+use crate::cluster::ExternalClusters;
 use crate::cross_site::TrustedOrigins;
 use crate::settings::Settings;
 
@@ -86,6 +90,12 @@ pub struct Config {
     pub iot_brokers: BrokerAllowList,
     /// Most devices one device list probes (`KAFKAML_IOT_MAX_PROBED_DEVICES`).
     pub iot_max_probed: usize,
+    /// How long training pods' tokens stay valid (`KAFKAML_POD_TOKEN_TTL`; `None`: no expiry).
+    pub pod_token_ttl: Option<Duration>,
+    /// Most results of one deployment (`KAFKAML_MAX_RESULTS_PER_DEPLOYMENT`).
+    pub max_results_per_deployment: u32,
+    /// The external clusters inferences may use (`KAFKAML_EXTERNAL_CLUSTERS`).
+    pub external_clusters: ExternalClusters,
 }
 
 impl Config {
@@ -123,10 +133,13 @@ impl Config {
                     wallet_key: settings.blockchain.wallet_key.clone(),
                     blockscout_url: settings.blockchain.blockscout_url.clone(),
                 },
+                // Signed by `Ctx::training_environment`, which has the key.
+                signer: PodSigner::none(),
             }),
             inference: backend_url.map(|backend_url| InferenceEnvironment {
                 bootstrap_servers: settings.kafka.bootstrap_servers.clone(),
                 backend_url,
+                signer: PodSigner::none(),
             }),
             training_images: Images {
                 tf: image(
@@ -167,6 +180,9 @@ impl Config {
             origins: TrustedOrigins::new(&settings.server.frontend_url),
             iot_brokers: settings.iot.brokers.clone(),
             iot_max_probed: settings.iot.max_probed_devices,
+            pod_token_ttl: settings.images.pod_token_ttl(),
+            max_results_per_deployment: settings.images.max_results_per_deployment,
+            external_clusters: ExternalClusters::from_settings(settings),
         }
     }
 }

@@ -30,7 +30,7 @@ pub async fn deploy_inference(ctx: &Ctx, actor: &Actor, result_id: i32, input: I
     // Distributed models are served by TensorFlow's image.
     let framework = if model.distributed { kafkaml_domain::Framework::Tf } else { model.framework };
     let image = ctx.config.inference_images.of(framework)?.to_owned();
-    let env = ctx.config.inference.as_ref().map_err(Clone::clone)?;
+    let env = ctx.inference_environment()?;
     let cluster = ctx.cluster_for(request.settings.external.as_ref()).await?;
     let row = NewInference::deployed(result_id, &request.settings);
     let inference_id = ctx.db(move |c| Ok::<_, Error>(inferences::create(c, &row)?)).await?;
@@ -42,7 +42,7 @@ pub async fn deploy_inference(ctx: &Ctx, actor: &Actor, result_id: i32, input: I
         gpumem: request.gpumem,
         settings: &request.settings,
     };
-    if let Err(e) = cluster.create_replication_controller(&inference_controller(env, &spec)).await {
+    if let Err(e) = cluster.create_replication_controller(&inference_controller(&env, &spec)).await {
         ctx.db(move |c| Ok::<_, Error>(inferences::remove(c, inference_id)?)).await?;
         return Err(e.into());
     }

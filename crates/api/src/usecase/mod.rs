@@ -16,6 +16,7 @@
 //! | [`datasources`] | store a datasource; publish one to the control topic |
 //! | [`accounts`] | users, passwords, sign-in, sessions, the audit trail's pages |
 //! | [`tokens`] | API tokens: create (key shown once), list, revoke, authenticate a key |
+//! | [`capability`] | the tokens of the URLs given to pods: sign, verify, which route takes which |
 //!
 //! Every mutating operation takes the [`Actor`] that asked for it and records its [`Change`] in
 //! the audit trail inside the change's own transaction ([`audit`]).
@@ -114,14 +115,20 @@ impl Ctx {
         self.services.cluster.clone().ok_or(Error::Cluster(ClusterError::NotConfigured))
     }
 
-    /// The cluster of an inference: its external cluster when it has one, else the default.
+    /// The cluster of an inference: its external cluster when it has one and
+    /// `KAFKAML_EXTERNAL_CLUSTERS` allows it (checked before any connection), else the default.
     pub async fn cluster_for(
         &self,
         external: Option<&kafkaml_domain::settings::ExternalCluster>,
     ) -> Result<Arc<dyn Cluster>, Error> {
         match external {
             Some(e) => {
-                self.services.connector.connect(&e.host, e.token.expose_secret()).await.map_err(|err| match err {
+                let token = e.token.expose_secret();
+                let connection = match self.config.external_clusters.check(&e.host).await? {
+                    Some(address) => self.services.connector.connect_at(&e.host, address, token).await,
+                    None => self.services.connector.connect(&e.host, token).await,
+                };
+                connection.map_err(|err| match err {
                     ClusterError::Config(reason) => Error::ExternalCluster { host: e.host.clone(), reason },
                     other => Error::Cluster(other),
                 })

@@ -47,6 +47,15 @@ pub async fn find(ctx: &Ctx, result_id: i32) -> Result<ResultContext, Error> {
     ctx.db(move |c| results::find_context(c, result_id)?.ok_or(Error::NotFound(Missing::TrainingResult))).await
 }
 
+/// The result an upload goes to, refused before anything is received unless it accepts uploads
+/// (`created` or `deployed`, or finished moments ago: `results::check_accepts_uploads`; the
+/// upload's own transaction checks again).
+pub async fn find_for_upload(ctx: &Ctx, result_id: i32) -> Result<ResultContext, Error> {
+    let found = find(ctx, result_id).await?;
+    results::check_accepts_uploads(found.result.status, found.result.status_changed, kafkaml_domain::datetime::now())?;
+    Ok(found)
+}
+
 /// A trained model as received: files already streamed into the store's temporary files.
 #[derive(Debug)]
 pub struct TrainedUpload {
@@ -58,8 +67,11 @@ pub struct TrainedUpload {
     pub metrics: ResultUpload,
 }
 
-/// Stores an upload: metrics and files, and the result becomes `finished` (with
-/// `"indefinite": true` a new result of the same deployment and model receives it). The files are
+/// Stores an upload of a `created` or `deployed` result (or one finished moments ago, whose pod
+/// retries): metrics and files, and the result
+/// becomes `finished` (with `"indefinite": true`, allowed for indefinite incremental trainings
+/// only and up to `KAFKAML_MAX_RESULTS_PER_DEPLOYMENT` results, a new result of the same
+/// deployment and model receives it). The files are
 /// moved into place inside the transaction that records them, so nothing is kept when any step
 /// fails. Returns the id of the result that received the upload.
 pub async fn upload_trained_model(
@@ -70,25 +82,33 @@ pub async fn upload_trained_model(
 ) -> Result<i32, Error> {
     let store = ctx.store.clone();
     let actor = actor.clone();
+    let max_results = ctx.config.max_results_per_deployment;
     let target = ctx
         .db(move |c| {
             let TrainedUpload { model: model_tmp, confusion_matrix: image_tmp, metrics } = upload;
             write_transaction(c, |c| {
-                let target = results::finish_upload(c, result_id, &metrics, image_tmp.is_some(), |target, model| {
-                    let artifact = Artifact::Model(model.framework);
-                    store.commit(&model_tmp, target, artifact)?;
-                    let image = match &image_tmp {
-                        Some(tmp) => {
-                            store.commit(tmp, target, Artifact::ConfusionMatrix)?;
-                            Some(ArtifactStore::relative_name(target, Artifact::ConfusionMatrix))
-                        }
-                        None => None,
-                    };
-                    Ok(StoredFiles {
-                        trained_model: ArtifactStore::relative_name(target, artifact),
-                        confusion_mat_img: image,
-                    })
-                })
+                let target = results::finish_upload(
+                    c,
+                    result_id,
+                    &metrics,
+                    image_tmp.is_some(),
+                    max_results,
+                    |target, model| {
+                        let artifact = Artifact::Model(model.framework);
+                        store.commit(&model_tmp, target, artifact)?;
+                        let image = match &image_tmp {
+                            Some(tmp) => {
+                                store.commit(tmp, target, Artifact::ConfusionMatrix)?;
+                                Some(ArtifactStore::relative_name(target, Artifact::ConfusionMatrix))
+                            }
+                            None => None,
+                        };
+                        Ok(StoredFiles {
+                            trained_model: ArtifactStore::relative_name(target, artifact),
+                            confusion_mat_img: image,
+                        })
+                    },
+                )
                 .map_err(|e| match e {
                     DbError::Io(e) => Error::Internal(format!("storing the upload failed: {e}")),
                     other => Error::from_db(other, Missing::TrainingResult),
@@ -106,7 +126,7 @@ pub async fn upload_trained_model(
     Ok(target)
 }
 
-/// Replaces the per-epoch metrics the update gives.
+/// Replaces the per-epoch metrics the update gives, while the result is `created` or `deployed`.
 pub async fn update_metrics(ctx: &Ctx, actor: &Actor, result_id: i32, update: MetricsUpdate) -> Result<(), Error> {
     let actor = actor.clone();
     ctx.db(move |c| {

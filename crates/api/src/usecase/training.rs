@@ -87,7 +87,8 @@ async fn check_with_executors(ctx: &Ctx, request: &DeploymentRequest, frameworks
 pub async fn deploy_training(ctx: &Ctx, actor: &Actor, input: DeploymentInput) -> Result<i32, Error> {
     let request = input.resolve().map_err(|m| Error::invalid(INVALID, m))?;
     let cluster = ctx.cluster()?;
-    let env = ctx.config.training.as_ref().map_err(Clone::clone)?;
+    let incremental = &request.settings.incremental;
+    let env = ctx.training_environment(incremental.incremental && incremental.indefinite)?;
     let configuration = i32::try_from(request.configuration).map_err(|_| Error::NotFound(Missing::Configuration))?;
     let config_models = ctx
         .db(move |c| models::of_configuration(c, configuration)?.ok_or(Error::NotFound(Missing::Configuration)))
@@ -123,7 +124,7 @@ pub async fn deploy_training(ctx: &Ctx, actor: &Actor, input: DeploymentInput) -
             federated_string_id: federated_string_id(),
             job,
         };
-        jobs.push(training_job(env, &deployment, &unit));
+        jobs.push(training_job(&env, &deployment, &unit));
     }
     if let Err(e) = create_all_or_none(cluster, jobs).await {
         let id = created.id;

@@ -84,18 +84,44 @@ async fn create_job_conflict_is_already_exists() {
 }
 
 #[tokio::test]
-async fn refusals_carry_the_api_message() {
+async fn refusals_keep_the_api_message_for_logs_only() {
     let (cluster, mut handle) = mocked(Duration::from_secs(5));
     let server = tokio::spawn(async move {
         answer(&mut handle, "POST", JOBS, 403, status(403, "Forbidden", "jobs.batch is forbidden")).await;
         answer(&mut handle, "POST", JOBS, 503, status(503, "ServiceUnavailable", "etcd is down")).await;
+        // Not a Status: kube takes the whole body as the message.
+        let (_, send) = handle.next_request().await.expect("a request");
+        send.send_response(
+            Response::builder()
+                .status(StatusCode::NOT_FOUND)
+                .header("content-type", "text/plain")
+                .body(Body::from(b"INTERNAL-SECRET-12345".to_vec()))
+                .unwrap(),
+        );
     });
     let err = cluster.create_job(&job("j")).await.unwrap_err();
-    assert_eq!(err.to_string(), "the Kubernetes API refused to create Job j (HTTP 403): jobs.batch is forbidden");
+    assert_eq!(err.to_string(), "the Kubernetes API refused to create Job j (HTTP 403)");
+    assert!(
+        matches!(&err, ClusterError::Rejected { status: 403, message, .. } if message == "jobs.batch is forbidden"),
+        "{err:?}"
+    );
     assert!(!err.is_unavailable());
     let err = cluster.create_job(&job("j")).await.unwrap_err();
     assert!(err.is_unavailable(), "{err:?}");
+    let err = cluster.create_job(&job("j")).await.unwrap_err();
+    assert_eq!(err.to_string(), "the Kubernetes API refused to create Job j (HTTP 404)");
+    assert!(matches!(&err, ClusterError::Rejected { message, .. } if message.contains("INTERNAL-SECRET")), "{err:?}");
     server.await.unwrap();
+}
+
+#[test]
+fn external_clusters_never_skip_tls_verification() {
+    let mut s = settings();
+    s.insecure_skip_tls_verify = true;
+    s.ca_cert = Some("/etc/ca.pem".into());
+    let connector = KubeConnector::new(s);
+    assert!(!connector.settings.insecure_skip_tls_verify);
+    assert_eq!(connector.settings.ca_cert.as_deref(), Some(std::path::Path::new("/etc/ca.pem")));
 }
 
 #[tokio::test]
@@ -256,4 +282,23 @@ async fn kubeconfig_file_is_read() {
     s.kubeconfig = Some(dir.join("missing"));
     assert!(matches!(KubeCluster::from_settings(&s).await, Err(ClusterError::Config(_))));
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_pinned_connection_goes_to_the_address_not_to_the_name() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let accepted = tokio::spawn(async move { listener.accept().await.is_ok() });
+    // The name cannot resolve: only the pinned address can be reached.
+    let host = format!("http://kafkaml-test.invalid:{}/prefix/", address.port());
+    let cluster = KubeConnector::new(settings()).connect_at(&host, address, "t").await.unwrap();
+    assert_eq!(cluster.describe(), format!("http://{address}/prefix"));
+    let err = cluster.create_job(&job("j")).await.unwrap_err();
+    assert!(err.is_unavailable(), "{err:?}");
+    assert!(accepted.await.unwrap(), "the pinned address was reached");
+    // TLS keeps the name: the kubeconfig names it as the server to verify.
+    let kubeconfig = pinned_kubeconfig("https://k8s.example.com:6443", Some(address), None, &settings()).unwrap();
+    let cluster = kubeconfig.clusters[0].cluster.as_ref().unwrap();
+    assert_eq!(cluster.server.as_deref(), Some(format!("https://{address}").as_str()));
+    assert_eq!(cluster.tls_server_name.as_deref(), Some("k8s.example.com"));
 }

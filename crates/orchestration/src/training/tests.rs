@@ -22,6 +22,7 @@ fn environment() -> TrainingEnvironment {
             wallet_key: Some("0xKEY".into()),
             blockscout_url: Some("http://blockscout:4000".to_owned()),
         },
+        signer: PodSigner::none(),
     }
 }
 
@@ -491,4 +492,49 @@ fn federated_string_ids_are_8_base36_characters() {
 fn blockchain_key_does_not_print() {
     let text = format!("{:?}", environment());
     assert!(!text.contains("0xKEY"), "{text}");
+}
+
+/// A signer whose token names its purpose and result, as a test can read it back.
+fn test_signer() -> PodSigner {
+    PodSigner::new(|purpose, id| Some(format!("{}-{id}", if purpose == PodPurpose::Training { "t" } else { "s" })))
+}
+
+#[test]
+fn a_signer_adds_each_results_training_token_to_result_url() {
+    let env = TrainingEnvironment { signer: test_signer(), ..environment() };
+    let d = settings();
+    let single = table(&training_env(&env, &deployment(&d), &unit(1)));
+    assert_eq!(single[1], ("RESULT_URL".to_owned(), Some("http://backend:8000/results/1?token=t-1".to_owned())));
+    assert_eq!(single[2], ("RESULT_ID".to_owned(), Some("1".to_owned())));
+    // Distributed cases: every URL of the list literal carries its own result's token, leaf first.
+    for case in [3, 4, 7, 8] {
+        let vars = table(&training_env(&env, &deployment(&d), &unit(case)));
+        assert_eq!(
+            vars[1],
+            (
+                "RESULT_URL".to_owned(),
+                Some(
+                    "['http://backend:8000/results/15?token=t-15', 'http://backend:8000/results/14?token=t-14', \
+                     'http://backend:8000/results/13?token=t-13']"
+                        .to_owned()
+                )
+            ),
+            "case {case}"
+        );
+        assert_eq!(vars[2], ("RESULT_ID".to_owned(), Some(IDS.to_owned())), "case {case}");
+    }
+    // Nothing else changes: the tables of every case are the unsigned ones but for RESULT_URL.
+    for case in 1..=9 {
+        let signed = table(&training_env(&env, &deployment(&d), &unit(case)));
+        let mut bare = env_of(case, &d);
+        bare[1] = signed[1].clone();
+        assert_eq!(signed, bare, "case {case}");
+    }
+}
+
+#[test]
+fn a_signer_that_gives_no_token_leaves_result_url_bare() {
+    let env = TrainingEnvironment { signer: PodSigner::new(|_, _| None), ..environment() };
+    let vars = table(&training_env(&env, &deployment(&settings()), &unit(3)));
+    assert_eq!(vars[1], ("RESULT_URL".to_owned(), Some(URLS.to_owned())));
 }

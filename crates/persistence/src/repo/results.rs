@@ -156,13 +156,14 @@ pub fn mark_fetched(conn: &mut DbConnection, id: i32) -> DbResult<()> {
     Ok(())
 }
 
-/// Replaces the per-epoch metrics that are present in `update`.
+/// Replaces the per-epoch metrics that are present in `update`, while the result accepts uploads
+/// ([`check_accepts_uploads`]).
 pub fn update_metrics(conn: &mut DbConnection, id: i32, update: &MetricsUpdate) -> DbResult<()> {
     write_transaction(conn, |conn| {
-        let exists: i64 = with_conn!(conn, |c| r::table.filter(r::id.eq(id)).count().get_result(c))?;
-        if exists == 0 {
-            return Err(DbError::NotFound);
-        }
+        let found: Option<(Stored<ResultStatus>, DbTime)> =
+            with_conn!(conn, |c| r::table.find(id).select((r::status, r::status_changed)).first(c).optional())?;
+        let (status, changed) = found.ok_or(DbError::NotFound)?;
+        check_accepts_uploads(status.0, changed.0, kafkaml_domain::datetime::now())?;
         if let Some(v) = &update.train_metrics {
             with_conn!(conn, |c| diesel::update(r::table.find(id))
                 .set(r::train_metrics.eq(json_to_text(v)))
@@ -210,17 +211,40 @@ pub struct StoredFiles {
     pub confusion_mat_img: Option<String>,
 }
 
-/// Applies a final training upload (docs/contract.md §4.4 `POST /results/<id>`) in one transaction:
-/// with `indefinite` a new result of the same deployment and model receives it; the metrics are
-/// saved; the confusion-matrix image is required when the deployment asks for one, the model is
-/// not distributed and test metrics are not empty (decisions.md item 22); `commit_files` moves the
-/// streamed files into place under the target id; the status becomes `finished`. Returns the
-/// target result's id. Nothing is written when any step fails.
+/// Seconds a `finished` result still accepts uploads and metrics: the training images retry an
+/// upload until they read `200` (10 tries, 5 s apart), and a distributed chain posts every member
+/// again when one of its uploads failed, so the upload that finished a result may come again.
+pub const UPLOAD_RETRY_GRACE_SECONDS: i64 = 300;
+
+/// Training pods upload results and metrics only while the training runs: the result is
+/// `created` or `deployed`, or became `finished` less than [`UPLOAD_RETRY_GRACE_SECONDS`] before
+/// `now` (its pod retrying). Afterwards, and when stopped or failed, it keeps what it has.
+pub fn check_accepts_uploads(
+    status: ResultStatus,
+    status_changed: NaiveDateTime,
+    now: NaiveDateTime,
+) -> Result<(), Violation> {
+    match status {
+        ResultStatus::Created | ResultStatus::Deployed => Ok(()),
+        ResultStatus::Finished if (now - status_changed).num_seconds() < UPLOAD_RETRY_GRACE_SECONDS => Ok(()),
+        other => Err(Violation::ResultNotAcceptingUploads(other)),
+    }
+}
+
+/// Applies a final training upload (docs/contract.md §4.4 `POST /results/<id>`) in one transaction.
+/// The result must accept uploads ([`check_accepts_uploads`]). With `indefinite` — accepted only
+/// when the deployment is an indefinite incremental training, and while it has fewer than
+/// `max_results` results — a new result of the same deployment and model receives it. The
+/// metrics are saved; the confusion-matrix image is required when the deployment asks for one,
+/// the model is not distributed and test metrics are not empty (decisions.md item 22);
+/// `commit_files` moves the streamed files into place under the target id; the status becomes
+/// `finished`. Returns the target result's id. Nothing is written when any step fails.
 pub fn finish_upload<F>(
     conn: &mut DbConnection,
     id: i32,
     upload: &ResultUpload,
     has_confusion_image: bool,
+    max_results: u32,
     commit_files: F,
 ) -> DbResult<i32>
 where
@@ -229,6 +253,18 @@ where
     write_transaction(conn, |conn| {
         let ctx = find_context(conn, id)?.ok_or(DbError::NotFound)?;
         let now = kafkaml_domain::datetime::now();
+        check_accepts_uploads(ctx.result.status, ctx.result.status_changed, now)?;
+        let deployment = ctx.result.deployment_id;
+        if upload.indefinite {
+            if !(ctx.deployment.fields.incremental && ctx.deployment.fields.indefinite) {
+                return Err(Violation::NotIndefinite(deployment).into());
+            }
+            let count: i64 =
+                with_conn!(conn, |c| r::table.filter(r::deployment_id.eq(deployment)).count().get_result(c))?;
+            if count >= i64::from(max_results) {
+                return Err(Violation::TooManyResults { deployment, max: max_results }.into());
+            }
+        }
         let target = if upload.indefinite {
             with_conn!(conn, |c| diesel::insert_into(r::table)
                 .values((
@@ -257,7 +293,7 @@ where
         };
         let files = commit_files(target, &ctx.model)?;
         // `status_changed` follows changes of `status` only (the reference's MonitorField): a
-        // re-upload of a finished result keeps its place in the lists.
+        // retried upload of a finished result keeps its place in the lists (and its grace).
         let status_changed = if !upload.indefinite && ctx.result.status == ResultStatus::Finished {
             ctx.result.status_changed
         } else {

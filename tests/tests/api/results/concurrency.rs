@@ -8,7 +8,8 @@ db_test!(concurrent_training_pods_never_get_a_500, |app| async move {
         .collect();
     let specs: Vec<(&str, &str, &str, bool)> =
         specs.iter().map(|(n, f, c, d)| (n.as_str(), *f, c.as_str(), *d)).collect();
-    let s = seed_models(&app, &specs, |_| {});
+    // Indefinite incremental, so that the first result's upload may be indefinite.
+    let s = seed_models(&app, &specs, indefinite);
     let app = std::sync::Arc::new(app);
     let mut tasks = Vec::new();
     for (i, id) in s.results.iter().copied().enumerate() {
@@ -157,7 +158,10 @@ db_test!(download_serves_the_stored_file_even_if_the_model_changed_framework, |a
 });
 
 db_test!(indefinite_upload_with_image_stores_it_under_the_new_result, |app| async move {
-    let s = seed_tf(&app, |d| d.conf_mat_settings = Some(true));
+    let s = seed_tf(&app, |d| {
+        indefinite(d);
+        d.conf_mat_settings = Some(true);
+    });
     let id = s.result();
     let data = json!({"test_metrics": {"acc": [0.9]}, "confusion_matrix": [[1]], "indefinite": true});
     assert_eq!(upload(&app, id, Some(PNG_BYTES), &data).await.status(), 200);
@@ -170,7 +174,8 @@ db_test!(indefinite_upload_with_image_stores_it_under_the_new_result, |app| asyn
 });
 
 db_test!(concurrent_writes_to_one_result_never_fail, |app| async move {
-    let s = seed_tf(&app, |_| {});
+    // Indefinite: every upload adds a result and the original one keeps accepting writes.
+    let s = seed_tf(&app, indefinite);
     let id = s.result();
     let app = std::sync::Arc::new(app);
     let mut tasks = Vec::new();
@@ -179,7 +184,7 @@ db_test!(concurrent_writes_to_one_result_never_fail, |app| async move {
         tasks.push(tokio::spawn(async move {
             let mut statuses = Vec::new();
             for round in 0..15 {
-                let data = json!({"train_metrics": {"loss": [worker, round]}});
+                let data = json!({"train_metrics": {"loss": [worker, round]}, "indefinite": true});
                 let res = match round % 3 {
                     0 => post_metrics_form(&app, &format!("/results_metrics/{id}"), &data).await,
                     1 => app.get(&format!("/results/{id}")).await,

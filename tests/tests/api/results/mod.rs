@@ -239,6 +239,30 @@ pub(crate) fn assert_drf_datetime(text: &str) {
     assert!(ok, "not a DRF date-time: {text}");
 }
 
+/// Makes a seeded deployment an indefinite incremental training (whose uploads may say
+/// `"indefinite": true`).
+pub(crate) fn indefinite(d: &mut NewDeployment) {
+    d.incremental = true;
+    d.indefinite = true;
+    d.stream_timeout = Some(-1);
+}
+
+/// Moves a result's `status_changed` years back: a training that ended long ago, past the grace
+/// in which its pod may retry the upload that finished it.
+pub(crate) fn age(app: &TestApp, id: i32) {
+    use diesel::connection::SimpleConnection;
+    let sql = format!("UPDATE automl_trainingresult SET status_changed = '2020-01-01 00:00:00' WHERE id = {id}");
+    app.db.connect().batch_execute(&sql).unwrap();
+}
+
+/// The refusal of an upload or metrics to a result that no longer runs.
+pub(crate) fn not_running(status: &str) -> String {
+    format!(
+        "The training result is not running (its status is {status}): only created or deployed results accept \
+         uploads and metrics."
+    )
+}
+
 /// `created` → `deployed` through the training pod's GET.
 pub(crate) async fn deploy(app: &TestApp, id: i32) {
     let res = app.get(&format!("/results/{id}")).await;

@@ -100,8 +100,9 @@ db_test!(missing_confusion_matrix_image_is_refused_and_nothing_is_stored, |app| 
     assert_eq!((status, ctype.as_str(), body.as_str()), (400, "text/plain; charset=utf-8", IMAGE_REQUIRED));
     assert_eq!(row(&app, id).unwrap(), before, "no metrics saved (decisions.md item 10)");
     assert!(trained_files(&app).is_empty(), "no files and no temporary files: {:?}", trained_files(&app));
-    // The stored test metrics count when the upload does not send any.
+    // The stored test metrics count when the upload does not send any (a result that runs again).
     assert_eq!(upload(&app, id, Some(PNG_BYTES), &data).await.status(), 200);
+    set_status(&app, id, ResultStatus::Deployed);
     let (status, _, body) = answer(upload(&app, id, None, &json!({"training_time": 1})).await).await;
     assert_eq!((status, body.as_str()), (400, IMAGE_REQUIRED));
 });
@@ -155,11 +156,7 @@ db_test!(distributed_models_never_require_the_image, |app| async move {
 });
 
 db_test!(indefinite_upload_creates_a_new_result, |app| async move {
-    let s = seed_tf(&app, |d| {
-        d.incremental = true;
-        d.indefinite = true;
-        d.stream_timeout = Some(-1);
-    });
+    let s = seed_tf(&app, indefinite);
     let id = s.result();
     deploy(&app, id).await;
     let original = row(&app, id).unwrap();
@@ -202,7 +199,10 @@ db_test!(indefinite_upload_creates_a_new_result, |app| async move {
 });
 
 db_test!(indefinite_upload_missing_image_creates_nothing, |app| async move {
-    let s = seed_tf(&app, |d| d.conf_mat_settings = Some(true));
+    let s = seed_tf(&app, |d| {
+        indefinite(d);
+        d.conf_mat_settings = Some(true);
+    });
     let id = s.result();
     let data = json!({"test_metrics": {"acc": [0.9]}, "indefinite": true});
     let (status, _, body) = answer(upload(&app, id, None, &data).await).await;
@@ -316,3 +316,104 @@ db_test!(reupload_overwrites_model_and_metrics, |app| async move {
     assert_eq!(r.training_time, Some(2.0));
     assert_eq!(r.confusion_mat_img.as_deref(), Some(format!("trained/{id}.png").as_str()), "the old image stays");
 });
+
+db_test!(uploads_and_metrics_are_refused_once_the_training_ended, |app| async move {
+    let s = seed_tf(&app, indefinite);
+    let id = s.result();
+    let data = json!({"train_metrics": {"loss": [0.5]}, "training_time": 1});
+    for status in [ResultStatus::Stopped, ResultStatus::Failed, ResultStatus::Finished] {
+        set_status(&app, id, status);
+        age(&app, id);
+        let before = row(&app, id).unwrap();
+        let expected = not_running(status.as_str());
+        for indefinite in [false, true] {
+            let data = json!({"train_metrics": {"loss": [0.5]}, "indefinite": indefinite});
+            let (code, ctype, body) = answer(upload(&app, id, None, &data).await).await;
+            assert_eq!((code, ctype.as_str(), body.as_str()), (400, "text/plain; charset=utf-8", expected.as_str()));
+        }
+        let (code, _, body) = answer(post_metrics_form(&app, &format!("/results_metrics/{id}"), &data).await).await;
+        assert_eq!((code, body.as_str()), (400, expected.as_str()), "{status:?}");
+        assert_eq!(row(&app, id).unwrap(), before, "{status:?}: nothing changed");
+        assert_eq!(all_result_ids(&app), [id], "{status:?}: no new result");
+        assert!(trained_files(&app).is_empty(), "{status:?}: no file, no temporary file");
+    }
+    // Just finished, a result takes its pod's retry; once the grace is over its model stays.
+    set_status(&app, id, ResultStatus::Deployed);
+    assert_eq!(upload(&app, id, None, &data).await.status(), 200);
+    let retry = || upload_form(Some(MODEL_BYTES_2), None, Some(r#"{"training_time": 2}"#));
+    assert_eq!(post_form(&app, &format!("/results/{id}"), retry()).await.status(), 200);
+    assert_eq!(std::fs::read(trained_path(&app, &format!("{id}.h5"))).unwrap(), MODEL_BYTES_2);
+    age(&app, id);
+    let finished = row(&app, id).unwrap();
+    assert_eq!(finished.training_time, Some(2.0));
+    let res = post_form(&app, &format!("/results/{id}"), upload_form(Some(MODEL_BYTES), None, Some("{}"))).await;
+    assert_eq!(answer(res).await, (400, "text/plain; charset=utf-8".to_owned(), not_running("finished")));
+    assert_eq!(row(&app, id).unwrap(), finished);
+    assert_eq!(std::fs::read(trained_path(&app, &format!("{id}.h5"))).unwrap(), MODEL_BYTES_2);
+    // Unknown results are still 404.
+    let (code, _, body) = answer(upload(&app, id + 1000, None, &data).await).await;
+    assert_eq!((code, body.as_str()), (404, NO_RESULT));
+    let (code, _, body) =
+        answer(post_metrics_form(&app, &format!("/results_metrics/{}", id + 1000), &data).await).await;
+    assert_eq!((code, body.as_str()), (404, NO_RESULT));
+});
+
+db_test!(indefinite_uploads_are_refused_unless_the_training_is_indefinite, |app| async move {
+    let plain = seed_models(&app, &[("plain", "tf", "model = a()", false)], |_| {});
+    let incremental = seed_models(&app, &[("inc", "tf", "model = b()", false)], |d| d.incremental = true);
+    let not_incremental = seed_models(&app, &[("ind", "tf", "model = c()", false)], |d| {
+        indefinite(d);
+        d.incremental = false;
+    });
+    for s in [&plain, &incremental, &not_incremental] {
+        let id = s.result();
+        deploy(&app, id).await;
+        let before = row(&app, id).unwrap();
+        let data = json!({"train_metrics": {"loss": [0.5]}, "indefinite": true});
+        let (code, _, body) = answer(upload(&app, id, None, &data).await).await;
+        let expected = format!(
+            "Deployment {} is not an indefinite incremental training: its results do not accept \"indefinite\" \
+             uploads.",
+            s.deployment
+        );
+        assert_eq!((code, body.as_str()), (400, expected.as_str()));
+        assert_eq!(row(&app, id).unwrap(), before);
+        assert!(trained_files(&app).is_empty(), "{:?}", trained_files(&app));
+    }
+    assert_eq!(all_result_ids(&app).len(), 3, "no result was added");
+    // The same upload without "indefinite" finishes the result itself.
+    let id = plain.result();
+    assert_eq!(upload(&app, id, None, &json!({"indefinite": false})).await.status(), 200);
+    assert_eq!(row(&app, id).unwrap().status.as_str(), "finished");
+});
+
+db_test!(
+    indefinite_uploads_stop_at_the_results_limit,
+    settings = |s: &mut kafkaml_api::Settings| s.images.max_results_per_deployment = 3,
+    |app| async move {
+        let s = seed_tf(&app, indefinite);
+        let id = s.result();
+        deploy(&app, id).await;
+        let data = json!({"train_metrics": {"loss": [0.5]}, "indefinite": true});
+        for _ in 0..2 {
+            assert_eq!(upload(&app, id, None, &data).await.status(), 200);
+        }
+        let ids = all_result_ids(&app);
+        assert_eq!(ids.len(), 3);
+        let files = trained_files(&app);
+        let (code, _, body) = answer(upload(&app, id, None, &data).await).await;
+        let expected = format!(
+            "Deployment {} already has 3 results, the most KAFKAML_MAX_RESULTS_PER_DEPLOYMENT allows.",
+            s.deployment
+        );
+        assert_eq!((code, body.as_str()), (400, expected.as_str()));
+        assert_eq!(all_result_ids(&app), ids);
+        assert_eq!(trained_files(&app), files, "no file of the refused upload is kept");
+        // The training's own result still takes its metrics and its final upload.
+        let res =
+            post_metrics_form(&app, &format!("/results_metrics/{id}"), &json!({"train_metrics": {"l": [1]}})).await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(upload(&app, id, None, &json!({"training_time": 1})).await.status(), 200);
+        assert_eq!(row(&app, id).unwrap().status.as_str(), "finished");
+    }
+);
