@@ -25,7 +25,7 @@ async fn main() -> anyhow::Result<()> {
         let api = api.clone();
         App::new()
             .route("/", web::get().to(|| async { HttpResponse::Ok().body("the host application") }))
-            .service(web::scope("/kafkaml").configure(|cfg| api.configure(cfg)))
+            .service(api.scope("/kafkaml"))
     })
     .bind(("127.0.0.1", 8090))
     .context("binding 127.0.0.1:8090")?

@@ -9,7 +9,7 @@ use kafkaml_persistence::repo::users::{self, NewUser};
 use secrecy::SecretString;
 
 use crate::admin::SUPERUSER_PASSWORD;
-use crate::TestApp;
+use crate::{TestApp, TestDb};
 
 /// Who a test calls the API as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +26,13 @@ impl TestApp {
     /// A staff user `username` of `role` (password [`SUPERUSER_PASSWORD`]) with an API token
     /// named `cli`; returns the user's id and the token's key.
     pub async fn user_with_token(&self, username: &str, role: As) -> (i32, String) {
+        user_with_token(&self.db, username, role).await
+    }
+}
+
+/// [`TestApp::user_with_token`] in any test database.
+pub async fn user_with_token(db: &TestDb, username: &str, role: As) -> (i32, String) {
+    {
         let hash = hash_password(SecretString::from(SUPERUSER_PASSWORD.to_owned())).await.unwrap();
         let now = kafkaml_domain::datetime::now();
         let new = NewUser {
@@ -38,7 +45,7 @@ impl TestApp {
             date_joined: now,
             role: if role == As::Operator { Role::Operator } else { Role::Viewer },
         };
-        let mut conn = self.db.connect();
+        let mut conn = db.connect();
         let id = users::create(&mut conn, &new).unwrap();
         let key = format!("{KEY_PREFIX}{username}-{:064}", id);
         let hash = key_hash(&key);

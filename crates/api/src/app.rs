@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_cors::Cors;
-use actix_web::dev::Server;
+use actix_web::dev::{HttpServiceFactory, Server};
 use actix_web::http::header::ContentType;
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
@@ -81,6 +81,10 @@ pub async fn open_context(settings: &Settings, services: Services) -> anyhow::Re
 #[derive(Clone)]
 pub struct Api {
     state: web::Data<AppState>,
+    /// `KAFKAML_AUTH`, for the guards of [`Api::scope`].
+    auth: AuthMode,
+    /// The documented operations, which the guards look requests up in.
+    routes: Arc<RouteTable>,
 }
 
 impl Api {
@@ -116,7 +120,8 @@ impl Api {
             ws_any_topic: settings.server.ws_any_topic,
             probe_deadline: settings.iot.probe_deadline(),
         });
-        Ok((Api { state }, watcher))
+        let routes = RouteTable::shared().context("building the route table from the OpenAPI document")?;
+        Ok((Api { state, auth: settings.server.auth, routes }, watcher))
     }
 
     /// The use cases' context (for callers that are not HTTP: commands, schedulers).
@@ -124,8 +129,22 @@ impl Api {
         self.state.ctx.clone()
     }
 
+    /// The API mounted under `prefix` with its guards around it: the cross-site defences
+    /// ([`crate::cross_site::guard`]) and authentication ([`crate::auth::guard`], `KAFKAML_AUTH`).
+    /// What an embedding application registers (`App::new().service(api.scope("/kafkaml"))`).
+    pub fn scope(&self, prefix: &str) -> impl HttpServiceFactory {
+        let (auth, routes) = (self.auth, self.routes.clone());
+        let (origins, json_routes) = (Arc::new(self.state.ctx.config.origins.clone()), self.routes.clone());
+        let api = self.clone();
+        web::scope(prefix)
+            .configure(move |cfg| api.configure(cfg))
+            .wrap(from_fn(move |req, next| guard(auth, routes.clone(), req, next)))
+            .wrap(from_fn(move |req, next| cross_site::guard(origins.clone(), json_routes.clone(), req, next)))
+    }
+
     /// Registers every route at its canonical path (no `/api` prefix, no trailing slash) and the
-    /// admin site (under `/admin/`) with the state they share.
+    /// admin site (under `/admin/`) with the state they share, without the guards of
+    /// [`Api::scope`]: whoever registers them this way wraps them with those guards.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(self.state.clone())
             .app_data(web::PayloadConfig::new(MAX_JSON_BODY))

@@ -194,15 +194,18 @@ fn bearer_key(req: &ServiceRequest) -> Result<Option<String>, &'static str> {
 }
 
 /// The key of the control logger's path (`/control-logger/<key>/datasources`), with the path
-/// rewritten to `/datasources`.
+/// rewritten to `/datasources` (under the scope's prefix, when the API is mounted in one).
 fn logger_key(req: &mut ServiceRequest) -> Option<String> {
-    let rest = req.path().strip_prefix(LOGGER_PREFIX)?;
+    let path = req.path();
+    let within = req.match_info().unprocessed();
+    let prefix = &path[..path.len() - within.len()];
+    let rest = within.strip_prefix(LOGGER_PREFIX)?;
     let (key, tail) = rest.split_once('/')?;
     if tail != "datasources" || key.is_empty() {
         return None;
     }
     let key = key.to_owned();
-    let uri: Uri = "/datasources".parse().ok()?;
+    let uri: Uri = format!("{prefix}/datasources").parse().ok()?;
     req.match_info_mut().get_mut().update(&uri);
     req.head_mut().uri = uri;
     Some(key)
@@ -218,6 +221,11 @@ fn csrf_ok(req: &ServiceRequest) -> bool {
     !cookie.is_empty() && bool::from(cookie.as_bytes().ct_eq(header.as_bytes()))
 }
 
+/// The path of `req` below the scope it is mounted in (the whole path at the application's root).
+pub(crate) fn route_path(req: &ServiceRequest) -> &str {
+    req.match_info().unprocessed()
+}
+
 /// The result id of a pod callback's path (its last segment).
 fn result_id(path: &str) -> Option<i32> {
     let last = path.rsplit('/').next()?;
@@ -226,7 +234,7 @@ fn result_id(path: &str) -> Option<i32> {
 
 /// The pod capability of the query string (`token=`), when it verifies for one of `purposes`.
 fn pod(ctx: &Ctx, req: &ServiceRequest, purposes: &[Purpose]) -> Option<Caller> {
-    let id = result_id(req.path())?;
+    let id = result_id(route_path(req))?;
     let token = capability::token_of_query(req.query_string())?;
     let now = chrono::Utc::now().timestamp();
     purposes
@@ -316,7 +324,7 @@ pub async fn guard(
         let res = crate::fallback::method_not_allowed(req.method(), &["POST".to_owned()]);
         return Ok(req.into_response(res));
     }
-    let Some(operation) = routes.operation(req.method(), req.path()).map(str::to_owned) else {
+    let Some(operation) = routes.operation(req.method(), route_path(&req)).map(str::to_owned) else {
         return pass(req).await;
     };
     let Some(access) = access(&operation) else {

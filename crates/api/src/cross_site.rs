@@ -131,7 +131,7 @@ fn has_body(headers: &HeaderMap) -> bool {
 
 /// The 415 of a JSON route's body sent as something else, or `None` when the body may go on.
 fn unsupported_body(req: &ServiceRequest, routes: &RouteTable) -> Option<ApiError> {
-    if !has_body(req.headers()) || !routes.takes_json(req.path(), req.method()) {
+    if !has_body(req.headers()) || !routes.takes_json(crate::auth::route_path(req), req.method()) {
         return None;
     }
     let message = match req.headers().get(header::CONTENT_TYPE).map(|v| v.to_str()) {

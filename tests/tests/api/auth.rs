@@ -258,3 +258,37 @@ db_test!(with_auth_off_anyone_may_call_and_a_token_still_names_the_actor, |app| 
     assert_eq!(res.status(), 201, "roles apply only with KAFKAML_AUTH=on");
     assert_eq!(audit::recent(&mut app.db.connect(), 10).unwrap()[0].actor, "otto (token cli)");
 });
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_embedded_api_keeps_its_guards_under_its_prefix() {
+    use actix_web::test::{call_service, init_service, TestRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let db = kafkaml_tests::TestDb::create(kafkaml_tests::DbKind::Sqlite, dir.path());
+    let mut settings = Settings::defaults();
+    settings.server.data_dir = dir.path().join("data");
+    settings.database.url = Some(db.url.clone());
+    settings.server.auth = AuthMode::On;
+    let services = kafkaml_api::Services::offline(&settings).unwrap();
+    let (api, _) = kafkaml_api::Api::open(&settings, services).await.unwrap();
+    let (_, key) = kafkaml_tests::auth::user_with_token(&db, "otto", As::Operator).await;
+    let app = init_service(actix_web::App::new().service(api.scope("/kafkaml"))).await;
+    let token = ("Authorization", format!("Token {key}"));
+    let status = |res: actix_web::dev::ServiceResponse| res.status().as_u16();
+    assert_eq!(status(call_service(&app, TestRequest::get().uri("/kafkaml/models").to_request()).await), 401);
+    let res =
+        call_service(&app, TestRequest::get().uri("/kafkaml/models").insert_header(token.clone()).to_request()).await;
+    assert_eq!(status(res), 200);
+    let text = TestRequest::post()
+        .uri("/kafkaml/models")
+        .insert_header(token.clone())
+        .insert_header(("Content-Type", "text/plain"));
+    assert_eq!(status(call_service(&app, text.set_payload("{}").to_request()).await), 415);
+    let evil = TestRequest::post()
+        .uri("/kafkaml/models")
+        .insert_header(token.clone())
+        .insert_header(("Origin", "http://evil.example"));
+    assert_eq!(status(call_service(&app, evil.set_json(json!({})).to_request()).await), 403);
+    let logger =
+        TestRequest::post().uri(&format!("/kafkaml/control-logger/{key}/datasources")).set_json(logged_datasource());
+    assert_eq!(status(call_service(&app, logger.to_request()).await), 201);
+}
