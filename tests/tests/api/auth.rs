@@ -48,6 +48,12 @@ async fn call(app: &TestApp, method: &Method, path: &str, key: Option<&str>) -> 
     (status, detail.unwrap_or_default())
 }
 
+/// `POST /models/` with `body` and this `Authorization` header; the status.
+async fn post_model(app: &TestApp, authorization: &str, body: &Value) -> StatusCode {
+    let request = app.client.post(app.url("/models/")).header("Authorization", authorization).json(body);
+    request.send().await.unwrap().status()
+}
+
 /// Whether `role` may call an operation that needs `access` (pods aside).
 fn allowed(access: Access, caller: As) -> bool {
     let needed = match access {
@@ -157,15 +163,7 @@ fn diesel_expire(app: &TestApp, when: chrono::NaiveDateTime) {
 db_test!(changes_made_with_a_token_are_audited_with_the_user_and_the_token, settings = auth_on, |app| async move {
     let (id, key) = app.user_with_token("otto", As::Operator).await;
     let body = json!({"name": "m1", "code": "model = 1", "framework": "tf", "imports": "", "description": ""});
-    let res = app
-        .client
-        .post(app.url("/models/"))
-        .header("Authorization", format!("Bearer {key}"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
+    assert_eq!(post_model(&app, &format!("Bearer {key}"), &body).await, 201);
     let entries = audit::recent(&mut app.db.connect(), 10).unwrap();
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(
@@ -247,15 +245,7 @@ db_test!(with_auth_off_anyone_may_call_and_a_token_still_names_the_actor, |app| 
     assert!(audit::recent(&mut app.db.connect(), 10).unwrap().is_empty(), "anonymous changes are not recorded");
     let (_, key) = app.user_with_token("otto", As::Viewer).await;
     let body = json!({"name": "m2", "code": "model = 1", "framework": "tf"});
-    let res = app
-        .client
-        .post(app.url("/models/"))
-        .header("Authorization", format!("Token {key}"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "roles apply only with KAFKAML_AUTH=on");
+    assert_eq!(post_model(&app, &format!("Token {key}"), &body).await, 201, "roles apply only with KAFKAML_AUTH=on");
     assert_eq!(audit::recent(&mut app.db.connect(), 10).unwrap()[0].actor, "otto (token cli)");
 });
 

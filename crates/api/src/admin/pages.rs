@@ -38,6 +38,11 @@ fn home(root: &str) -> Crumb {
     Crumb::new("Home", if root.is_empty() { "./".to_owned() } else { root.to_owned() })
 }
 
+/// Home › the table › `heading`: the crumbs of a page about one object of `table`.
+fn object_crumbs(root: &str, table: &dyn AdminTable, heading: &str) -> Vec<Crumb> {
+    vec![home(root), Crumb::new(table.title(), format!("{root}{}/", table.slug())), Crumb::new(heading, "")]
+}
+
 /// A table the visitor may open.
 fn table_for(visit: &Visit, req: &HttpRequest, slug: &str) -> Result<(&'static dyn AdminTable, User), AdminError> {
     let user = visit.staff(req)?.clone();
@@ -338,12 +343,7 @@ async fn form_page(
         Some(_) => format!("{} {}", table.singular(), editor.repr),
     };
     let page = FormPage {
-        page: chrome(
-            req,
-            visit,
-            heading.clone(),
-            vec![home(&root), Crumb::new(table.title(), format!("{root}{}/", table.slug())), Crumb::new(&heading, "")],
-        ),
+        page: chrome(req, visit, heading.clone(), object_crumbs(&root, table, &heading)),
         heading,
         object_id: id,
         errors,
@@ -411,12 +411,7 @@ fn secret_page(req: &HttpRequest, visit: &Visit, table: &dyn AdminTable, id: i32
     let root = root_of(req.path());
     let heading = format!("{} added", capitalized(table.singular()));
     let page = SecretPage {
-        page: chrome(
-            req,
-            visit,
-            heading.clone(),
-            vec![home(&root), Crumb::new(table.title(), format!("{root}{}/", table.slug())), Crumb::new(&heading, "")],
-        ),
+        page: chrome(req, visit, heading.clone(), object_crumbs(&root, table, &heading)),
         heading,
         message: saved_message(table, id, "added"),
         label: secret.label,
