@@ -11,7 +11,7 @@
 //!    as `X-XSRF-TOKEN` (what Angular's `HttpClient` does on relative URLs), or the session is not
 //!    used (and with `KAFKAML_AUTH=on` the request is refused);
 //! 4. on the pod callbacks only, the capability in the URL the pod was given (`?token=`,
-//!    [`capability`](crate::usecase::capability));
+//!    [`crate::usecase::capability`]);
 //!
 //! and then checks what the operation needs ([`access`]): with `KAFKAML_AUTH=off` anyone may call
 //! anything, as the reference allowed; with `on`, an anonymous call is a 401 and a caller whose

@@ -13,7 +13,7 @@
 //!   is present and not trusted gets 403 before any handler runs (`Origin: null` is not trusted;
 //!   pods, the control logger and curl send no `Origin`); a non-empty body sent to a route whose
 //!   documented request body is JSON only must say `application/json` (or `application/*+json`),
-//!   else 415. Which routes take JSON comes from the OpenAPI document ([`RouteTable`]), so
+//!   else 415. Which routes take JSON comes from the OpenAPI document (`RouteTable`), so
 //!   multipart and form uploads keep what they accept.
 
 use std::sync::Arc;

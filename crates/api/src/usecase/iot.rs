@@ -173,7 +173,7 @@ fn check_broker_change(
 }
 
 /// Changes a device; a new token moves its files. A new broker address, port or user needs the
-/// password in the same change, and the broker must be allowed ([`check_broker_change`]).
+/// password in the same change, and the broker must be allowed (`check_broker_change`).
 pub async fn update_device(ctx: &Ctx, actor: &Actor, id: i32, changes: IotDeviceChanges) -> Result<IotDevice, Error> {
     let files = ctx.device_files.clone();
     let actor = actor.clone();
