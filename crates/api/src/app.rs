@@ -11,6 +11,7 @@ use actix_web::http::header::ContentType;
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use anyhow::Context;
+use kafkaml_persistence::files::{private_dir, private_file};
 use kafkaml_persistence::{build_pool, run_migrations, ArtifactStore, Backend, DeviceFileStore, Pool};
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
@@ -40,11 +41,18 @@ pub struct Application {
 /// directory is created first).
 pub fn connect_database(settings: &Settings) -> anyhow::Result<Pool> {
     let url = settings.database_url();
-    if Backend::of(&url) == Backend::Sqlite {
-        std::fs::create_dir_all(&settings.server.data_dir)
+    let sqlite = Backend::sqlite_path(&url).map(std::path::Path::new);
+    if sqlite.is_some() {
+        private_dir(&settings.server.data_dir)
             .with_context(|| format!("creating the data directory {}", settings.server.data_dir.display()))?;
     }
-    build_pool(&url, settings.database.pool_size(), Duration::from_secs(5)).context("opening the database")
+    let pool =
+        build_pool(&url, settings.database.pool_size(), Duration::from_secs(5)).context("opening the database")?;
+    // SQLite creates its write-ahead log and shared-memory files with the database's mode.
+    if let Some(file) = sqlite.filter(|f| f.is_file()) {
+        private_file(file);
+    }
+    Ok(pool)
 }
 
 /// Opens the pool for the settings' database and runs the pending migrations (on PostgreSQL

@@ -23,6 +23,9 @@ pub enum ApiError {
     /// A required outside service is unreachable or slow (503).
     #[error("{0}")]
     Unavailable(String),
+    /// The database is busy with other writers: 503 with `Retry-After: 1`, never a 500.
+    #[error("the database is busy")]
+    Busy,
     /// An outside service answered wrongly (502).
     #[error("{0}")]
     BadGateway(String),
@@ -65,6 +68,10 @@ impl From<DbError> for ApiError {
                 tracing::error!(error = %e, "database connection failed");
                 ApiError::Unavailable("The database is unavailable, try again later.".to_owned())
             }
+            DbError::Busy(cause) => {
+                tracing::warn!(%cause, "the database was busy");
+                ApiError::Busy
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -103,7 +110,7 @@ impl From<usecase::Error> for ApiError {
             E::NotConfigured(_) | E::Int8WithoutKafka | E::KafkaNotConfigured | E::NotPublished { .. } | E::Iot(_) => {
                 ApiError::Unavailable(e.to_string())
             }
-            E::DatabaseBusy => ApiError::Unavailable("The database is unavailable, try again later.".to_owned()),
+            E::DatabaseBusy => ApiError::Busy,
             E::ShapeWithoutDimensions(_) | E::NotDelivered(_) => ApiError::BadGateway(e.to_string()),
             E::Db(e) => e.into(),
             E::Cluster(e) => e.into(),
@@ -158,7 +165,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Text(s, _) | ApiError::Detail(s, _) => *s,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -169,6 +176,11 @@ impl ResponseError for ApiError {
             ApiError::Text(s, m) => text(*s, m),
             ApiError::Detail(s, m) => HttpResponse::build(*s).json(serde_json::json!({ "detail": m })),
             ApiError::Unavailable(m) => text(StatusCode::SERVICE_UNAVAILABLE, m),
+            ApiError::Busy => {
+                let mut res = text(StatusCode::SERVICE_UNAVAILABLE, "The database is busy; try again in a moment.");
+                res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                res
+            }
             ApiError::BadGateway(m) => text(StatusCode::BAD_GATEWAY, m),
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "request failed");
@@ -180,3 +192,15 @@ impl ResponseError for ApiError {
 
 /// Result alias of the handlers.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_database_is_a_503_with_retry_after_never_a_500() {
+        let res = ApiError::from(DbError::Busy("database is locked".to_owned())).error_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("1"));
+    }
+}

@@ -59,7 +59,7 @@ pub struct ServerSettings {
     pub frontend_url: String,
 
     /// Comma-separated `Host` header values accepted (`*` accepts any).
-    #[arg(long, env = "ALLOWED_HOSTS", default_value = "backend,frontend,127.0.0.1,localhost,[::1]")]
+    #[arg(long, env = "ALLOWED_HOSTS", default_value = DEFAULT_ALLOWED_HOSTS)]
     pub allowed_hosts: String,
 
     /// Most prediction WebSockets (`/ws/`) served at once; each holds a Kafka consumer.
@@ -105,12 +105,21 @@ pub enum AuthMode {
     On,
 }
 
+/// The `Host` names accepted when `ALLOWED_HOSTS` is unset or names none.
+pub const DEFAULT_ALLOWED_HOSTS: &str = "backend,frontend,127.0.0.1,localhost,[::1]";
+
 impl ServerSettings {
-    /// The accepted `Host` names; `None` accepts any.
+    /// The accepted `Host` names; `None` accepts any (`*`). A value that names no host (`""`,
+    /// `","`) means the default list, never "any".
     pub fn host_whitelist(&self) -> Option<Vec<String>> {
-        let hosts: Vec<String> =
-            self.allowed_hosts.split(',').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect();
-        if hosts.is_empty() || hosts.iter().any(|h| h == "*") {
+        let names = |list: &str| -> Vec<String> {
+            list.split(',').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect()
+        };
+        let mut hosts = names(&self.allowed_hosts);
+        if hosts.is_empty() {
+            hosts = names(DEFAULT_ALLOWED_HOSTS);
+        }
+        if hosts.iter().any(|h| h == "*") {
             None
         } else {
             Some(hosts)
@@ -122,7 +131,13 @@ impl ServerSettings {
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseSettings {
     /// `postgres://…` or `sqlite://PATH`; default: `sqlite://<data dir>/kafkaml.sqlite3`.
-    #[arg(id = "database_url", long = "database-url", value_name = "DATABASE_URL", env = "DATABASE_URL")]
+    #[arg(
+        id = "database_url",
+        long = "database-url",
+        value_name = "DATABASE_URL",
+        env = "DATABASE_URL",
+        hide_env_values = true
+    )]
     pub url: Option<String>,
 
     /// Maximum number of pooled database connections.

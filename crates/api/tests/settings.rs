@@ -189,11 +189,24 @@ fn accounts_and_fallback_variables_are_read_from_the_environment() {
 #[test]
 fn secrets_hide_their_environment_values_in_help() {
     let command = kafkaml_api::Settings::command();
-    for env in ["SECRET_KEY", "KUBE_TOKEN", "FEDML_BLOCKCHAIN_WALLET_KEY"] {
+    for env in ["SECRET_KEY", "KUBE_TOKEN", "FEDML_BLOCKCHAIN_WALLET_KEY", "DATABASE_URL"] {
         let arg = command
             .get_arguments()
             .find(|a| a.get_env().is_some_and(|e| e == env))
             .unwrap_or_else(|| panic!("{env} is a setting"));
         assert!(arg.is_hide_env_values_set(), "{env} shows its value in --help");
     }
+}
+
+#[test]
+fn allowed_hosts_naming_no_host_means_the_default_list_not_any() {
+    let mut settings = kafkaml_api::Settings::defaults();
+    let default = settings.server.host_whitelist().unwrap();
+    assert!(default.contains(&"backend".to_owned()), "{default:?}");
+    for empty in ["", ",", " , "] {
+        settings.server.allowed_hosts = empty.to_owned();
+        assert_eq!(settings.server.host_whitelist().as_ref(), Some(&default), "ALLOWED_HOSTS={empty:?}");
+    }
+    settings.server.allowed_hosts = "a.example, *".to_owned();
+    assert_eq!(settings.server.host_whitelist(), None);
 }

@@ -57,6 +57,16 @@ impl Backend {
             Backend::Sqlite
         }
     }
+
+    /// The database file of a SQLite `url`; `None` for PostgreSQL.
+    pub fn sqlite_path(url: &str) -> Option<&str> {
+        match Backend::of(url) {
+            Backend::Sqlite => {
+                Some(url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url))
+            }
+            Backend::Postgres => None,
+        }
+    }
 }
 
 /// Opens connections of the backend named by the URL; SQLite connections get their pragmas
@@ -71,12 +81,7 @@ impl ConnectionManager {
     /// A manager for `url`.
     pub fn new(url: &str) -> Self {
         let backend = Backend::of(url);
-        let url = match backend {
-            Backend::Sqlite => {
-                url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url).to_owned()
-            }
-            Backend::Postgres => url.to_owned(),
-        };
+        let url = Backend::sqlite_path(url).unwrap_or(url).to_owned();
         ConnectionManager { url, backend }
     }
 

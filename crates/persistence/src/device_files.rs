@@ -50,7 +50,7 @@ impl DeviceFileStore {
     /// A store under `data_dir` (`data_dir/devices`, created when missing).
     pub fn open(data_dir: &Path) -> io::Result<Self> {
         let root = data_dir.join("devices");
-        std::fs::create_dir_all(&root)?;
+        crate::files::private_dir(&root)?;
         Ok(DeviceFileStore { root })
     }
 

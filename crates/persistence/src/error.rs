@@ -17,6 +17,10 @@ pub enum DbError {
     /// A rule of the data model refused the change (its `Display` is for users).
     #[error(transparent)]
     Rule(#[from] kafkaml_domain::Violation),
+    /// The database is busy with other writers (SQLite's "database is locked" after the busy
+    /// timeout, PostgreSQL's serialization failures): the same request may succeed later.
+    #[error("the database is busy: {0}")]
+    Busy(String),
     /// Any other query error.
     #[error("database query failed: {0}")]
     Query(DieselError),
@@ -47,10 +51,47 @@ impl From<DieselError> for DbError {
             DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => {
                 DbError::ForeignKey(info.message().to_owned())
             }
+            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
+                DbError::Busy(info.message().to_owned())
+            }
+            DieselError::DatabaseError(_, info) if is_busy(info.message()) => DbError::Busy(info.message().to_owned()),
             other => DbError::Query(other),
         }
     }
 }
 
+/// Whether a database message is SQLite's "busy" or "locked" (`SQLITE_BUSY`, `SQLITE_LOCKED`).
+fn is_busy(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    message.contains("database is locked")
+        || message.contains("database is busy")
+        || message.contains("table is locked")
+}
+
 /// Result alias of this crate.
 pub type DbResult<T> = Result<T, DbError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn database_error(kind: DatabaseErrorKind, message: &str) -> DieselError {
+        DieselError::DatabaseError(kind, Box::new(message.to_owned()))
+    }
+
+    #[test]
+    fn a_locked_or_busy_database_is_busy_not_a_query_failure() {
+        for (kind, message) in [
+            (DatabaseErrorKind::Unknown, "database is locked"),
+            (DatabaseErrorKind::Unknown, "database is busy"),
+            (DatabaseErrorKind::Unknown, "database table is locked"),
+            (DatabaseErrorKind::SerializationFailure, "could not serialize access due to concurrent update"),
+        ] {
+            assert!(matches!(DbError::from(database_error(kind, message)), DbError::Busy(_)), "{message}");
+        }
+        assert!(matches!(
+            DbError::from(database_error(DatabaseErrorKind::Unknown, "no such table: x")),
+            DbError::Query(_)
+        ));
+    }
+}

@@ -33,11 +33,33 @@ impl Artifact {
     }
 }
 
+/// Creates `dir` (and its parents) when missing and makes it its owner's only (0700): trained
+/// models, device files and the SQLite database are nobody else's to read. A directory whose mode
+/// cannot be changed (a volume owned by another user) is used as it is, with a warning.
+pub fn private_dir(dir: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    restrict(dir, 0o700);
+    Ok(())
+}
+
+/// Makes an existing file its owner's only (0600), as [`private_dir`] does for directories.
+pub fn private_file(path: &Path) {
+    restrict(path, 0o600);
+}
+
+fn restrict(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+        tracing::warn!(path = %path.display(), error = %e, "could not make this readable by its owner only");
+    }
+}
+
 impl ArtifactStore {
-    /// A store under `data_dir`; creates `data_dir/trained` when missing.
+    /// A store under `data_dir`; creates `data_dir/trained` (mode 0700) when missing.
     pub fn open(data_dir: &Path) -> io::Result<Self> {
         let trained = data_dir.join("trained");
-        std::fs::create_dir_all(&trained)?;
+        private_dir(data_dir)?;
+        private_dir(&trained)?;
         Ok(ArtifactStore { trained })
     }
 
@@ -98,5 +120,22 @@ mod tests {
         assert!(!store.path(7, Artifact::Model(Framework::Tf)).exists());
         assert!(!store.path(7, Artifact::Model(Framework::Pth)).exists());
         assert!(!store.path(7, Artifact::ConfusionMatrix).exists());
+    }
+
+    #[test]
+    fn stores_and_files_are_their_owners_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        ArtifactStore::open(&data).unwrap();
+        crate::DeviceFileStore::open(&data).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        for folder in [data.clone(), data.join("trained"), data.join("devices")] {
+            assert_eq!(mode(&folder), 0o700, "{}", folder.display());
+        }
+        let file = data.join("kafkaml.sqlite3");
+        std::fs::write(&file, b"").unwrap();
+        private_file(&file);
+        assert_eq!(mode(&file), 0o600);
     }
 }

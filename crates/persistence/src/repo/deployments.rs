@@ -312,7 +312,7 @@ pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
 /// their row with `model_result = null`.
 pub fn remove(conn: &mut DbConnection, id: i32) -> DbResult<()> {
     use crate::schema::automl_inference as inf;
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let results: Vec<i32> = with_conn!(conn, |c| r::table.filter(r::deployment_id.eq(id)).select(r::id).load(c))?;
         with_conn!(conn, |c| diesel::update(inf::table.filter(inf::model_result_id.eq_any(&results)))
             .set(inf::model_result_id.eq(None::<i32>))

@@ -9,7 +9,7 @@ use kafkaml_domain::iot::{is_token, IotDevice};
 use kafkaml_domain::{Named, Violation};
 use secrecy::SecretString;
 
-use crate::db::DbConnection;
+use crate::db::{write_transaction, DbConnection};
 use crate::error::{DbError, DbResult};
 use crate::schema::automl_iotdevice as d;
 use crate::with_conn;
@@ -198,7 +198,7 @@ pub fn create<F>(conn: &mut DbConnection, new: &NewIotDevice, after_insert: F) -
 where
     F: FnOnce(&IotDeviceRow) -> std::io::Result<()>,
 {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         check_free(conn, Some(&new.friendly_name), new.token.as_deref(), None)?;
         let token = match &new.token {
             Some(token) => token.clone(),
@@ -233,7 +233,7 @@ pub fn update<F>(
 where
     F: FnOnce(&IotDeviceRow, &IotDeviceRow) -> std::io::Result<()>,
 {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let before = find_row(conn, id)?.ok_or(DbError::NotFound)?;
         let name = changes.friendly_name.as_deref().filter(|n| *n != before.friendly_name);
         let token = changes.token.as_deref().filter(|t| *t != before.token);
@@ -255,7 +255,7 @@ where
 
 /// Deletes device `id` and returns its row (the caller removes its files).
 pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<IotDeviceRow> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let row = find_row(conn, id)?.ok_or(DbError::NotFound)?;
         with_conn!(conn, |c| diesel::delete(d::table.find(id)).execute(c))?;
         Ok(row)
