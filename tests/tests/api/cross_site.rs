@@ -6,7 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use crate::ws_client::{next_text, Socket};
+use futures::SinkExt;
 use kafkaml_messaging::fake::FakePredictionSource;
 use kafkaml_tests::{db_test, DbKind, TestApp};
 use reqwest::Method;
@@ -169,8 +170,6 @@ db_test!(unsafe_requests_from_another_origin_are_403_before_any_handler, |app| a
 
 // --- the prediction WebSocket (M4) -------------------------------------------------------------
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 /// An application whose predictions come from an in-memory source (no broker), with
 /// `KAFKAML_WS_ANY_TOPIC` as given.
 async fn with_predictions(kind: DbKind, any_topic: bool) -> (TestApp, FakePredictionSource) {
@@ -204,19 +203,6 @@ async fn open_socket(app: &TestApp, origin: Option<&str>) -> Result<Socket, (u16
             Err((res.status().as_u16(), String::from_utf8(res.body().clone().unwrap_or_default()).unwrap()))
         }
         Err(other) => panic!("the upgrade failed: {other}"),
-    }
-}
-
-/// The next text frame within `wait`, skipping pings and pongs.
-async fn next_text(socket: &mut Socket, wait: Duration) -> Option<String> {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        match tokio::time::timeout_at(deadline, socket.next()).await {
-            Err(_) => return None,
-            Ok(Some(Ok(WsMessage::Text(t)))) => return Some(t.to_string()),
-            Ok(Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_)))) => continue,
-            Ok(other) => panic!("unexpected frame: {other:?}"),
-        }
     }
 }
 

@@ -4,13 +4,12 @@
 
 use std::time::{Duration, Instant};
 
+use crate::ws_client::{next_text, Socket};
 use futures::{SinkExt, StreamExt};
 use kafkaml_tests::kafka::{run_control_logger, unique_topic, Kafka, TansuBroker};
 use kafkaml_tests::{db_test, DbKind, TestApp};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// The contract's datasource (§4.7), as the web UI's "deploy" dialog sends it.
 fn datasource(deployment: &str) -> Value {
@@ -233,19 +232,6 @@ async fn connect(app: &TestApp, path: &str) -> Socket {
 
 async fn send(socket: &mut Socket, text: &str) {
     socket.send(WsMessage::text(text)).await.unwrap();
-}
-
-/// The next text frame within `wait`, skipping pings and pongs.
-async fn next_text(socket: &mut Socket, wait: Duration) -> Option<String> {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        match tokio::time::timeout_at(deadline, socket.next()).await {
-            Err(_) => return None,
-            Ok(Some(Ok(WsMessage::Text(t)))) => return Some(t.to_string()),
-            Ok(Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_)))) => continue,
-            Ok(other) => panic!("unexpected frame: {other:?}"),
-        }
-    }
 }
 
 /// Produces `value` on `topic` every 300 ms until `accept` takes a frame (the subscription's

@@ -28,3 +28,4 @@ mod robustness;
 mod schema_drift;
 mod smoke;
 mod training_flow;
+mod ws_client;
