@@ -146,14 +146,6 @@ impl Caller {
             },
         }
     }
-
-    /// The user behind the call, if any.
-    pub fn user(&self) -> Option<&User> {
-        match self {
-            Caller::Session(user) | Caller::Token(user, _) => Some(user),
-            Caller::Anonymous | Caller::Pod(..) => None,
-        }
-    }
 }
 
 impl FromRequest for Caller {
