@@ -88,16 +88,21 @@ impl RouteTable {
         Ok(TABLE.get_or_init(|| RouteTable::from_document(&document)).clone())
     }
 
+    /// The most specific template matching `path`.
+    fn route(&self, path: &str) -> Option<&Route> {
+        self.routes.iter().find(|r| r.matches(path))
+    }
+
     /// The methods of the most specific template matching `path`.
     pub fn allowed(&self, path: &str) -> Option<&[String]> {
-        self.routes.iter().find(|r| r.matches(path)).map(|r| r.methods.as_slice())
+        self.route(path).map(|r| r.methods.as_slice())
     }
 
     /// The operation id of `method` (`HEAD` counts as `GET`) on the most specific template
     /// matching `path`.
     pub fn operation(&self, method: &Method, path: &str) -> Option<&str> {
         let method = if method == Method::HEAD { "GET" } else { method.as_str() };
-        let route = self.routes.iter().find(|r| r.matches(path))?;
+        let route = self.route(path)?;
         route.operations.iter().find(|(m, _)| m == method).map(|(_, id)| id.as_str())
     }
 
@@ -109,7 +114,7 @@ impl RouteTable {
     /// Whether `method` on `path` documents a request body that is JSON only (a body in another
     /// media type is refused by `cross_site::guard`).
     pub fn takes_json(&self, path: &str, method: &Method) -> bool {
-        self.routes.iter().find(|r| r.matches(path)).is_some_and(|r| r.json_bodies.iter().any(|m| m == method.as_str()))
+        self.route(path).is_some_and(|r| r.json_bodies.iter().any(|m| m == method.as_str()))
     }
 
     /// The methods of a template without parameters that is exactly `path`. The router would

@@ -235,6 +235,10 @@ db_test!(the_control_logger_posts_through_its_token_path, settings = auth_on, |a
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     let res = app.post_json("/control-logger/kml_wrong/datasources/", &logged_datasource()).await;
     assert_eq!(res.status(), 401);
+    // The path is a token like any other: a viewer's may not store datasources.
+    let (_, viewer) = app.user_with_token("vera", As::Viewer).await;
+    let res = app.post_json(&format!("/control-logger/{viewer}/datasources/"), &logged_datasource()).await;
+    assert_eq!(res.status(), 403);
     let res = app.get(&format!("/control-logger/{key}/datasources/")).await;
     assert_eq!(res.status(), 405);
     assert_eq!(datasources::list(&mut app.db.connect(), None).unwrap().len(), 1);
