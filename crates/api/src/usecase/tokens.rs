@@ -67,6 +67,18 @@ impl Token {
     }
 }
 
+/// How a token is named in messages and the audit trail: `ci (ann)`.
+pub fn repr(name: &str, username: &str) -> String {
+    format!("{name} ({username})")
+}
+
+impl Token {
+    /// How this token is named in messages and the audit trail ([`repr`]).
+    pub fn repr(&self) -> String {
+        repr(&self.name, &self.username)
+    }
+}
+
 /// A new token and its key, which is shown this once.
 #[derive(Debug)]
 pub struct Created {
@@ -147,8 +159,7 @@ pub async fn create_token(
                 }
                 let new = NewToken { user_id, name: &name, key_prefix: &shown, key_hash: &hash, created: now, expires };
                 let id = tokens::create(c, &new)?;
-                let repr = format!("{name} ({})", user.username);
-                actor.record(c, &Change::new("add", "tokens", Some(id), &repr))?;
+                actor.record(c, &Change::new("add", "tokens", Some(id), &repr(&name, &user.username)))?;
                 let row = tokens::get(c, id)?.ok_or(Error::NotFound(Missing::Object))?;
                 Ok::<_, Error>(Token::of(row, user.username))
             })
@@ -182,7 +193,7 @@ pub async fn revoke_token(ctx: &Ctx, actor: &Actor, id: i32) -> Result<(), Error
         write_transaction(c, |c| {
             let row = tokens::get(c, id)?.ok_or(Error::NotFound(Missing::Object))?;
             let username = users::get(c, row.user_id)?.map(|u| u.username).unwrap_or_default();
-            actor.record(c, &Change::new("revoke", "tokens", Some(id), &format!("{} ({username})", row.name)))?;
+            actor.record(c, &Change::new("revoke", "tokens", Some(id), &repr(&row.name, &username)))?;
             tokens::delete(c, id)?;
             Ok(())
         })

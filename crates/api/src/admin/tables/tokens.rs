@@ -31,11 +31,6 @@ fn when_or_never(t: Option<&chrono::NaiveDateTime>) -> String {
     t.map_or_else(|| "never".to_owned(), when)
 }
 
-/// How a token is named in messages and the audit trail: `ci (ann)`.
-fn repr(token: &Token) -> String {
-    format!("{} ({})", token.name, token.username)
-}
-
 #[async_trait::async_trait]
 impl AdminTable for Tokens {
     fn slug(&self) -> &'static str {
@@ -105,7 +100,7 @@ impl AdminTable for Tokens {
         };
         let Some(token) = tokens::token(ctx, id).await? else { return Ok(None) };
         Ok(Some(Editor {
-            repr: repr(&token),
+            repr: token.repr(),
             fields: vec![
                 Field::readonly("name", "Name", token.name.clone()),
                 Field::readonly("user", "User", token.username.clone()),
@@ -141,7 +136,7 @@ impl AdminTable for Tokens {
 
     async fn doomed(&self, ctx: &Ctx, id: i32) -> Result<Option<Doomed>, Error> {
         Ok(tokens::token(ctx, id).await?.map(|t| Doomed {
-            repr: format!("Token {}", repr(&t)),
+            repr: format!("Token {}", t.repr()),
             consequences: vec!["Revoked: its key stops working at once".to_owned()],
         }))
     }
