@@ -22,6 +22,10 @@ pub async fn list_datasources(state: State) -> ApiResult<HttpResponse> {
 
 /// Stores a datasource seen on the control topic (what the control logger posts). It is never
 /// re-published. 201 with the stored object.
+///
+/// The control logger cannot send headers: with `KAFKAML_AUTH=on` it posts to
+/// `/control-logger/<key>/datasources/` instead (its `BACKEND` is `backend:8000/control-logger/<key>`),
+/// where the key in the path is an operator's API token.
 #[utoipa::path(tag = TAG, operation_id = "create_datasource", request_body = DatasourceInput,
     responses((status = 201, body = Datasource), (status = 400, body = String)))]
 #[post("/datasources")]
