@@ -228,11 +228,20 @@ pub struct TansuBroker {
 impl TansuBroker {
     /// Starts a broker and waits until it answers. Panics when the binary is missing.
     pub async fn start() -> TansuBroker {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut broker = TansuBroker { bootstrap: format!("127.0.0.1:{port}"), child: None };
+        broker.restart().await;
+        broker
+    }
+
+    /// Starts the broker again on the same address (after [`TansuBroker::stop`]), empty: its
+    /// storage is in memory, so topics must be created again. Waits until it answers.
+    pub async fn restart(&mut self) {
+        self.stop();
         let Some(binary) = tansu_binary() else {
             missing("the tansu binary (cargo install tansu --locked --features dynostore)");
         };
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let url = format!("tcp://127.0.0.1:{port}");
+        let url = format!("tcp://{}", self.bootstrap);
         let child = Command::new(&binary)
             .args(["--storage-engine", "memory://tansu/", "--listener-url", &url, "--advertised-listener-url", &url])
             .stdin(Stdio::null())
@@ -240,13 +249,12 @@ impl TansuBroker {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
-        let broker = TansuBroker { bootstrap: format!("127.0.0.1:{port}"), child: Some(child) };
+        self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !answers(&broker.bootstrap) {
-            assert!(Instant::now() < deadline, "tansu did not start on {}", broker.bootstrap);
+        while !answers(&self.bootstrap) {
+            assert!(Instant::now() < deadline, "tansu did not start on {}", self.bootstrap);
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        broker
     }
 
     /// This broker as a [`Kafka`].
