@@ -292,11 +292,11 @@ async fn resubscribe(
     budget: &mut ChangeBudget,
     held: &Held,
 ) -> Result<(), String> {
+    // A refused topic leaves the current subscription as it is.
+    topics.check(&request.topic).await?;
     if !valid_topic(&request.topic) {
         return Err(format!("Cannot subscribe to {}: invalid topic name {:?}.", request.topic, request.topic));
     }
-    // A refused topic leaves the current subscription as it is.
-    topics.check(&request.topic).await?;
     if !budget.take(Instant::now()) {
         return Err(format!(
             "Too many subscription changes: at most {SUBSCRIBE_BURST} at once, then one per second; the request \
