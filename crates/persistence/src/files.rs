@@ -74,10 +74,11 @@ pub fn create_locked(path: &Path) -> io::Result<std::fs::File> {
 }
 
 fn lock(file: &std::fs::File, path: &Path) -> io::Result<()> {
-    file.try_lock().map_err(|e| match e {
-        std::fs::TryLockError::Error(e) => e,
-        std::fs::TryLockError::WouldBlock => {
+    rustix::fs::flock(file, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(|e| {
+        if e == rustix::io::Errno::WOULDBLOCK {
             io::Error::new(io::ErrorKind::WouldBlock, format!("{} is locked by another writer", path.display()))
+        } else {
+            e.into()
         }
     })
 }
