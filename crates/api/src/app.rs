@@ -8,6 +8,7 @@ use std::time::Duration;
 use actix_cors::Cors;
 use actix_web::dev::{HttpServiceFactory, Server};
 use actix_web::http::header::ContentType;
+use actix_web::http::KeepAlive;
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use anyhow::Context;
@@ -16,9 +17,11 @@ use kafkaml_persistence::{build_pool, run_migrations, ArtifactStore, Backend, De
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::auth::guard;
+use crate::body_timeout;
 use crate::cross_site;
 use crate::fallback::{fallback, RouteTable};
 use crate::middleware::{normalize, SECURITY_HEADERS};
+use crate::routes::ws::{ClientSlots, SocketLimits};
 use crate::services::Services;
 use crate::settings::{AuthMode, Settings};
 use crate::state::AppState;
@@ -93,6 +96,8 @@ pub struct Api {
     auth: AuthMode,
     /// The documented operations, which the guards look requests up in.
     routes: Arc<RouteTable>,
+    /// `KAFKAML_BODY_TIMEOUT`, for [`crate::body_timeout::guard`].
+    body_timeout: Duration,
 }
 
 impl Api {
@@ -120,16 +125,24 @@ impl Api {
             );
         }
         let ctx = Arc::new(ctx);
+        let max_consumers = usize::try_from(settings.limits.ws_max_consumers).unwrap_or(usize::MAX);
         let watcher = cluster.map(|c| tokio::spawn(crate::usecase::training::record_job_failures(ctx.clone(), c)));
         let state = web::Data::new(AppState {
             ctx,
             ws_slots: Arc::new(tokio::sync::Semaphore::new(settings.server.ws_max_connections)),
             ws_max_connections: settings.server.ws_max_connections,
             ws_any_topic: settings.server.ws_any_topic,
+            ws_limits: SocketLimits {
+                consumers: Arc::new(tokio::sync::Semaphore::new(max_consumers)),
+                max_consumers,
+                clients: ClientSlots::new(usize::try_from(settings.limits.ws_max_per_client).unwrap_or(usize::MAX)),
+                idle_timeout: settings.limits.ws_idle_timeout(),
+            },
             probe_deadline: settings.iot.probe_deadline(),
         });
         let routes = RouteTable::shared().context("building the route table from the OpenAPI document")?;
-        Ok((Api { state, auth: settings.server.auth, routes }, watcher))
+        let body_timeout = settings.limits.body_timeout();
+        Ok((Api { state, auth: settings.server.auth, routes, body_timeout }, watcher))
     }
 
     /// The use cases' context (for callers that are not HTTP: commands, schedulers).
@@ -138,16 +151,19 @@ impl Api {
     }
 
     /// The API mounted under `prefix` with its guards around it: the cross-site defences
-    /// ([`crate::cross_site::guard`]) and authentication ([`crate::auth::guard`], `KAFKAML_AUTH`).
+    /// ([`crate::cross_site::guard`]), authentication ([`crate::auth::guard`], `KAFKAML_AUTH`) and
+    /// the body timeout ([`crate::body_timeout::guard`], `KAFKAML_BODY_TIMEOUT`).
     /// What an embedding application registers (`App::new().service(api.scope("/kafkaml"))`).
     pub fn scope(&self, prefix: &str) -> impl HttpServiceFactory {
         let (auth, routes) = (self.auth, self.routes.clone());
         let (origins, json_routes) = (Arc::new(self.state.ctx.config.origins.clone()), self.routes.clone());
         let api = self.clone();
+        let body_timeout = self.body_timeout;
         web::scope(prefix)
             .configure(move |cfg| api.configure(cfg))
             .wrap(from_fn(move |req, next| guard(auth, routes.clone(), req, next)))
             .wrap(from_fn(move |req, next| cross_site::guard(origins.clone(), json_routes.clone(), req, next)))
+            .wrap(from_fn(move |req, next| body_timeout::guard(body_timeout, req, next)))
     }
 
     /// Registers every route at its canonical path (no `/api` prefix, no trailing slash) and the
@@ -186,6 +202,9 @@ impl Application {
             );
         }
         let origins = Arc::new(api.context().config.origins.clone());
+        let limits = settings.limits.clone();
+        let body_timeout = limits.body_timeout();
+        let workers = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
 
         let server = HttpServer::new(move || {
             let cors = origins
@@ -231,8 +250,20 @@ impl Application {
                 .wrap(from_fn(move |req, next| cross_site::guard(trusted.clone(), json_routes.clone(), req, next)))
                 .wrap(security)
                 .wrap(cors)
+                .wrap(from_fn(move |req, next| body_timeout::guard(body_timeout, req, next)))
                 .wrap(from_fn(move |req, next| normalize(whitelist.clone(), literal.clone(), req, next)))
         })
+        // The connection bounds (README, "Limits and security"): the request head must come within
+        // KAFKAML_CLIENT_REQUEST_TIMEOUT, idle keep-alive connections close after
+        // KAFKAML_KEEP_ALIVE, and KAFKAML_MAX_CONNECTIONS is shared by the workers.
+        .workers(workers)
+        .client_request_timeout(Duration::from_secs(limits.client_request_timeout))
+        .keep_alive(match limits.keep_alive {
+            0 => KeepAlive::Disabled,
+            secs => KeepAlive::Timeout(Duration::from_secs(secs)),
+        })
+        .max_connections(limits.max_connections_per_worker(workers))
+        .max_connection_rate(usize::try_from(limits.max_connection_rate).unwrap_or(usize::MAX))
         .listen(listener)
         .context("starting the HTTP server")?
         .shutdown_timeout(5)

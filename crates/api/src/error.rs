@@ -111,6 +111,8 @@ impl From<usecase::Error> for ApiError {
                 ApiError::Unavailable(e.to_string())
             }
             E::DatabaseBusy => ApiError::Busy,
+            E::TooLarge { .. } => ApiError::Detail(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()),
+            E::DiskFull { .. } => ApiError::Detail(StatusCode::INSUFFICIENT_STORAGE, e.to_string()),
             E::ShapeWithoutDimensions(_) | E::NotDelivered(_) => ApiError::BadGateway(e.to_string()),
             E::Db(e) => e.into(),
             E::Cluster(e) => e.into(),

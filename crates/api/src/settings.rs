@@ -40,6 +40,9 @@ pub struct Settings {
     /// IoT devices over MQTT.
     #[command(flatten)]
     pub iot: IotSettings,
+    /// Resource bounds: upload sizes, free disk space, slow clients, connections, WebSockets.
+    #[command(flatten)]
+    pub limits: LimitSettings,
 }
 
 /// The HTTP server.
@@ -579,6 +582,126 @@ impl IotSettings {
     }
 }
 
+/// One GiB, for the defaults below.
+const GIB: u64 = 1024 * 1024 * 1024;
+
+/// Resource bounds: what one client, or many, may take of the disk, the connections and the
+/// Kafka consumers (README, "Limits and security").
+#[derive(Debug, Clone, clap::Args)]
+pub struct LimitSettings {
+    /// Most bytes of files one upload may carry (a training pod's `trained_model` and confusion
+    /// matrix together); more answers 413 and nothing is kept.
+    #[arg(
+        long,
+        env = "KAFKAML_MAX_UPLOAD_BYTES",
+        default_value_t = 2 * GIB,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub max_upload_bytes: u64,
+
+    /// Free space the data volume keeps: an upload, or an IoT deployment's files, that would leave
+    /// less answers 507 (checked before and while writing) and nothing is kept.
+    #[arg(long, env = "KAFKAML_MIN_FREE_DISK_BYTES", default_value_t = GIB / 4)]
+    pub min_free_disk_bytes: u64,
+
+    /// Seconds a request body may stop arriving (no byte at all) before the request answers 408.
+    #[arg(
+        long,
+        env = "KAFKAML_BODY_TIMEOUT",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub body_timeout: u64,
+
+    /// Seconds a client has to send a request's head (line and headers) after connecting or
+    /// after the previous request; then 408 and the connection closes.
+    #[arg(
+        long,
+        env = "KAFKAML_CLIENT_REQUEST_TIMEOUT",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub client_request_timeout: u64,
+
+    /// Seconds an idle keep-alive connection stays open (`0`: no keep-alive).
+    #[arg(
+        long,
+        env = "KAFKAML_KEEP_ALIVE",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(0..=3600)
+    )]
+    pub keep_alive: u64,
+
+    /// Most connections served at once (in total, shared evenly by the worker threads); more wait
+    /// in the listen backlog.
+    #[arg(
+        long,
+        env = "KAFKAML_MAX_CONNECTIONS",
+        default_value_t = 1024,
+        value_parser = clap::value_parser!(u64).range(1..=1_000_000)
+    )]
+    pub max_connections: u64,
+
+    /// Most connections in their TLS handshake at once, per worker thread (actix-web's
+    /// `max_connection_rate`). This server speaks plain HTTP, so it bounds only a TLS listener an
+    /// embedder adds.
+    #[arg(
+        long,
+        env = "KAFKAML_MAX_CONNECTION_RATE",
+        default_value_t = 256,
+        value_parser = clap::value_parser!(u64).range(1..=100_000)
+    )]
+    pub max_connection_rate: u64,
+
+    /// Most prediction WebSockets one client address may hold open; more answer 429. Behind a
+    /// proxy (the web UI's nginx) every browser has the proxy's address.
+    #[arg(
+        long,
+        env = "KAFKAML_WS_MAX_PER_CLIENT",
+        default_value_t = 16,
+        value_parser = clap::value_parser!(u64).range(1..=100_000)
+    )]
+    pub ws_max_per_client: u64,
+
+    /// Most Kafka consumers of prediction WebSockets, live or closing, at once; a subscription
+    /// beyond it is refused with an error frame.
+    #[arg(
+        long,
+        env = "KAFKAML_WS_MAX_CONSUMERS",
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u64).range(1..=100_000)
+    )]
+    pub ws_max_consumers: u64,
+
+    /// Seconds a prediction WebSocket may stay open without a subscription before it is closed.
+    #[arg(
+        long,
+        env = "KAFKAML_WS_IDLE_TIMEOUT",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub ws_idle_timeout: u64,
+}
+
+impl LimitSettings {
+    /// How long a request body may stop arriving.
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout)
+    }
+
+    /// How long a prediction WebSocket may stay without a subscription.
+    pub fn ws_idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.ws_idle_timeout)
+    }
+
+    /// Connections per worker thread for [`LimitSettings::max_connections`] over `workers`
+    /// workers (at least one each).
+    pub fn max_connections_per_worker(&self, workers: usize) -> usize {
+        let total = usize::try_from(self.max_connections).unwrap_or(usize::MAX);
+        total.div_ceil(workers.max(1)).max(1)
+    }
+}
+
 impl Settings {
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
@@ -674,6 +797,33 @@ mod tests {
         assert!(s.iot.brokers.allows("b.lan", 1883) && s.iot.brokers.allows("a.x", 1) && !s.iot.brokers.allows("x", 1));
         let e = Settings::try_parse_from(["kafkaml-backend", "--iot-brokers", "broker"]).unwrap_err().to_string();
         assert!(e.contains("\"broker\" is not a broker pattern: write host:port"), "{e}");
+    }
+
+    #[test]
+    fn resource_bounds_have_defaults_and_are_checked_when_parsed() {
+        let s = Settings::defaults();
+        let l = &s.limits;
+        assert_eq!(l.max_upload_bytes, 2 * 1024 * 1024 * 1024);
+        assert_eq!(l.min_free_disk_bytes, 256 * 1024 * 1024);
+        assert_eq!(l.body_timeout(), Duration::from_secs(30));
+        assert_eq!(
+            (l.client_request_timeout, l.keep_alive, l.max_connections, l.max_connection_rate),
+            (5, 5, 1024, 256)
+        );
+        assert_eq!((l.ws_max_per_client, l.ws_max_consumers, l.ws_idle_timeout), (16, 64, 30));
+        assert_eq!(l.max_connections_per_worker(3), 342);
+        assert_eq!(l.max_connections_per_worker(0), 1024);
+        let s = parse(&["--max-upload-bytes", "10", "--body-timeout", "2", "--ws-idle-timeout", "1"]);
+        assert_eq!((s.limits.max_upload_bytes, s.limits.body_timeout, s.limits.ws_idle_timeout), (10, 2, 1));
+        for bad in [
+            ["--max-upload-bytes", "0"],
+            ["--body-timeout", "0"],
+            ["--max-connections", "-1"],
+            ["--ws-max-consumers", "x"],
+        ] {
+            let args = std::iter::once("kafkaml-backend").chain(bad);
+            assert!(Settings::try_parse_from(args).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

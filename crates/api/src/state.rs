@@ -21,6 +21,8 @@ pub struct AppState {
     pub ws_max_connections: usize,
     /// `KAFKAML_WS_ANY_TOPIC`: sockets may read any topic, not only inferences' outputs.
     pub ws_any_topic: bool,
+    /// Consumers, sockets per client and idle time of prediction WebSockets.
+    pub ws_limits: crate::routes::ws::SocketLimits,
     /// Bound on all status probes of one device list (`KAFKAML_IOT_PROBE_DEADLINE_MS`).
     pub probe_deadline: Duration,
 }

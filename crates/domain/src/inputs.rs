@@ -11,6 +11,11 @@ use validator::{Validate, ValidationError, ValidationErrors};
 use crate::enums::{Framework, InputFormat};
 use crate::lenient::{no_id, not_blank, null_as_false, python_truthy};
 
+/// Most items a list of a request body may hold (`ml_models`, `device_token`): more is a 400
+/// naming the field, never a query with more variables than the database accepts (SQLite takes
+/// 32 766). The OpenAPI document states it as `maxItems`.
+pub const MAX_LIST_ITEMS: u64 = 1000;
+
 /// Deserializes `value` into `T` and validates it; the error is a readable one-line message
 /// (`name: ensure this field has no more than 30 characters`).
 pub fn parse<T: DeserializeOwned + Validate>(value: Value) -> Result<T, String> {
@@ -174,7 +179,9 @@ pub struct ConfigurationInput {
     #[serde(default)]
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
     pub description: String,
-    /// Model ids; a distributed root pulls in its whole chain.
+    /// Model ids; a distributed root pulls in its whole chain. At most 1000.
+    #[validate(length(max = MAX_LIST_ITEMS, message = "Ensure this field has no more than 1000 elements."))]
+    #[schema(max_items = 1000)]
     pub ml_models: Vec<i64>,
 }
 
@@ -190,7 +197,9 @@ pub struct ConfigurationPatch {
     /// New description, at most 100 characters.
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
     pub description: Option<String>,
-    /// Model ids that replace the configuration's models; absent keeps them.
+    /// Model ids that replace the configuration's models; absent keeps them. At most 1000.
+    #[validate(length(max = MAX_LIST_ITEMS, message = "Ensure this field has no more than 1000 elements."))]
+    #[schema(max_items = 1000)]
     pub ml_models: Option<Vec<i64>>,
 }
 
@@ -336,6 +345,21 @@ mod tests {
         let e =
             parse::<ModelInput>(json!({"name": "a", "code": "c", "framework": "tf", "description": null})).unwrap_err();
         assert!(e.starts_with("description: invalid type: null"), "{e}");
+    }
+
+    #[test]
+    fn lists_are_capped() {
+        let ids = |n: i64| (1..=n).collect::<Vec<_>>();
+        let c: ConfigurationInput = parse(json!({"name": "c", "ml_models": ids(1000)})).unwrap();
+        assert_eq!(c.ml_models.len() as u64, MAX_LIST_ITEMS);
+        let e = parse::<ConfigurationInput>(json!({"name": "c", "ml_models": ids(1001)})).unwrap_err();
+        assert_eq!(e, "ml_models: Ensure this field has no more than 1000 elements.");
+        let e = parse::<ConfigurationPatch>(json!({"ml_models": ids(40_000)})).unwrap_err();
+        assert_eq!(e, "ml_models: Ensure this field has no more than 1000 elements.");
+        assert!(parse::<ConfigurationPatch>(json!({})).is_ok());
+        let tokens: Vec<String> = (0..1001).map(|i| format!("{i:08X}")).collect();
+        let e = parse::<crate::iot::IotDeployInput>(json!({"device_token": tokens, "code": "x"})).unwrap_err();
+        assert_eq!(e, "device_token: Ensure this field has no more than 1000 elements.");
     }
 
     #[test]

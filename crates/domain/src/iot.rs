@@ -257,8 +257,10 @@ fn tokens<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
 /// to TFLite, and a Berry script to the devices with the given tokens.
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 pub struct IotDeployInput {
-    /// Tokens of the devices to deploy to.
+    /// Tokens of the devices to deploy to (at most 1000).
     #[serde(default, deserialize_with = "tokens")]
+    #[validate(length(max = crate::inputs::MAX_LIST_ITEMS, message = "Ensure this field has no more than 1000 elements."))]
+    #[schema(max_items = 1000)]
     pub device_token: Vec<String>,
     /// The Berry script stored as the device's `autoexec.be`.
     #[serde(default, deserialize_with = "null_as_empty")]

@@ -26,7 +26,9 @@ pub mod predictions;
 pub mod publisher;
 
 pub use message::{decode_deployment_key, deployment_key, ControlMessage, MessageError};
-pub use predictions::{render_prediction, KafkaPredictionSource, PredictionSource, PredictionStream, SubscribeError};
+pub use predictions::{
+    render_prediction, valid_topic, KafkaPredictionSource, PredictionSource, PredictionStream, Released, SubscribeError,
+};
 pub use publisher::{
     ensure_topic, ControlPublisher, KafkaConfig, KafkaControlPublisher, PublishError, TopicError, TopicStatus,
 };

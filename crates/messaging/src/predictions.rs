@@ -12,7 +12,7 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::Message;
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// Messages buffered between a subscription and its reader; when the reader is slower, the
 /// subscription stops reading from Kafka until there is room again.
@@ -30,22 +30,49 @@ pub enum SubscribeError {
 }
 
 /// A live subscription: the values of the messages published on a topic after it started, in
-/// order. Dropping it stops the subscription (its consumer leaves its group and closes).
+/// order. [`PredictionStream::close`] stops it and returns once its consumer has left its group and
+/// closed; dropping it stops it too, with the consumer closing in the background.
 #[derive(Debug)]
 pub struct PredictionStream {
     rx: mpsc::Receiver<Vec<u8>>,
+    /// Resolves (sent or dropped) once the subscription's resources are released.
+    released: Option<oneshot::Receiver<()>>,
 }
 
+/// Held by a subscription's producer side until everything the subscription used is released;
+/// dropping it lets [`PredictionStream::close`] return.
+#[derive(Debug)]
+pub struct Released(#[expect(dead_code, reason = "held for its drop, which signals the stream")] oneshot::Sender<()>);
+
 impl PredictionStream {
-    /// A stream fed by the returned sender (for implementations and fakes); `capacity` ≥ 1.
+    /// A stream fed by the returned sender (for implementations and fakes); `capacity` ≥ 1. It
+    /// holds nothing to release: [`PredictionStream::close`] returns at once.
     pub fn channel(capacity: usize) -> (mpsc::Sender<Vec<u8>>, PredictionStream) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        (tx, PredictionStream { rx })
+        (tx, PredictionStream { rx, released: None })
+    }
+
+    /// A stream fed by the returned sender whose [`PredictionStream::close`] waits until the
+    /// returned [`Released`] is dropped (by the implementation, once its consumer is closed).
+    pub fn channel_with_release(capacity: usize) -> (mpsc::Sender<Vec<u8>>, Released, PredictionStream) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let (done, released) = oneshot::channel();
+        (tx, Released(done), PredictionStream { rx, released: Some(released) })
     }
 
     /// The next message value; `None` once the subscription has ended.
     pub async fn next(&mut self) -> Option<Vec<u8>> {
         self.rx.recv().await
+    }
+
+    /// Stops the subscription and waits until its consumer is closed, so that a caller never holds
+    /// more than one consumer at a time.
+    pub async fn close(mut self) {
+        self.rx.close();
+        if let Some(released) = self.released.take() {
+            // An error means the sender was dropped: released all the same.
+            let _ = released.await;
+        }
     }
 }
 
@@ -87,8 +114,9 @@ impl Drop for ActiveGuard {
     }
 }
 
-/// Whether Kafka accepts `topic` as a topic name.
-pub(crate) fn valid_topic(topic: &str) -> bool {
+/// Whether Kafka accepts `topic` as a topic name (ASCII letters, digits, `.`, `_`, `-`; at most
+/// 249 characters; not `.` or `..`).
+pub fn valid_topic(topic: &str) -> bool {
     !topic.is_empty()
         && topic.len() <= 249
         && topic != "."
@@ -116,7 +144,7 @@ impl PredictionSource for KafkaPredictionSource {
             .set("topic.metadata.refresh.interval.ms", "5000")
             .create()?;
         consumer.subscribe(&[topic])?;
-        let (tx, stream) = PredictionStream::channel(BUFFER);
+        let (tx, released, stream) = PredictionStream::channel_with_release(BUFFER);
         self.active.fetch_add(1, Ordering::SeqCst);
         let guard = ActiveGuard(self.active.clone());
         let topic = topic.to_owned();
@@ -144,6 +172,8 @@ impl PredictionSource for KafkaPredictionSource {
             let _ = tokio::task::spawn_blocking(move || {
                 drop(consumer);
                 drop(guard);
+                // Last: `PredictionStream::close` returns once the consumer is gone.
+                drop(released);
             })
             .await;
         });
@@ -254,6 +284,28 @@ mod tests {
             assert!(Instant::now() < deadline, "the consumer was not closed");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    #[tokio::test]
+    async fn close_returns_once_the_consumer_is_closed() {
+        let cluster = MockCluster::new(1).unwrap();
+        cluster.create_topic("predictions", 1, 1).unwrap();
+        let source = KafkaPredictionSource::new(cluster.bootstrap_servers());
+        for _ in 0..3 {
+            let stream = source.subscribe("predictions").await.unwrap();
+            assert_eq!(source.active_subscriptions(), 1);
+            stream.close().await;
+            // Not "soon": already.
+            assert_eq!(source.active_subscriptions(), 0);
+        }
+        let (_tx, stream) = PredictionStream::channel(1);
+        stream.close().await;
+        let (tx, released, stream) = PredictionStream::channel_with_release(1);
+        let closing = tokio::spawn(stream.close());
+        tx.closed().await;
+        assert!(!closing.is_finished());
+        drop(released);
+        closing.await.unwrap();
     }
 
     #[tokio::test]

@@ -1,14 +1,17 @@
 //! The file store of IoT devices: `<data dir>/devices/<token>/model.tflite` and `autoexec.be`,
 //! what a Tasmota device downloads after a deployment (decisions.md item 6).
 //!
-//! Files are written to a temporary name in the device's folder and renamed into place, so a
-//! device never downloads half a file. Only device tokens (8 hexadecimal characters) name
+//! Files are written to a temporary name in the device's folder (`.<name>.part`, locked while it
+//! is written) and renamed into place, so a device never downloads half a file; temporary files a
+//! crash left behind are removed when the store opens. Only device tokens (8 hexadecimal characters) name
 //! folders: anything else is refused, so no path can leave the store.
 
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use kafkaml_domain::iot::is_token;
+
+use crate::files::{create_locked, remove_leftovers};
 
 /// A file of a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,11 +50,27 @@ fn ignore_missing(result: io::Result<()>) -> io::Result<()> {
 }
 
 impl DeviceFileStore {
-    /// A store under `data_dir` (`data_dir/devices`, created when missing).
+    /// A store under `data_dir` (`data_dir/devices`, created when missing); removes the temporary
+    /// files (`.*.part`) that an interrupted write left in the devices' folders.
     pub fn open(data_dir: &Path) -> io::Result<Self> {
         let root = data_dir.join("devices");
         crate::files::private_dir(&root)?;
+        let mut removed = 0;
+        for entry in std::fs::read_dir(&root)? {
+            let entry = entry?;
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                removed += remove_leftovers(&entry.path(), |name| name.starts_with('.') && name.ends_with(".part"))?;
+            }
+        }
+        if removed > 0 {
+            tracing::info!(removed, dir = %root.display(), "removed the temporary files of interrupted writes");
+        }
         Ok(DeviceFileStore { root })
+    }
+
+    /// The bytes available on the store's file system ([`crate::files::free_space`]).
+    pub fn free_space(&self) -> io::Result<u64> {
+        crate::files::free_space(&self.root)
     }
 
     /// The folder of device `token`.
@@ -99,8 +118,13 @@ impl DeviceFileStore {
         let dir = self.dir(token)?;
         std::fs::create_dir_all(&dir)?;
         let temp = dir.join(format!(".{}.part", file.file_name()));
-        std::fs::write(&temp, bytes)?;
-        std::fs::rename(&temp, dir.join(file.file_name())).inspect_err(|_| {
+        // A leftover of a crash would make the exclusive creation fail.
+        ignore_missing(std::fs::remove_file(&temp))?;
+        // Locked until renamed, so a store opening meanwhile (another replica) leaves it alone.
+        let mut handle = create_locked(&temp)?;
+        let written = handle.write_all(bytes).and_then(|()| std::fs::rename(&temp, dir.join(file.file_name())));
+        drop(handle);
+        written.inspect_err(|_| {
             let _ = std::fs::remove_file(&temp);
         })
     }
@@ -130,6 +154,26 @@ mod tests {
         store.remove("1111ABCD").unwrap();
         assert!(!dir.path().join("devices/1111ABCD").exists());
         store.remove("1111ABCD").unwrap();
+    }
+
+    #[test]
+    fn leftover_temporary_files_are_removed_when_the_store_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DeviceFileStore::open(dir.path()).unwrap();
+        store.write("0000ABCD", DeviceFile::Script, b"print(1)").unwrap();
+        let folder = dir.path().join("devices/0000ABCD");
+        std::fs::write(folder.join(".model.tflite.part"), b"half").unwrap();
+        std::fs::write(folder.join(".autoexec.be.part"), b"half").unwrap();
+        DeviceFileStore::open(dir.path()).unwrap();
+        let mut names: Vec<String> =
+            std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        names.sort();
+        assert_eq!(names, ["autoexec.be"]);
+        // A leftover of the same name never blocks the next write.
+        std::fs::write(folder.join(".model.tflite.part"), b"half").unwrap();
+        store.write("0000ABCD", DeviceFile::Model, b"tflite").unwrap();
+        assert_eq!(std::fs::read(folder.join("model.tflite")).unwrap(), b"tflite");
+        assert!(store.free_space().unwrap() > 0);
     }
 
     #[test]

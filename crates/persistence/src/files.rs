@@ -1,7 +1,10 @@
 //! The file store for training artifacts: `<data dir>/trained/<result id>.h5|.pth|.png`.
 //!
-//! Uploads are streamed by the caller into a temporary file created with [`ArtifactStore::temp_path`]
-//! in the same directory, then moved into place with [`ArtifactStore::commit`] (an atomic rename).
+//! Uploads are streamed by the caller into a temporary file created with
+//! [`ArtifactStore::create_temp`] in the same directory (`.upload-<uuid>.part`, locked while it is
+//! written), then moved into place with [`ArtifactStore::commit`] (an atomic rename). Temporary files
+//! a crash left behind are removed when the store opens ([`remove_leftovers`]); those another
+//! process still holds locked (a replica sharing the volume) are left alone.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -54,13 +57,89 @@ fn restrict(path: &Path, mode: u32) {
     }
 }
 
+/// The bytes available to unprivileged writers on the file system holding `path` (`statvfs`:
+/// `f_bavail × f_frsize`).
+pub fn free_space(path: &Path) -> io::Result<u64> {
+    let stat = rustix::fs::statvfs(path)?;
+    Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
+/// Creates the new file `path` (mode 0600) and locks it (an exclusive `flock`) for as long as the
+/// returned handle, or a clone of it, stays open: [`remove_leftovers`] leaves a locked file alone.
+pub fn create_locked(path: &Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    lock(&file, path)?;
+    Ok(file)
+}
+
+fn lock(file: &std::fs::File, path: &Path) -> io::Result<()> {
+    rustix::fs::flock(file, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(|e| {
+        if e == rustix::io::Errno::WOULDBLOCK {
+            io::Error::new(io::ErrorKind::WouldBlock, format!("{} is locked by another writer", path.display()))
+        } else {
+            e.into()
+        }
+    })
+}
+
+/// Removes the files of `dir` whose names `is_temp` accepts and that no process holds locked
+/// (temporary files of uploads a crash interrupted); returns how many it removed. A file that
+/// cannot be opened or removed is logged and skipped.
+pub fn remove_leftovers(dir: &Path, is_temp: impl Fn(&str) -> bool) -> io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if !name.to_str().is_some_and(&is_temp) || !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let path = entry.path();
+        // A writer holds its temporary file locked; taking the lock proves nobody writes it.
+        let free = std::fs::OpenOptions::new().read(true).open(&path).and_then(|f| lock(&f, &path));
+        let outcome = free.and_then(|()| std::fs::remove_file(&path));
+        match outcome {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                tracing::debug!(path = %path.display(), "temporary file in use, kept");
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(path = %path.display(), error = %e, "could not remove a leftover temporary file"),
+        }
+    }
+    Ok(removed)
+}
+
+/// Whether `name` is a temporary upload file of the artifact store (`.upload-*.part`).
+fn is_upload_temp(name: &str) -> bool {
+    name.starts_with(".upload-") && name.ends_with(".part")
+}
+
 impl ArtifactStore {
-    /// A store under `data_dir`; creates `data_dir/trained` (mode 0700) when missing.
+    /// A store under `data_dir`; creates `data_dir/trained` (mode 0700) when missing and removes
+    /// the temporary files of uploads that a crash interrupted.
     pub fn open(data_dir: &Path) -> io::Result<Self> {
         let trained = data_dir.join("trained");
         private_dir(data_dir)?;
         private_dir(&trained)?;
+        let removed = remove_leftovers(&trained, is_upload_temp)?;
+        if removed > 0 {
+            tracing::info!(removed, dir = %trained.display(), "removed the temporary files of interrupted uploads");
+        }
         Ok(ArtifactStore { trained })
+    }
+
+    /// The bytes available on the store's file system ([`free_space`]).
+    pub fn free_space(&self) -> io::Result<u64> {
+        free_space(&self.trained)
+    }
+
+    /// Creates a fresh temporary file for streaming an upload, locked while the returned handle
+    /// (or a clone) is open; returns its path and the handle.
+    pub fn create_temp(&self) -> io::Result<(PathBuf, std::fs::File)> {
+        let path = self.temp_path(&uuid::Uuid::new_v4().simple().to_string());
+        let file = create_locked(&path)?;
+        Ok((path, file))
     }
 
     /// The relative name stored in the database (`trained/<id>.<ext>`), as the reference does.
@@ -120,6 +199,35 @@ mod tests {
         assert!(!store.path(7, Artifact::Model(Framework::Tf)).exists());
         assert!(!store.path(7, Artifact::Model(Framework::Pth)).exists());
         assert!(!store.path(7, Artifact::ConfusionMatrix).exists());
+    }
+
+    #[test]
+    fn leftover_temporary_files_are_removed_when_the_store_opens_unless_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::open(dir.path()).unwrap();
+        let trained = dir.path().join("trained");
+        let leftover = store.temp_path("crashed");
+        std::fs::write(&leftover, b"half a model").unwrap();
+        let (in_use, handle) = store.create_temp().unwrap();
+        std::fs::write(trained.join("3.h5"), b"model").unwrap();
+        std::fs::write(trained.join(".upload-other.txt"), b"not ours").unwrap();
+
+        ArtifactStore::open(dir.path()).unwrap();
+        assert!(!leftover.exists(), "a crashed upload's file stays");
+        assert!(in_use.exists(), "a file being written was removed");
+        assert!(trained.join("3.h5").exists() && trained.join(".upload-other.txt").exists());
+
+        drop(handle);
+        ArtifactStore::open(dir.path()).unwrap();
+        assert!(!in_use.exists());
+    }
+
+    #[test]
+    fn free_space_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::open(dir.path()).unwrap();
+        assert!(store.free_space().unwrap() > 0);
+        assert!(free_space(&dir.path().join("missing")).is_err());
     }
 
     #[test]

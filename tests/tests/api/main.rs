@@ -9,6 +9,7 @@ mod admin;
 mod admin_tables;
 mod admin_tokens;
 mod auth;
+mod bounds;
 mod busy;
 mod configurations;
 mod cross_site;

@@ -12,14 +12,14 @@ use kafkaml_domain::rules::{build_chart, parse_python_json, Chart};
 use kafkaml_domain::Framework;
 use kafkaml_persistence::files::Artifact;
 use kafkaml_persistence::repo::results;
-use kafkaml_persistence::ArtifactStore;
 use serde_json::Value;
-use tokio::io::AsyncWriteExt;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{is_head, typed, Id, State};
 use crate::usecase::results::{self as usecase, ModelForTraining, TrainedUpload};
+use crate::usecase::uploads::{self, TempUpload, UploadBudget};
+use crate::usecase::Ctx;
 
 const TAG: &str = "results";
 const NOT_FOUND: &str = "Training result does not exist";
@@ -63,17 +63,6 @@ pub async fn model_for_training(state: State, id: Id, req: HttpRequest) -> ApiRe
     Ok(response)
 }
 
-/// Streams one multipart file field into a temporary file of the store.
-async fn stream_to_temp(field: &mut actix_multipart::Field, path: &std::path::Path) -> ApiResult<()> {
-    let mut file = tokio::fs::File::create(path).await?;
-    while let Some(chunk) = field.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("The upload was interrupted: {e}")))?;
-        file.write_all(&chunk).await?;
-    }
-    file.flush().await?;
-    Ok(())
-}
-
 async fn read_field(field: &mut actix_multipart::Field) -> ApiResult<Vec<u8>> {
     let mut buf = Vec::new();
     while let Some(chunk) = field.next().await {
@@ -86,29 +75,15 @@ async fn read_field(field: &mut actix_multipart::Field) -> ApiResult<Vec<u8>> {
     Ok(buf)
 }
 
-/// Temporary upload files, removed when dropped unless committed.
-struct TempFiles(Vec<std::path::PathBuf>);
-
-impl Drop for TempFiles {
-    fn drop(&mut self) {
-        for p in &self.0 {
-            let _ = std::fs::remove_file(p);
-        }
-    }
-}
-
+/// What a training pod uploads: its files stay in temporary files (removed when dropped) until the
+/// use case moves them into place.
 struct Upload {
-    model: Option<std::path::PathBuf>,
-    image: Option<std::path::PathBuf>,
+    model: Option<TempUpload>,
+    image: Option<TempUpload>,
     data: Option<Vec<u8>>,
 }
 
-async fn receive_upload(
-    store: &ArtifactStore,
-    req: &HttpRequest,
-    payload: web::Payload,
-    temps: &mut TempFiles,
-) -> ApiResult<Upload> {
+async fn receive_upload(ctx: &Ctx, req: &HttpRequest, payload: web::Payload) -> ApiResult<Upload> {
     let is_multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -121,18 +96,17 @@ async fn receive_upload(
     }
     let mut form = Multipart::new(req.headers(), payload);
     let mut upload = Upload { model: None, image: None, data: None };
+    let mut budget = UploadBudget::default();
     while let Some(field) = form.next().await {
         let mut field = field.map_err(|e| ApiError::bad_request(format!("Malformed multipart body: {e}")))?;
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
             "trained_model" | "confussion_matrix" => {
-                let path = store.temp_path(&uuid::Uuid::new_v4().simple().to_string());
-                temps.0.push(path.clone());
-                stream_to_temp(&mut field, &path).await?;
+                let temp = uploads::receive_file(ctx, &mut budget, &mut field, "The upload was interrupted").await?;
                 if name == "trained_model" {
-                    upload.model = Some(path);
+                    upload.model = Some(temp);
                 } else {
-                    upload.image = Some(path);
+                    upload.image = Some(temp);
                 }
             }
             "data" => upload.data = Some(read_field(&mut field).await?),
@@ -147,7 +121,10 @@ async fn receive_upload(
 /// result `finished`; with `"indefinite": true` a new result receives the upload. 200 empty.
 #[utoipa::path(tag = TAG, operation_id = "upload_result", params(("id" = i32, Path)),
     request_body(content_type = "multipart/form-data", description = "trained_model (file), confussion_matrix (file, optional), data (JSON text)"),
-    responses((status = 200, description = "Stored"), (status = 400, body = String), (status = 404, body = String)))]
+    responses((status = 200, description = "Stored"), (status = 400, body = String), (status = 404, body = String),
+        (status = 408, description = "The body stopped arriving for KAFKAML_BODY_TIMEOUT; nothing was stored"),
+        (status = 413, description = "The files are larger than KAFKAML_MAX_UPLOAD_BYTES; nothing was stored"),
+        (status = 507, description = "The data volume would keep less than KAFKAML_MIN_FREE_DISK_BYTES free; nothing was stored")))]
 #[post("/results/{id}")]
 pub async fn upload_result(
     state: State,
@@ -157,15 +134,20 @@ pub async fn upload_result(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     usecase::find_for_upload(&state.ctx, id.0).await?;
-    let mut temps = TempFiles(Vec::new());
-    let upload = receive_upload(&state.ctx.store, &req, payload, &mut temps).await?;
+    let upload = receive_upload(&state.ctx, &req, payload).await?;
     let model = upload
         .model
         .ok_or_else(|| ApiError::bad_request("The trained model file (field 'trained_model') is required."))?;
     let data = upload.data.ok_or_else(|| ApiError::bad_request("The field 'data' (metrics as JSON) is required."))?;
     let metrics: ResultUpload = typed(metrics_object(&data)?, "Information not valid")?;
-    let upload = TrainedUpload { model, confusion_matrix: upload.image, metrics };
-    usecase::upload_trained_model(&state.ctx, &caller.actor(), id.0, upload).await?;
+    let files = TrainedUpload {
+        model: model.path().to_path_buf(),
+        confusion_matrix: upload.image.as_ref().map(|i| i.path().to_path_buf()),
+        metrics,
+    };
+    // The temporary files stay locked until moved into place, and are removed if they were not.
+    usecase::upload_trained_model(&state.ctx, &caller.actor(), id.0, files).await?;
+    drop((model, upload.image));
     Ok(HttpResponse::Ok().finish())
 }
 

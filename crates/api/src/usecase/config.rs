@@ -14,6 +14,7 @@ use kafkaml_orchestration::PodSigner;
 use crate::cluster::ExternalClusters;
 use crate::cross_site::TrustedOrigins;
 use crate::settings::Settings;
+use crate::usecase::uploads::UploadLimits;
 
 /// A setting an operation needs but the back-end was started without.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -96,6 +97,8 @@ pub struct Config {
     pub max_results_per_deployment: u32,
     /// The external clusters inferences may use (`KAFKAML_EXTERNAL_CLUSTERS`).
     pub external_clusters: ExternalClusters,
+    /// Upload size and free disk space (`KAFKAML_MAX_UPLOAD_BYTES`, `KAFKAML_MIN_FREE_DISK_BYTES`).
+    pub uploads: UploadLimits,
 }
 
 impl Config {
@@ -183,6 +186,10 @@ impl Config {
             pod_token_ttl: settings.images.pod_token_ttl(),
             max_results_per_deployment: settings.images.max_results_per_deployment,
             external_clusters: ExternalClusters::from_settings(settings),
+            uploads: UploadLimits {
+                max_bytes: settings.limits.max_upload_bytes,
+                min_free_disk: settings.limits.min_free_disk_bytes,
+            },
         }
     }
 }

@@ -107,6 +107,24 @@ pub enum Error {
     /// An IoT device's broker.
     #[error(transparent)]
     Iot(#[from] IotError),
+    /// An upload carries more bytes than `KAFKAML_MAX_UPLOAD_BYTES`; nothing was kept.
+    #[error("The upload is larger than {limit} bytes (KAFKAML_MAX_UPLOAD_BYTES); nothing was stored.")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// Writing would leave the data volume less free space than `KAFKAML_MIN_FREE_DISK_BYTES`
+    /// (or the volume is full); nothing was kept.
+    #[error(
+        "Not enough free disk space on the back-end's data volume to store this ({free} bytes free, {margin} \
+         kept free by KAFKAML_MIN_FREE_DISK_BYTES); nothing was stored. Try again when space has been freed."
+    )]
+    DiskFull {
+        /// The bytes free when refused.
+        free: u64,
+        /// The margin kept free.
+        margin: u64,
+    },
     /// A file of the stores.
     #[error("file store: {0}")]
     Io(#[from] std::io::Error),

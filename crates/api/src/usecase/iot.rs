@@ -358,6 +358,8 @@ pub async fn push_to_devices(ctx: &Ctx, actor: &Actor, push: PushToDevices) -> R
 async fn store_device_files(ctx: &Ctx, devices: &[Device], tflite: bytes::Bytes, script: String) -> Result<(), Error> {
     let files = ctx.device_files.clone();
     let tokens: Vec<String> = devices.iter().map(|d| d.token.clone()).collect();
+    let size = (tflite.len() as u64 + script.len() as u64).saturating_mul(tokens.len() as u64);
+    ctx.config.uploads.check_free(files.free_space()?, size)?;
     tokio::task::spawn_blocking(move || {
         tokens.iter().try_for_each(|token| {
             files.write(token, DeviceFile::Model, &tflite)?;

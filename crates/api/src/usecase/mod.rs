@@ -17,6 +17,7 @@
 //! | [`accounts`] | users, passwords, sign-in, sessions, the audit trail's pages |
 //! | [`tokens`] | API tokens: create (key shown once), list, revoke, authenticate a key |
 //! | [`capability`] | the tokens of the URLs given to pods: sign, verify, which route takes which |
+//! | [`uploads`] | files streamed to the stores within the size and free-disk limits |
 //!
 //! Every mutating operation takes the [`Actor`] that asked for it and records its [`Change`] in
 //! the audit trail inside the change's own transaction ([`audit`]).
@@ -33,6 +34,7 @@ pub mod iot;
 pub mod results;
 pub mod tokens;
 pub mod training;
+pub mod uploads;
 
 use std::sync::Arc;
 
