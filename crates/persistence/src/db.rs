@@ -250,6 +250,18 @@ fn with_migration_lock<T>(
     Ok(value)
 }
 
+/// The outcome of a `DELETE` of one row by its key: [`DbError::NotFound`] when it removed nothing.
+/// A delete that checked the row first still counts what it removed, because on PostgreSQL (read
+/// committed) two concurrent deletes of the same row both find it, and only one removes it: the
+/// other must answer 404, not 2xx, and roll back what it did before.
+pub fn gone(deleted: usize) -> crate::DbResult<()> {
+    if deleted == 0 {
+        Err(DbError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
 /// Runs `f` in a transaction that writes, committing on `Ok` and rolling back on `Err`.
 ///
 /// On SQLite the transaction starts with `BEGIN IMMEDIATE`: it takes the write lock first, so

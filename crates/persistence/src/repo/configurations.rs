@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use kafkaml_domain::outputs::{Configuration, DeploymentRef, ModelRef};
 use kafkaml_domain::{Named, Violation};
 
-use crate::db::{write_transaction, DbConnection};
+use crate::db::{gone, write_transaction, DbConnection};
 use crate::error::{DbError, DbResult};
 use crate::schema::{
     automl_configuration as cfg, automl_configuration_ml_models as links, automl_deployment as dep, automl_mlmodel as m,
@@ -177,8 +177,7 @@ pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
             return Err(Violation::ConfigurationInUse.into());
         }
         with_conn!(conn, |c| diesel::delete(links::table.filter(links::configuration_id.eq(id))).execute(c))?;
-        with_conn!(conn, |c| diesel::delete(cfg::table.find(id)).execute(c))?;
-        Ok(())
+        gone(with_conn!(conn, |c| diesel::delete(cfg::table.find(id)).execute(c))?)
     })
 }
 

@@ -12,7 +12,7 @@ use kafkaml_domain::settings::{
 use kafkaml_domain::{AggStrategy, ResultStatus, Violation};
 use serde_json::Value;
 
-use crate::db::{write_transaction, DbConnection};
+use crate::db::{gone, write_transaction, DbConnection};
 use crate::error::{DbError, DbResult};
 use crate::repo::text_to_json;
 use crate::schema::{
@@ -302,8 +302,7 @@ pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
         if results > 0 {
             return Err(Violation::DeploymentHasResults.into());
         }
-        with_conn!(conn, |c| diesel::delete(dep::table.find(id)).execute(c))?;
-        Ok(())
+        gone(with_conn!(conn, |c| diesel::delete(dep::table.find(id)).execute(c))?)
     })
 }
 

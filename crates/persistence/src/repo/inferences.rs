@@ -7,7 +7,7 @@ use kafkaml_domain::settings::{ExternalCluster, InferenceSettings};
 use kafkaml_domain::{InferenceStatus, InputFormat, Violation};
 use secrecy::ExposeSecret;
 
-use crate::db::{write_transaction, DbConnection};
+use crate::db::{gone, write_transaction, DbConnection};
 use crate::error::{DbError, DbResult};
 use crate::schema::automl_inference as inf;
 use crate::wire::Stored;
@@ -179,8 +179,7 @@ pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
         if row.fields.status != InferenceStatus::Stopped {
             return Err(Violation::InferenceInUse.into());
         }
-        with_conn!(conn, |c| diesel::delete(inf::table.find(id)).execute(c))?;
-        Ok(())
+        gone(with_conn!(conn, |c| diesel::delete(inf::table.find(id)).execute(c))?)
     })
 }
 

@@ -9,7 +9,7 @@ use kafkaml_domain::iot::{is_token, IotDevice};
 use kafkaml_domain::{Named, Violation};
 use secrecy::SecretString;
 
-use crate::db::{write_transaction, DbConnection};
+use crate::db::{gone, write_transaction, DbConnection};
 use crate::error::{DbError, DbResult};
 use crate::schema::automl_iotdevice as d;
 use crate::with_conn;
@@ -257,7 +257,7 @@ where
 pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<IotDeviceRow> {
     write_transaction(conn, |conn| {
         let row = find_row(conn, id)?.ok_or(DbError::NotFound)?;
-        with_conn!(conn, |c| diesel::delete(d::table.find(id)).execute(c))?;
+        gone(with_conn!(conn, |c| diesel::delete(d::table.find(id)).execute(c))?)?;
         Ok(row)
     })
 }

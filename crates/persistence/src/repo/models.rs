@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use kafkaml_domain::outputs::{MlModel, ModelRef};
 use kafkaml_domain::{Framework, Named, Violation};
 
-use crate::db::{write_transaction, DbConnection};
+use crate::db::{gone, write_transaction, DbConnection};
 use crate::error::{DbError, DbResult};
 use crate::schema::{automl_configuration_ml_models as links, automl_mlmodel as m, automl_trainingresult as r};
 use crate::wire::Stored;
@@ -258,7 +258,7 @@ pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<Vec<i32>> {
             .execute(c))?;
         let results: Vec<i32> =
             with_conn!(conn, |c| r::table.filter(r::model_id.eq(id)).select(r::id).order(r::id.asc()).load(c))?;
-        with_conn!(conn, |c| diesel::delete(m::table.find(id)).execute(c))?;
+        gone(with_conn!(conn, |c| diesel::delete(m::table.find(id)).execute(c))?)?;
         Ok(results)
     })
 }

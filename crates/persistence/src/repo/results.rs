@@ -7,7 +7,7 @@ use kafkaml_domain::outputs::{DeploymentRef, ModelRef, TrainingResult};
 use kafkaml_domain::{ResultStatus, Violation};
 use serde_json::Value;
 
-use crate::db::{write_transaction, DbConnection};
+use crate::db::{gone, write_transaction, DbConnection};
 use crate::error::{DbError, DbResult};
 use crate::repo::deployments::DeploymentRow;
 use crate::repo::models::ModelRow;
@@ -331,8 +331,7 @@ pub fn delete(conn: &mut DbConnection, id: i32) -> DbResult<()> {
         with_conn!(conn, |c| diesel::update(inf::table.filter(inf::model_result_id.eq(id)))
             .set(inf::model_result_id.eq(None::<i32>))
             .execute(c))?;
-        with_conn!(conn, |c| diesel::delete(r::table.find(id)).execute(c))?;
-        Ok(())
+        gone(with_conn!(conn, |c| diesel::delete(r::table.find(id)).execute(c))?)
     })
 }
 

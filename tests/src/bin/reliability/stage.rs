@@ -194,7 +194,7 @@ impl Stage {
             .args(["createsuperuser", "--noinput"])
             .env("KAFKAML_SUPERUSER_USERNAME", "reliability")
             .env("KAFKAML_SUPERUSER_EMAIL", "reliability@example.org")
-            .env("KAFKAML_SUPERUSER_PASSWORD", "reliability-Suite-pw-1")
+            .env("KAFKAML_SUPERUSER_PASSWORD", "Kx7-quorum-lantern-92")
             .stdout(Stdio::null())
             .status()
             .unwrap();
