@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod app;
 pub mod auth;
+pub mod background;
 pub mod cluster;
 pub mod commands;
 pub mod cross_site;
