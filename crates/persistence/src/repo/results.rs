@@ -346,9 +346,12 @@ pub fn of_deployment(conn: &mut DbConnection, deployment_id: i32) -> DbResult<Ve
         .load(c))?)
 }
 
+/// A deployment with every result of it and their models.
+pub type DeploymentResults = (DeploymentRow, Vec<(ResultRow, ModelRow)>);
+
 /// Every deployment that has a `created` or `deployed` result, in id order, with all its results
 /// and their models (what the Job reconciliation plans the Jobs of).
-pub fn running_deployments(conn: &mut DbConnection) -> DbResult<Vec<(DeploymentRow, Vec<(ResultRow, ModelRow)>)>> {
+pub fn running_deployments(conn: &mut DbConnection) -> DbResult<Vec<DeploymentResults>> {
     let running = [Stored(ResultStatus::Created), Stored(ResultStatus::Deployed)];
     let ids: Vec<i32> = with_conn!(conn, |c| r::table
         .filter(r::status.eq_any(&running))
