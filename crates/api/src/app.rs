@@ -255,6 +255,11 @@ impl Application {
         Ok(Application { port, server, watcher, ctx, shutdown_timeout: settings.server.shutdown_timeout() })
     }
 
+    /// A handle that stops the server (as SIGTERM does), for embedders and tests.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
         self.port

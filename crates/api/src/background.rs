@@ -14,21 +14,44 @@ use std::time::Duration;
 use tokio_util::task::TaskTracker;
 
 /// The background work of one application; see the [module documentation](self).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Background {
     tasks: TaskTracker,
+    /// The runtime the work runs on: the one the application was built on, not the HTTP worker's
+    /// that spawns it (actix-web's workers have runtimes of their own, stopped with the server,
+    /// which would drop the work unfinished).
+    runtime: Option<tokio::runtime::Handle>,
     /// Names of the Jobs being deleted by the back-end, with how many deletions of each are under
     /// way.
     deleting: Arc<Mutex<HashMap<String, usize>>>,
 }
 
+impl Default for Background {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Background {
+    /// Background work on the current Tokio runtime (the one it is made on), if any; else on
+    /// the runtime of whoever spawns it.
+    pub fn new() -> Self {
+        Self {
+            tasks: TaskTracker::new(),
+            runtime: tokio::runtime::Handle::try_current().ok(),
+            deleting: Arc::default(),
+        }
+    }
+
     /// Runs `work` in the background, tracked until it ends.
     pub fn spawn<F>(&self, work: F)
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        self.tasks.spawn(work);
+        match &self.runtime {
+            Some(runtime) => drop(self.tasks.spawn_on(work, runtime)),
+            None => drop(self.tasks.spawn(work)),
+        }
     }
 
     /// How many tracked tasks are still running.
@@ -93,7 +116,7 @@ mod tests {
 
     #[tokio::test]
     async fn drain_waits_for_tracked_work_within_the_timeout() {
-        let background = Background::default();
+        let background = Background::new();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         background.spawn(async move {
             let _ = rx.await;
