@@ -114,6 +114,8 @@ pub struct TestApp {
     pub executor: StubExecutor,
     /// An HTTP client.
     pub client: reqwest::Client,
+    /// The settings the application was started with.
+    pub settings: Settings,
     _dir: tempfile::TempDir,
 }
 
@@ -150,11 +152,25 @@ impl TestApp {
         adjust(&mut settings);
         let mut services = Services::from_settings(&settings).await.expect("the outside services are configured");
         replace(&mut services);
-        let app = Application::build_with_services(settings, services).await.expect("the application starts");
+        let app = Application::build_with_services(settings.clone(), services).await.expect("the application starts");
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        TestApp { address, data_dir: dir.path().join("data"), db, executor, client, _dir: dir }
+        TestApp { address, data_dir: dir.path().join("data"), db, executor, client, settings, _dir: dir }
+    }
+
+    /// Starts a second application on this one's database, data directory and executor, with
+    /// its settings adjusted by `adjust` (e.g. the back-end coming back after being away, now
+    /// pointed at a cluster); returns its address, `http://127.0.0.1:PORT`. It serves until the
+    /// test ends.
+    pub async fn start_another(&self, adjust: impl FnOnce(&mut Settings)) -> String {
+        let mut settings = self.settings.clone();
+        adjust(&mut settings);
+        let services = Services::from_settings(&settings).await.expect("the outside services are configured");
+        let app = Application::build_with_services(settings, services).await.expect("the application starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        address
     }
 
     /// `address + path`.

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use clap::CommandFactory;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Container, PersistentVolumeClaim, Probe, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::de::DeserializeOwned;
@@ -181,10 +182,11 @@ fn every_manifest_is_a_valid_kubernetes_object_of_its_kind() {
             "RoleBinding" => drop(typed::<RoleBinding>(m)),
             "ConfigMap" => drop(typed::<ConfigMap>(m)),
             "PersistentVolumeClaim" => drop(typed::<PersistentVolumeClaim>(m)),
+            "NetworkPolicy" => drop(typed::<NetworkPolicy>(m)),
             other => panic!("{}: kind {other} is not checked by this test; add its k8s-openapi type", m.file),
         }
     }
-    for kind in ["Deployment", "Service", "ServiceAccount", "Role", "RoleBinding", "ConfigMap"] {
+    for kind in ["Deployment", "Service", "ServiceAccount", "Role", "RoleBinding", "ConfigMap", "NetworkPolicy"] {
         assert!(all.iter().any(|m| m.kind == kind), "no {kind} under {K8S_DIR}");
     }
 }
@@ -292,10 +294,16 @@ fn the_role_grants_exactly_what_the_backend_needs_to_its_service_account() {
             }
         }
     }
+    // What the back-end calls (crates/orchestration/src/kube_cluster.rs), and nothing more: Jobs
+    // are created, deleted, listed and watched (the failure watcher), controllers created and
+    // deleted; Pods are never touched.
     let mut expected = BTreeSet::new();
-    for (group, resource) in [("batch", "jobs"), ("", "replicationcontrollers"), ("", "pods")] {
-        for verb in ["create", "get", "list", "watch", "delete"] {
-            expected.insert((group.to_owned(), resource.to_owned(), verb.to_owned()));
+    for (group, resource, verbs) in [
+        ("batch", "jobs", &["create", "delete", "list", "watch"][..]),
+        ("", "replicationcontrollers", &["create", "delete"]),
+    ] {
+        for verb in verbs {
+            expected.insert((group.to_owned(), resource.to_owned(), (*verb).to_owned()));
         }
     }
     assert_eq!(granted, expected, "(apiGroup, resource, verb) granted by {}", role.metadata.name.unwrap());
@@ -696,6 +704,13 @@ fn compose_runs_the_backend_with_postgres_and_a_kafka_broker() {
     let ports: Vec<String> =
         backend["ports"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_owned()).collect();
     assert!(ports.iter().any(|p| p.ends_with(":8000")), "ports {ports:?}");
+    // Published on this machine only, for every service.
+    for (name, service) in services {
+        for port in service["ports"].as_array().into_iter().flatten() {
+            let port = port.as_str().unwrap_or_else(|| panic!("{name}: ports in the short form"));
+            assert!(port.starts_with("127.0.0.1:"), "{name} publishes {port} on every interface");
+        }
+    }
     assert_eq!(env.get("KAFKAML_BIND").map(String::as_str), Some("0.0.0.0:8000"));
 
     // The data directory is a named volume.
@@ -717,4 +732,42 @@ fn compose_runs_the_backend_with_postgres_and_a_kafka_broker() {
             assert!(services.contains_key(&dep), "{service} depends on unknown service {dep}");
         }
     }
+}
+
+#[test]
+fn the_network_policy_lets_only_the_web_ui_the_control_logger_and_the_back_ends_pods_in() {
+    let all = manifests();
+    let policy: NetworkPolicy = one(&all, "NetworkPolicy");
+    let spec = policy.spec.unwrap();
+    let pod_labels = backend_deployment(&all).spec.unwrap().template.metadata.unwrap().labels.unwrap();
+    let selected = spec.pod_selector.unwrap().match_labels.unwrap();
+    assert!(selected.iter().all(|(k, v)| pod_labels.get(k) == Some(v)), "the policy selects the back-end's pods");
+    assert_eq!(spec.policy_types, Some(vec!["Ingress".to_owned()]));
+    let rules = spec.ingress.unwrap();
+    assert_eq!(rules.len(), 1, "one rule");
+    let ports: Vec<_> = rules[0].ports.iter().flatten().map(|p| p.port.clone()).collect();
+    assert_eq!(ports, vec![Some(IntOrString::Int(PORT))]);
+    let peers: BTreeSet<(String, String)> = rules[0]
+        .from
+        .iter()
+        .flatten()
+        .map(|peer| {
+            assert!(peer.ip_block.is_none() && peer.namespace_selector.is_none(), "pods of this namespace only");
+            let labels = peer.pod_selector.as_ref().unwrap().match_labels.clone().unwrap();
+            assert_eq!(labels.len(), 1);
+            labels.into_iter().next().unwrap()
+        })
+        .collect();
+    let label = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    assert_eq!(
+        peers,
+        BTreeSet::from([
+            // The reference's web UI (frontend-deployment.yaml) and control logger.
+            label("name", "pod-frontend"),
+            label("app", "kafka-control-logger"),
+            // Every pod of the Jobs and controllers the back-end creates (tests/tests/api/workloads.rs
+            // checks that their pod templates carry it).
+            label("app.kubernetes.io/managed-by", "kafkaml-backend"),
+        ])
+    );
 }

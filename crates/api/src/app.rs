@@ -38,6 +38,10 @@ pub struct Application {
     port: u16,
     server: Server,
     watcher: Option<tokio::task::JoinHandle<()>>,
+    /// The use cases' context, whose background work a stop waits for.
+    ctx: Arc<Ctx>,
+    /// `KAFKAML_SHUTDOWN_TIMEOUT`.
+    shutdown_timeout: Duration,
 }
 
 /// Opens the pool for the settings' database without migrating it (for SQLite, the data
@@ -117,6 +121,16 @@ impl Api {
         };
         let cluster = services.cluster.clone();
         let ctx = open_context(settings, services).await?.with_secret_key(secret_key);
+        if settings.blockchain.wallet_key.is_some()
+            && settings.blockchain.wallet_key_secret.is_none()
+            && !settings.blockchain.plain_wallet_key
+        {
+            tracing::warn!(
+                "FEDML_BLOCKCHAIN_WALLET_KEY is set but is never written into Jobs: blockchain federated trainings \
+                 are refused until FEDML_BLOCKCHAIN_WALLET_KEY_SECRET names the Kubernetes Secret holding the key \
+                 (or FEDML_BLOCKCHAIN_PLAIN_WALLET_KEY=1 allows the plain value)"
+            );
+        }
         if settings.blockchain.enabled && ctx.config.blockchain_token.is_err() {
             tracing::warn!(
                 "ENABLE_FEDML_BLOCKCHAIN is set, but this back-end does not deploy the token contract at start-up: \
@@ -205,6 +219,7 @@ impl Application {
         let limits = settings.limits.clone();
         let body_timeout = limits.body_timeout();
         let workers = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let ctx = api.context();
 
         let server = HttpServer::new(move || {
             let cors = origins
@@ -266,9 +281,14 @@ impl Application {
         .max_connection_rate(usize::try_from(limits.max_connection_rate).unwrap_or(usize::MAX))
         .listen(listener)
         .context("starting the HTTP server")?
-        .shutdown_timeout(5)
+        .shutdown_timeout(settings.server.shutdown_timeout_secs)
         .run();
-        Ok(Application { port, server, watcher })
+        Ok(Application { port, server, watcher, ctx, shutdown_timeout: settings.server.shutdown_timeout() })
+    }
+
+    /// A handle that stops the server (as SIGTERM does), for embedders and tests.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     /// The port the server listens on.
@@ -276,11 +296,23 @@ impl Application {
         self.port
     }
 
-    /// Serves until the server is stopped.
+    /// Serves until the server is stopped (SIGTERM, Ctrl-C: requests in flight get up to
+    /// `KAFKAML_SHUTDOWN_TIMEOUT`), then waits up to `KAFKAML_SHUTDOWN_TIMEOUT` again for the
+    /// background work requests left running (deletions of Jobs and controllers).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let outcome = self.server.await;
         if let Some(watcher) = self.watcher {
             watcher.abort();
+        }
+        let running = self.ctx.background.running();
+        if running > 0 {
+            tracing::info!(tasks = running, timeout = ?self.shutdown_timeout, "waiting for background work to end");
+            if !self.ctx.background.drain(self.shutdown_timeout).await {
+                tracing::warn!(
+                    tasks = self.ctx.background.running(),
+                    "background work still running at the end of KAFKAML_SHUTDOWN_TIMEOUT; stopping anyway"
+                );
+            }
         }
         outcome
     }

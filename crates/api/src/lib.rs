@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod app;
 pub mod auth;
+pub mod background;
 pub mod body_timeout;
 pub mod cluster;
 pub mod commands;

@@ -43,6 +43,9 @@ pub struct Settings {
     /// Resource bounds: upload sizes, free disk space, slow clients, connections, WebSockets.
     #[command(flatten)]
     pub limits: LimitSettings,
+    /// The pods the back-end runs: confinement, sizes, deadlines, how long finished Jobs stay.
+    #[command(flatten)]
+    pub workloads: WorkloadSettings,
 }
 
 /// The HTTP server.
@@ -90,6 +93,19 @@ pub struct ServerSettings {
     #[arg(long, env = "KAFKAML_AUTH", value_enum, default_value_t = AuthMode::Off)]
     pub auth: AuthMode,
 
+    /// Seconds a stop (SIGTERM, Ctrl-C) waits for requests in flight (uploads) and for the
+    /// background work they started (deletions of the Jobs of a failed deployment, of a
+    /// controller whose creation timed out) before the process exits.
+    #[arg(
+        id = "shutdown_timeout",
+        long = "shutdown-timeout",
+        value_name = "KAFKAML_SHUTDOWN_TIMEOUT",
+        env = "KAFKAML_SHUTDOWN_TIMEOUT",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(0..=3600)
+    )]
+    pub shutdown_timeout_secs: u64,
+
     /// Debug logging (`1`, `true`) instead of info, when RUST_LOG is unset. Never a debug page.
     #[arg(
         long,
@@ -112,6 +128,11 @@ pub enum AuthMode {
 pub const DEFAULT_ALLOWED_HOSTS: &str = "backend,frontend,127.0.0.1,localhost,[::1]";
 
 impl ServerSettings {
+    /// How long a stop waits for requests in flight and background work.
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.shutdown_timeout_secs)
+    }
+
     /// The accepted `Host` names; `None` accepts any (`*`). A value that names no host (`""`,
     /// `","`) means the default list, never "any".
     pub fn host_whitelist(&self) -> Option<Vec<String>> {
@@ -498,6 +519,30 @@ pub struct BlockchainSettings {
     )]
     pub wallet_key: Option<SecretString>,
 
+    /// The Kubernetes Secret holding the wallet private key, as `name/key` (a Secret of
+    /// KUBE_NAMESPACE): blockchain federated Jobs read `ETH_WALLET_KEY` from it
+    /// (`valueFrom.secretKeyRef`), so the key is never written into a Job object.
+    #[arg(
+        id = "fedml_blockchain_wallet_key_secret",
+        long = "fedml-blockchain-wallet-key-secret",
+        value_name = "FEDML_BLOCKCHAIN_WALLET_KEY_SECRET",
+        env = "FEDML_BLOCKCHAIN_WALLET_KEY_SECRET",
+        value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<SecretRef>())
+    )]
+    pub wallet_key_secret: Option<SecretRef>,
+
+    /// Write the value of FEDML_BLOCKCHAIN_WALLET_KEY into blockchain federated Jobs (`1`), as the
+    /// reference did, when no FEDML_BLOCKCHAIN_WALLET_KEY_SECRET is given. Insecure: whoever may
+    /// read Jobs or pods of the namespace reads the key.
+    #[arg(
+        id = "fedml_blockchain_plain_wallet_key",
+        long = "fedml-blockchain-plain-wallet-key",
+        value_name = "FEDML_BLOCKCHAIN_PLAIN_WALLET_KEY",
+        env = "FEDML_BLOCKCHAIN_PLAIN_WALLET_KEY",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
+    pub plain_wallet_key: bool,
+
     /// Blockscout explorer URL (`ETH_BLOCKSCOUT_URL`).
     #[arg(
         id = "fedml_blockchain_blockscout_url",
@@ -506,6 +551,156 @@ pub struct BlockchainSettings {
         env = "FEDML_BLOCKCHAIN_BLOCKSCOUT_URL"
     )]
     pub blockscout_url: Option<String>,
+}
+
+/// A key of a Kubernetes Secret, written `name/key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRef {
+    /// The Secret's name (a DNS-1123 subdomain).
+    pub name: String,
+    /// The key inside it.
+    pub key: String,
+}
+
+impl std::str::FromStr for SecretRef {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let wrong = || format!("{text:?} is not a Secret's key: write name/key, e.g. eth-wallet/private-key");
+        let (name, key) = text.trim().split_once('/').ok_or_else(wrong)?;
+        let name_ok = !name.is_empty()
+            && name.len() <= 253
+            && name.split('.').all(|part| {
+                !part.is_empty()
+                    && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && !part.starts_with('-')
+                    && !part.ends_with('-')
+            });
+        let key_ok = !key.is_empty()
+            && key.len() <= 253
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if name_ok && key_ok {
+            Ok(SecretRef { name: name.to_owned(), key: key.to_owned() })
+        } else {
+            Err(wrong())
+        }
+    }
+}
+
+/// A Kubernetes quantity setting (`500m`, `2Gi`).
+fn quantity(text: &str) -> Result<String, String> {
+    if kafkaml_orchestration::workload::is_quantity(text.trim()) {
+        Ok(text.trim().to_owned())
+    } else {
+        Err(format!("{text:?} is not a Kubernetes quantity (e.g. 500m, 2, 512Mi, 4Gi)"))
+    }
+}
+
+/// The pods the back-end runs (training Jobs, inference controllers).
+#[derive(Debug, Clone, clap::Args)]
+pub struct WorkloadSettings {
+    /// Set `runAsNonRoot: true` on training and inference containers (`1`). Kafka-ML's own images
+    /// run as root and do not start with it; use it with images that run as another user.
+    #[arg(
+        id = "run_as_non_root",
+        long = "run-as-non-root",
+        value_name = "KAFKAML_RUN_AS_NON_ROOT",
+        env = "KAFKAML_RUN_AS_NON_ROOT",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
+    pub run_as_non_root: bool,
+
+    /// CPU request of training containers (a Kubernetes quantity, e.g. `500m`); unset: none.
+    #[arg(long, env = "KAFKAML_TRAINING_CPU_REQUEST", value_parser = quantity)]
+    pub training_cpu_request: Option<String>,
+
+    /// CPU limit of training containers (e.g. `4`); unset: none.
+    #[arg(long, env = "KAFKAML_TRAINING_CPU_LIMIT", value_parser = quantity)]
+    pub training_cpu_limit: Option<String>,
+
+    /// Memory request of training containers (e.g. `2Gi`); unset: none.
+    #[arg(long, env = "KAFKAML_TRAINING_MEMORY_REQUEST", value_parser = quantity)]
+    pub training_memory_request: Option<String>,
+
+    /// Memory limit of training containers (e.g. `8Gi`); unset: none.
+    #[arg(long, env = "KAFKAML_TRAINING_MEMORY_LIMIT", value_parser = quantity)]
+    pub training_memory_limit: Option<String>,
+
+    /// CPU request of inference containers; unset: none.
+    #[arg(long, env = "KAFKAML_INFERENCE_CPU_REQUEST", value_parser = quantity)]
+    pub inference_cpu_request: Option<String>,
+
+    /// CPU limit of inference containers; unset: none.
+    #[arg(long, env = "KAFKAML_INFERENCE_CPU_LIMIT", value_parser = quantity)]
+    pub inference_cpu_limit: Option<String>,
+
+    /// Memory request of inference containers; unset: none.
+    #[arg(long, env = "KAFKAML_INFERENCE_MEMORY_REQUEST", value_parser = quantity)]
+    pub inference_memory_request: Option<String>,
+
+    /// Memory limit of inference containers; unset: none.
+    #[arg(long, env = "KAFKAML_INFERENCE_MEMORY_LIMIT", value_parser = quantity)]
+    pub inference_memory_limit: Option<String>,
+
+    /// `activeDeadlineSeconds` of training Jobs: Kubernetes stops a training running longer and
+    /// its results become `failed` (`0`: no deadline; indefinite incremental trainings never get
+    /// one).
+    #[arg(
+        id = "training_deadline",
+        long = "training-deadline",
+        value_name = "KAFKAML_TRAINING_DEADLINE",
+        env = "KAFKAML_TRAINING_DEADLINE",
+        default_value_t = 0,
+        value_parser = clap::value_parser!(i64).range(0..)
+    )]
+    pub training_deadline_secs: i64,
+
+    /// `ttlSecondsAfterFinished` of training Jobs: seconds a finished (or failed) Job stays in the
+    /// cluster, where its failure and its pods' logs can still be read.
+    #[arg(
+        id = "job_ttl",
+        long = "job-ttl",
+        value_name = "KAFKAML_JOB_TTL",
+        env = "KAFKAML_JOB_TTL",
+        default_value_t = kafkaml_orchestration::workload::DEFAULT_TTL_SECONDS_AFTER_FINISHED,
+        value_parser = clap::value_parser!(i32).range(0..)
+    )]
+    pub job_ttl_secs: i32,
+
+    /// Most replicas of one inference (at most 1000); more answer 400.
+    #[arg(
+        id = "max_inference_replicas",
+        long = "max-inference-replicas",
+        value_name = "KAFKAML_MAX_INFERENCE_REPLICAS",
+        env = "KAFKAML_MAX_INFERENCE_REPLICAS",
+        default_value_t = kafkaml_domain::deploy::DEFAULT_MAX_INFERENCE_REPLICAS,
+        value_parser = clap::value_parser!(i32).range(1..=i64::from(kafkaml_domain::deploy::MAX_INFERENCE_REPLICAS))
+    )]
+    pub max_inference_replicas: i32,
+}
+
+impl WorkloadSettings {
+    /// The policy the manifests are built with.
+    pub fn policy(&self) -> kafkaml_orchestration::WorkloadPolicy {
+        use kafkaml_orchestration::Resources;
+        kafkaml_orchestration::WorkloadPolicy {
+            run_as_non_root: self.run_as_non_root,
+            training: Resources {
+                cpu_request: self.training_cpu_request.clone(),
+                cpu_limit: self.training_cpu_limit.clone(),
+                memory_request: self.training_memory_request.clone(),
+                memory_limit: self.training_memory_limit.clone(),
+            },
+            inference: Resources {
+                cpu_request: self.inference_cpu_request.clone(),
+                cpu_limit: self.inference_cpu_limit.clone(),
+                memory_request: self.inference_memory_request.clone(),
+                memory_limit: self.inference_memory_limit.clone(),
+            },
+            active_deadline_seconds: (self.training_deadline_secs > 0).then_some(self.training_deadline_secs),
+            ttl_seconds_after_finished: self.job_ttl_secs,
+        }
+    }
 }
 
 /// IoT devices over MQTT.
@@ -823,6 +1018,58 @@ mod tests {
         ] {
             let args = std::iter::once("kafkaml-backend").chain(bad);
             assert!(Settings::try_parse_from(args).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn workload_settings() {
+        let s = Settings::defaults();
+        let policy = s.workloads.policy();
+        assert_eq!(policy, kafkaml_orchestration::WorkloadPolicy::default());
+        assert_eq!(policy.ttl_seconds_after_finished, 3600);
+        assert_eq!(s.workloads.max_inference_replicas, 16);
+        assert_eq!(s.server.shutdown_timeout(), Duration::from_secs(30));
+        assert_eq!(s.blockchain.wallet_key_secret, None);
+        let s = parse(&[
+            "--run-as-non-root",
+            "--training-cpu-request",
+            "500m",
+            "--inference-memory-limit",
+            "2Gi",
+            "--training-deadline",
+            "86400",
+            "--job-ttl",
+            "60",
+            "--max-inference-replicas",
+            "4",
+            "--shutdown-timeout",
+            "5",
+            "--fedml-blockchain-wallet-key-secret",
+            "eth-wallet/private.key",
+        ]);
+        let policy = s.workloads.policy();
+        assert!(policy.run_as_non_root);
+        assert_eq!(policy.training.cpu_request.as_deref(), Some("500m"));
+        assert_eq!(policy.inference.memory_limit.as_deref(), Some("2Gi"));
+        assert_eq!(policy.active_deadline_seconds, Some(86400));
+        assert_eq!(policy.ttl_seconds_after_finished, 60);
+        assert_eq!(s.workloads.max_inference_replicas, 4);
+        assert_eq!(s.server.shutdown_timeout(), Duration::from_secs(5));
+        assert_eq!(
+            s.blockchain.wallet_key_secret,
+            Some(SecretRef { name: "eth-wallet".to_owned(), key: "private.key".to_owned() })
+        );
+        for bad in [
+            &["--max-inference-replicas", "0"][..],
+            &["--max-inference-replicas", "1001"],
+            &["--training-memory-limit", "2GB"],
+            &["--job-ttl", "-1"],
+            &["--fedml-blockchain-wallet-key-secret", "no-key"],
+            &["--fedml-blockchain-wallet-key-secret", "Upper/key"],
+            &["--fedml-blockchain-wallet-key-secret", "name/bad key"],
+        ] {
+            let args = std::iter::once("kafkaml-backend").chain(bad.iter().copied());
+            assert!(Settings::try_parse_from(args).is_err(), "{bad:?} is refused at parse time");
         }
     }
 

@@ -43,6 +43,11 @@ struct World {
 }
 
 fn world() -> World {
+    world_with(|_| {})
+}
+
+/// [`world`] with its resolved settings adjusted by `adjust`.
+fn world_with(adjust: impl FnOnce(&mut Config)) -> World {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::defaults();
     settings.server.data_dir = dir.path().to_owned();
@@ -66,7 +71,9 @@ fn world() -> World {
     };
     let store = ArtifactStore::open(dir.path()).unwrap();
     let device_files = DeviceFileStore::open(dir.path()).unwrap();
-    let ctx = Arc::new(Ctx::new(pool, store, device_files, services, Config::from_settings(&settings)));
+    let mut config = Config::from_settings(&settings);
+    adjust(&mut config);
+    let ctx = Arc::new(Ctx::new(pool, store, device_files, services, config));
     World { ctx, cluster, connector, executor, publisher, tasmota, _dir: dir }
 }
 
@@ -569,4 +576,95 @@ async fn anonymous_workflows_are_not_recorded_either() {
     kafkaml_api::usecase::results::delete_result(&w.ctx, &ANON, result).await.unwrap();
     catalog::delete_deployment(&w.ctx, &ANON, deployment).await.unwrap();
     assert!(trail(&w).await.is_empty());
+}
+
+/// The status and reason of result `id`, polled until `done` holds (at most 10 s).
+async fn poll_result(w: &World, id: i32, done: impl Fn(ResultStatus) -> bool) -> (ResultStatus, Option<String>) {
+    let mut last = None;
+    for _ in 0..500 {
+        let found = w.ctx.db(move |c| Ok::<_, Error>(results::find_context(c, id)?)).await.unwrap().unwrap();
+        let now = (found.result.status, found.result.status_reason);
+        if done(now.0) {
+            return now;
+        }
+        last = Some(now);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("result {id} stayed {last:?}");
+}
+
+#[tokio::test]
+async fn the_first_list_fails_the_results_whose_job_is_gone_once_past_the_grace() {
+    let w = world_with(|config| config.job_creation_grace = std::time::Duration::from_secs(1));
+    let cfg = configuration(&w, 2).await;
+    let id = deploy_training(&w.ctx, &ANON, body(json!({"configuration": cfg, "gpumem": 0}))).await.unwrap();
+    let results = result_ids(&w, id).await;
+    // One Job vanished before the watcher started; the other is there.
+    assert!(w.cluster.vanish_job(&format!("model-training-{}", results[0])));
+    let watcher = tokio::spawn(record_job_failures(w.ctx.clone(), Arc::new(w.cluster.clone())));
+    // The deployment is younger than the grace at the first list: looked at again once older.
+    let (status, reason) = poll_result(&w, results[0], |s| s == ResultStatus::Failed).await;
+    assert_eq!(
+        (status, reason),
+        (ResultStatus::Failed, Some(format!("Job model-training-{} disappeared", results[0])))
+    );
+    let (status, _) = poll_result(&w, results[1], |_| true).await;
+    assert_eq!(status, ResultStatus::Created);
+    watcher.abort();
+}
+
+#[tokio::test]
+async fn a_stopped_training_is_not_taken_for_a_vanished_one() {
+    let w = world();
+    let cfg = configuration(&w, 2).await;
+    let watcher = tokio::spawn(record_job_failures(w.ctx.clone(), Arc::new(w.cluster.clone())));
+    let id = deploy_training(&w.ctx, &ANON, body(json!({"configuration": cfg, "gpumem": 0}))).await.unwrap();
+    let results = result_ids(&w, id).await;
+    // The back-end deletes the first Job itself (a stop); someone else deletes the second.
+    stop_training(&w.ctx, &ANON, results[0]).await.unwrap();
+    assert!(w.cluster.vanish_job(&format!("model-training-{}", results[1])));
+    let (_, reason) = poll_result(&w, results[1], |s| s == ResultStatus::Failed).await;
+    assert_eq!(reason, Some(format!("Job model-training-{} disappeared", results[1])));
+    // Its deletion was reported first: settled by now, and the result stays stopped.
+    let (status, _) = poll_result(&w, results[0], |_| true).await;
+    assert_eq!(status, ResultStatus::Stopped);
+    watcher.abort();
+}
+
+#[tokio::test]
+async fn background_deletions_of_a_failed_deployment_are_tracked_until_done() {
+    let w = world();
+    let cfg = configuration(&w, 2).await;
+    w.cluster.fail_next_creates(1, kafkaml_orchestration::fake::unreachable("https://fake"));
+    let input = body::<DeploymentInput>(json!({"configuration": cfg, "gpumem": 0}));
+    let err = deploy_training(&w.ctx, &ANON, input).await.unwrap_err();
+    assert!(matches!(&err, Error::Cluster(e) if e.is_unavailable()), "{err:?}");
+    // The cluster was unavailable: the deletions go on in the background, which a stop awaits.
+    assert!(w.ctx.background.drain(std::time::Duration::from_secs(5)).await);
+    assert_eq!(w.ctx.background.running(), 0);
+    assert_eq!(w.cluster.job_names(), Vec::<String>::new());
+    assert_eq!(w.cluster.deleted_jobs().len(), 1);
+}
+
+#[tokio::test]
+async fn an_inference_whose_controller_creation_timed_out_is_deleted_in_the_background() {
+    let w = world();
+    let cfg = configuration(&w, 1).await;
+    let id = deploy_training(&w.ctx, &ANON, body(json!({"configuration": cfg, "gpumem": 0}))).await.unwrap();
+    let result = result_ids(&w, id).await[0];
+    w.ctx.db(move |c| Ok::<_, Error>(results::set_status(c, result, ResultStatus::Finished, None)?)).await.unwrap();
+    w.cluster.fail_next_creates(1, kafkaml_orchestration::fake::unreachable("https://fake"));
+    let input = body::<InferenceInput>(json!({"gpumem": 0, "input_topic": "in", "output_topic": "out"}));
+    let err = inference::deploy_inference(&w.ctx, &ANON, result, input).await.unwrap_err();
+    assert!(matches!(&err, Error::Cluster(e) if e.is_unavailable()), "{err:?}");
+    assert!(w.ctx.background.drain(std::time::Duration::from_secs(5)).await);
+    let deletions: Vec<_> = w
+        .cluster
+        .calls()
+        .into_iter()
+        .filter(|c| matches!(c, kafkaml_orchestration::fake::ClusterCall::DeleteReplicationController(_)))
+        .collect();
+    assert_eq!(deletions.len(), 1, "{deletions:?}");
+    let list = w.ctx.db(|c| Ok::<_, Error>(kafkaml_persistence::repo::inferences::list(c)?)).await.unwrap();
+    assert!(list.is_empty());
 }

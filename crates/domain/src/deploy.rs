@@ -45,6 +45,34 @@ fn decimal_15_10(v: f64) -> Result<(), ValidationError> {
     crate::decimal::check(v, 15, 10).map_err(|m| ValidationError::new("decimal").with_message(m.into()))
 }
 
+/// Most GPU memory (GB, or GPUs) a deployment or an inference may ask for per pod.
+pub const MAX_GPUMEM: f64 = 64.0;
+
+/// Most replicas any inference may have, whatever `KAFKAML_MAX_INFERENCE_REPLICAS` says (that
+/// setting lowers it; its default is [`DEFAULT_MAX_INFERENCE_REPLICAS`]).
+pub const MAX_INFERENCE_REPLICAS: i32 = 1000;
+
+/// The default of `KAFKAML_MAX_INFERENCE_REPLICAS`.
+pub const DEFAULT_MAX_INFERENCE_REPLICAS: i32 = 16;
+
+fn replicas_range(v: i32) -> Result<(), ValidationError> {
+    if v < 1 {
+        return Err(
+            ValidationError::new("range").with_message("Ensure this value is greater than or equal to 1.".into())
+        );
+    }
+    check_replicas(v, MAX_INFERENCE_REPLICAS).map_err(|m| ValidationError::new("range").with_message(m.into()))
+}
+
+/// `replicas` within the back-end's cap `max` (`KAFKAML_MAX_INFERENCE_REPLICAS`); the error is the
+/// field's message, as DRF words it.
+pub fn check_replicas(replicas: i32, max: i32) -> Result<(), String> {
+    if replicas > max {
+        return Err(format!("Ensure this value is less than or equal to {max}."));
+    }
+    Ok(())
+}
+
 /// An id that must be given (not null, not 0).
 fn required_id<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     match IdRef::deserialize(d)? {
@@ -60,8 +88,10 @@ pub struct DeploymentInput {
     /// The configuration to train (an id, or a numeric string).
     #[serde(deserialize_with = "required_id")]
     pub configuration: i64,
-    /// GPU memory per Job (the web UI sends GB); `> 0` asks for a GPU.
+    /// GPU memory per Job (the web UI sends GB); `> 0` asks for a GPU; at most 64.
     #[serde(deserialize_with = "number")]
+    #[validate(range(max = MAX_GPUMEM, message = "Ensure this value is less than or equal to 64."))]
+    #[schema(maximum = 64)]
     pub gpumem: f64,
     /// Batch size, greater than 0 (default 1).
     #[serde(default = "one", deserialize_with = "int")]
@@ -235,12 +265,16 @@ pub struct InferenceInput {
     #[serde(default = "no_id")]
     #[schema(value_type = Option<i64>)]
     pub model_result: IdRef,
-    /// GPU memory per pod (the web UI sends GB); `> 0` asks for a GPU.
+    /// GPU memory per pod (the web UI sends GB); `> 0` asks for a GPU; at most 64.
     #[serde(deserialize_with = "number")]
+    #[validate(range(max = MAX_GPUMEM, message = "Ensure this value is less than or equal to 64."))]
+    #[schema(maximum = 64)]
     pub gpumem: f64,
-    /// Pod replicas, at least 1 (default 1).
+    /// Pod replicas, at least 1 (default 1), at most the back-end's `KAFKAML_MAX_INFERENCE_REPLICAS`
+    /// (default 16; never more than 1000).
     #[serde(default = "one", deserialize_with = "int")]
-    #[validate(range(min = 1, message = "Ensure this value is greater than or equal to 1."))]
+    #[validate(custom(function = "replicas_range"))]
+    #[schema(minimum = 1, maximum = 1000)]
     pub replicas: i32,
     /// Encoding of the input records (default `RAW`).
     #[serde(default)]
@@ -428,6 +462,21 @@ mod tests {
             parse::<InferenceInput>(json!({"gpumem": 0, "replicas": 0})).unwrap_err(),
             "replicas: Ensure this value is greater than or equal to 1."
         );
+        assert_eq!(
+            parse::<InferenceInput>(json!({"gpumem": 0, "replicas": 2147483647})).unwrap_err(),
+            "replicas: Ensure this value is less than or equal to 1000."
+        );
+        assert_eq!(
+            parse::<InferenceInput>(json!({"gpumem": 1e15})).unwrap_err(),
+            "gpumem: Ensure this value is less than or equal to 64."
+        );
+        assert_eq!(
+            parse::<DeploymentInput>(json!({"configuration": 1, "gpumem": 65})).unwrap_err(),
+            "gpumem: Ensure this value is less than or equal to 64."
+        );
+        assert!(parse::<InferenceInput>(json!({"gpumem": 64, "replicas": 1000})).is_ok());
+        assert_eq!(check_replicas(17, 16).unwrap_err(), "Ensure this value is less than or equal to 16.");
+        assert_eq!(check_replicas(16, 16), Ok(()));
     }
 
     #[test]

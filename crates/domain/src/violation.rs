@@ -122,6 +122,12 @@ pub enum Violation {
     /// Indefinite incremental training watches a metric the models' code does not use.
     #[error("Monitoring metric does not match.")]
     MonitoringMetricMismatch,
+    /// Federated training of a configuration holding PyTorch models: Kafka-ML's PyTorch training
+    /// image trains only classic (case 1) Jobs.
+    #[error(
+        "Federated training is only available for TensorFlow models: the configuration holds the PyTorch model {0:?}."
+    )]
+    FederatedPyTorch(String),
     /// An executor found the kwargs of a framework invalid.
     #[error("Some {0} arguments are not valid.")]
     KwargsRefused(&'static str),

@@ -11,7 +11,7 @@ use futures::stream::BoxStream;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::ReplicationController;
 
-use crate::watch::JobFailure;
+use crate::watch::JobEvent;
 
 /// What a deletion found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,9 +112,12 @@ pub trait Cluster: Send + Sync {
     /// Deletes a ReplicationController and its pods (propagation `Foreground`, grace period 5 s).
     async fn delete_replication_controller(&self, name: &str) -> Result<Deletion, ClusterError>;
 
-    /// Failures of the back-end's training Jobs, as they are seen (and again on every re-list).
-    /// The stream does not end: it reconnects with back-off when the API cannot be reached.
-    fn job_failures(&self) -> BoxStream<'static, JobFailure>;
+    /// The back-end's training Jobs as they are seen: a [`JobEvent::Listed`] after the first list
+    /// and after every list that follows a watch error (each listed Job also as
+    /// [`JobEvent::Present`], with its failure), then changes and deletions. The stream does not
+    /// end: it reports [`JobEvent::Interrupted`] and lists again, with back-off, when the API
+    /// cannot be reached or the watch breaks.
+    fn job_events(&self) -> BoxStream<'static, JobEvent>;
 }
 
 /// Opens clusters given by an API URL and a bearer token (the external clusters of inferences).

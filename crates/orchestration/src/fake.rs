@@ -7,8 +7,9 @@
 //!   matters to callers: creating an object whose name exists is [`ClusterError::AlreadyExists`],
 //!   deleting a missing one is [`Deletion::NotFound`]. It can be told to fail the next creations
 //!   or deletions, or every call, with any [`ClusterError`] ([`unreachable()`] builds the usual
-//!   "unavailable" one). Its [`Cluster::job_failures`] streams are fed by a [`JobFailureFeed`] the
-//!   test keeps.
+//!   "unavailable" one). Its [`Cluster::job_events`] streams start with a list of the Jobs, report
+//!   its own deletions as [`JobEvent::Gone`], and are fed further by a [`JobEventFeed`] the test
+//!   keeps (failures, deletions by others, lists).
 //! * [`FakeConnector`] hands out one [`FakeCluster`] per host (made on first use, or given with
 //!   [`FakeConnector::add_cluster`]), or a configured error, and records the hosts and tokens it
 //!   was asked for.
@@ -49,7 +50,7 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::ReplicationController;
 
 use crate::cluster::{Cluster, ClusterConnector, ClusterError, Deletion};
-use crate::watch::JobFailure;
+use crate::watch::{gone_of, JobEvent, JobFailure};
 
 /// The URL a [`FakeCluster::new`] describes itself with.
 pub const FAKE_CLUSTER_URL: &str = "https://fake-cluster.invalid";
@@ -85,8 +86,9 @@ struct ClusterState {
     failing_creates: VecDeque<ClusterError>,
     failing_deletes: VecDeque<ClusterError>,
     fail_all: Option<ClusterError>,
-    failures: Vec<JobFailure>,
-    watchers: Vec<mpsc::UnboundedSender<JobFailure>>,
+    /// Events pushed by tests, replayed to every new stream.
+    pushed: Vec<JobEvent>,
+    watchers: Vec<mpsc::UnboundedSender<JobEvent>>,
 }
 
 fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -148,8 +150,8 @@ impl FakeCluster {
         lock(&self.state).failing_deletes.extend(std::iter::repeat_n(error, n));
     }
 
-    /// Every call fails with `error` until [`FakeCluster::recover`] (the failure streams of
-    /// [`Cluster::job_failures`] are not affected: the real ones retry silently).
+    /// Every call fails with `error` until [`FakeCluster::recover`] (the streams of
+    /// [`Cluster::job_events`] are not affected).
     pub fn fail_all(&self, error: ClusterError) {
         lock(&self.state).fail_all = Some(error);
     }
@@ -233,22 +235,47 @@ impl FakeCluster {
         lock(&self.state).calls.clone()
     }
 
-    /// A handle that reports Job failures to the [`Cluster::job_failures`] streams of this
-    /// cluster (and of its clones).
-    pub fn failure_feed(&self) -> JobFailureFeed {
-        JobFailureFeed { state: self.state.clone() }
+    /// A handle that reports Job events to the [`Cluster::job_events`] streams of this cluster
+    /// (and of its clones).
+    pub fn event_feed(&self) -> JobEventFeed {
+        JobEventFeed { state: self.state.clone() }
     }
 
-    /// Reports `failure`, as [`JobFailureFeed::push`].
+    /// Reports `failure` as a [`JobEvent::Present`] of its Job, as [`JobEventFeed::push`].
     pub fn push_failure(&self, failure: JobFailure) {
-        self.failure_feed().push(failure);
+        let job_name = failure.job_name.clone();
+        self.event_feed().push(JobEvent::Present { job_name, failure: Some(failure) });
     }
 
-    /// How many [`Cluster::job_failures`] streams are still read.
-    pub fn failure_watchers(&self) -> usize {
+    /// Reports `event`, as [`JobEventFeed::push`].
+    pub fn push_event(&self, event: JobEvent) {
+        self.event_feed().push(event);
+    }
+
+    /// Removes the Job `name` as someone else would (its time-to-live, `kubectl delete`): not
+    /// recorded as a deletion, reported to the [`Cluster::job_events`] streams open now as
+    /// [`JobEvent::Gone`]. Returns whether it existed.
+    pub fn vanish_job(&self, name: &str) -> bool {
+        let mut state = lock(&self.state);
+        let Some(i) = state.jobs.iter().position(|j| j.metadata.name.as_deref() == Some(name)) else { return false };
+        let job = state.jobs.remove(i);
+        drop(state);
+        self.report_deleted(&job);
+        true
+    }
+
+    /// How many [`Cluster::job_events`] streams are still read.
+    pub fn event_watchers(&self) -> usize {
         let mut state = lock(&self.state);
         state.watchers.retain(|w| !w.is_closed());
         state.watchers.len()
+    }
+
+    /// Reports the deletion of `job` to the open streams, as the API server's watch does.
+    fn report_deleted(&self, job: &Job) {
+        if let Some(gone) = gone_of(job) {
+            lock(&self.state).watchers.retain(|w| w.unbounded_send(JobEvent::Gone(gone.clone())).is_ok());
+        }
     }
 
     /// The error the next create or delete call gets, if one was set; consumes a queued one.
@@ -333,7 +360,13 @@ impl Cluster for FakeCluster {
     }
 
     async fn delete_job(&self, name: &str) -> Result<Deletion, ClusterError> {
-        self.delete(name, ClusterCall::DeleteJob, |s| (&mut s.jobs, &mut s.deleted_jobs), name_of_job)
+        let job = self.job(name);
+        let deletion =
+            self.delete(name, ClusterCall::DeleteJob, |s| (&mut s.jobs, &mut s.deleted_jobs), name_of_job)?;
+        if let (Deletion::Deleted, Some(job)) = (deletion, job) {
+            self.report_deleted(&job);
+        }
+        Ok(deletion)
     }
 
     async fn create_replication_controller(&self, rc: &ReplicationController) -> Result<(), ClusterError> {
@@ -356,40 +389,42 @@ impl Cluster for FakeCluster {
         )
     }
 
-    /// Every failure pushed so far (as the real watcher's first list reports the Jobs that failed
-    /// already), then every failure pushed from now on. The stream ends once the cluster, its
-    /// clones and its feeds are all dropped.
-    fn job_failures(&self) -> BoxStream<'static, JobFailure> {
+    /// As the real watcher's first list: every event pushed so far (the Jobs that failed
+    /// already), then [`JobEvent::Listed`] with the Jobs that exist; then every event pushed from
+    /// now on and the deletions of Jobs. The stream ends once the cluster, its clones and its
+    /// feeds are all dropped.
+    fn job_events(&self) -> BoxStream<'static, JobEvent> {
         let (tx, rx) = mpsc::unbounded();
         let mut state = lock(&self.state);
-        for failure in &state.failures {
-            let _ = tx.unbounded_send(failure.clone());
+        for event in &state.pushed {
+            let _ = tx.unbounded_send(event.clone());
         }
+        let _ = tx.unbounded_send(JobEvent::Listed(state.jobs.iter().map(name_of_job).collect()));
         state.watchers.push(tx);
         rx.boxed()
     }
 }
 
-/// Reports Job failures to the [`Cluster::job_failures`] streams of a [`FakeCluster`]; made by
-/// [`FakeCluster::failure_feed`].
+/// Reports Job events to the [`Cluster::job_events`] streams of a [`FakeCluster`]; made by
+/// [`FakeCluster::event_feed`].
 #[derive(Clone)]
-pub struct JobFailureFeed {
+pub struct JobEventFeed {
     state: Arc<Mutex<ClusterState>>,
 }
 
-impl std::fmt::Debug for JobFailureFeed {
+impl std::fmt::Debug for JobEventFeed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JobFailureFeed").finish_non_exhaustive()
+        f.debug_struct("JobEventFeed").finish_non_exhaustive()
     }
 }
 
-impl JobFailureFeed {
-    /// Sends `failure` to every stream open now, and to every stream opened later (the real
+impl JobEventFeed {
+    /// Sends `event` to every stream open now, and to every stream opened later (the real
     /// watcher reports a failed Job again on every re-list).
-    pub fn push(&self, failure: JobFailure) {
+    pub fn push(&self, event: JobEvent) {
         let mut state = lock(&self.state);
-        state.watchers.retain(|w| w.unbounded_send(failure.clone()).is_ok());
-        state.failures.push(failure);
+        state.watchers.retain(|w| w.unbounded_send(event.clone()).is_ok());
+        state.pushed.push(event);
     }
 }
 
@@ -483,6 +518,7 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
     use super::*;
+    use crate::watch::JobGone;
 
     fn job(name: &str) -> Job {
         Job { metadata: ObjectMeta { name: Some(name.to_owned()), ..ObjectMeta::default() }, ..Job::default() }
@@ -591,26 +627,57 @@ mod tests {
         assert!(fake.created_jobs().is_empty());
     }
 
+    fn present(id: i32) -> JobEvent {
+        JobEvent::Present { job_name: format!("model-training-{id}"), failure: Some(failure(id)) }
+    }
+
+    fn labelled_job(name: &str, ids: &str) -> Job {
+        let mut j = job(name);
+        j.metadata.labels =
+            Some([("app.kubernetes.io/managed-by".to_owned(), "kafkaml-backend".to_owned())].into_iter().collect());
+        j.metadata.annotations = Some([("kafkaml.io/result-ids".to_owned(), ids.to_owned())].into_iter().collect());
+        j
+    }
+
     #[tokio::test]
-    async fn job_failures_come_from_the_feed_and_are_replayed_to_new_streams() {
+    async fn job_events_list_replay_the_feed_and_report_deletions() {
         let fake = FakeCluster::new();
-        let feed = fake.failure_feed();
-        feed.push(failure(1));
-        let mut early = fake.job_failures();
-        assert_eq!(fake.failure_watchers(), 1);
-        feed.push(failure(2));
-        assert_eq!(early.next().await, Some(failure(1)));
-        assert_eq!(early.next().await, Some(failure(2)));
-        let mut late = fake.clone().job_failures();
-        assert_eq!(late.next().await, Some(failure(1)));
-        assert_eq!(late.next().await, Some(failure(2)));
+        fake.insert_job(labelled_job("model-training-9", "9"));
+        let feed = fake.event_feed();
+        feed.push(present(1));
+        let mut early = fake.job_events();
+        assert_eq!(fake.event_watchers(), 1);
+        feed.push(present(2));
+        let listed = JobEvent::Listed(["model-training-9".to_owned()].into());
+        assert_eq!(early.next().await, Some(present(1)));
+        assert_eq!(early.next().await, Some(listed.clone()));
+        assert_eq!(early.next().await, Some(present(2)));
+        let mut late = fake.clone().job_events();
+        assert_eq!(late.next().await, Some(present(1)));
+        assert_eq!(late.next().await, Some(present(2)));
+        assert_eq!(late.next().await, Some(listed));
         fake.push_failure(failure(3));
-        assert_eq!(early.next().await, Some(failure(3)));
-        assert_eq!(late.next().await, Some(failure(3)));
+        assert_eq!(early.next().await, Some(present(3)));
+        assert_eq!(late.next().await, Some(present(3)));
+        // A deletion by the caller and one by someone else are both reported.
+        fake.insert_job(labelled_job("model-training-4", "4"));
+        assert_eq!(fake.delete_job("model-training-9").await.unwrap(), Deletion::Deleted);
+        assert!(fake.vanish_job("model-training-4"));
+        assert!(!fake.vanish_job("model-training-4"));
+        let gone = |id: i32| {
+            Some(JobEvent::Gone(JobGone {
+                job_name: format!("model-training-{id}"),
+                result_ids: vec![id],
+                failure: None,
+            }))
+        };
+        assert_eq!(early.next().await, gone(9));
+        assert_eq!(early.next().await, gone(4));
+        assert_eq!(fake.deleted_jobs(), ["model-training-9"]);
         // Nothing more, and the stream does not end while the cluster lives.
         assert!(tokio::time::timeout(Duration::from_millis(50), early.next()).await.is_err());
         drop(late);
-        assert_eq!(fake.failure_watchers(), 1);
+        assert_eq!(fake.event_watchers(), 1);
         drop((fake, feed));
         assert_eq!(early.next().await, None);
     }

@@ -17,6 +17,7 @@ use crate::gpu::apply_gpu;
 use crate::labels::{base_labels, INFERENCE_COMPONENT, INFERENCE_ID_LABEL, RESULT_ID_LABEL};
 use crate::python::PyDecimal;
 use crate::signer::{PodPurpose, PodSigner};
+use crate::workload::WorkloadPolicy;
 
 /// The name of the inference container.
 pub const INFERENCE_CONTAINER: &str = "inference";
@@ -36,6 +37,8 @@ pub struct InferenceEnvironment {
     /// The token of `MODEL_URL` and `MODEL_ARCH_URL` ([`PodPurpose::Serving`]); none by default
     /// (bare URLs).
     pub signer: PodSigner,
+    /// Confinement and resources of the pods.
+    pub workload: WorkloadPolicy,
 }
 
 /// One inference to run: what the back-end decided (ids, image, GPU) and the inference's settings
@@ -106,7 +109,8 @@ pub fn inference_env(env: &InferenceEnvironment, spec: &InferenceSpec<'_>) -> Ve
     vars
 }
 
-/// The ReplicationController of an inference.
+/// The ReplicationController of an inference, its pods confined and sized by
+/// [`InferenceEnvironment::workload`].
 pub fn inference_controller(env: &InferenceEnvironment, spec: &InferenceSpec<'_>) -> ReplicationController {
     let name = inference_name(spec.inference_id);
     let app = format!("inference{}", spec.inference_id);
@@ -126,6 +130,7 @@ pub fn inference_controller(env: &InferenceEnvironment, spec: &InferenceSpec<'_>
         }],
         ..PodSpec::default()
     };
+    env.workload.apply(&mut pod, &env.workload.inference);
     apply_gpu(&mut pod, spec.gpumem);
     ReplicationController {
         metadata: ObjectMeta { name: Some(name), labels: Some(labels), ..ObjectMeta::default() },
@@ -153,6 +158,7 @@ mod tests {
             bootstrap_servers: Some("kafka:9092".to_owned()),
             backend_url: "http://backend:8000".to_owned(),
             signer: PodSigner::none(),
+            workload: WorkloadPolicy::default(),
         }
     }
 
@@ -245,7 +251,7 @@ mod tests {
         let env = InferenceEnvironment {
             bootstrap_servers: None,
             backend_url: "http://b/".to_owned(),
-            signer: PodSigner::none(),
+            ..InferenceEnvironment::default()
         };
         let settings = InferenceSettings { input_kafka_broker: None, ..settings() };
         let vars = table(&inference_env(&env, &spec(&settings)));
@@ -303,12 +309,20 @@ mod tests {
                             "app.kubernetes.io/component": "inference",
                             "app.kubernetes.io/managed-by": "kafkaml-backend",
                         }},
-                        "spec": {"containers": [{
-                            "name": "inference",
-                            "image": "kafkaml/inference:tf",
-                            "imagePullPolicy": "Always",
-                            "env": inference_env(&environment(), &spec(&settings)),
-                        }]},
+                        "spec": {
+                            "automountServiceAccountToken": false,
+                            "containers": [{
+                                "name": "inference",
+                                "image": "kafkaml/inference:tf",
+                                "imagePullPolicy": "Always",
+                                "env": inference_env(&environment(), &spec(&settings)),
+                                "securityContext": {
+                                    "allowPrivilegeEscalation": false,
+                                    "capabilities": {"drop": ["ALL"]},
+                                    "seccompProfile": {"type": "RuntimeDefault"},
+                                },
+                            }],
+                        },
                     },
                 },
             })
@@ -325,5 +339,22 @@ mod tests {
         let c = &pod.containers[0];
         assert_eq!(c.resources.as_ref().unwrap().limits.as_ref().unwrap()["nvidia.com/gpu"].0, "1");
         assert_eq!(c.env.as_ref().unwrap().last().unwrap().name, "NVIDIA_VISIBLE_DEVICES");
+    }
+
+    #[test]
+    fn inference_resources_keep_the_gpu_limit() {
+        let settings = settings();
+        let mut env = environment();
+        env.workload.inference.cpu_limit = Some("2".to_owned());
+        env.workload.inference.memory_request = Some("1Gi".to_owned());
+        // Training resources are not the inference's.
+        env.workload.training.memory_limit = Some("64Gi".to_owned());
+        let rc = inference_controller(&env, &InferenceSpec { gpumem: 1.0, ..spec(&settings) });
+        let pod = rc.spec.unwrap().template.unwrap().spec.unwrap();
+        assert_eq!(
+            serde_json::to_value(pod.containers[0].resources.as_ref().unwrap()).unwrap(),
+            json!({"limits": {"cpu": "2", "nvidia.com/gpu": "1"}, "requests": {"memory": "1Gi"}})
+        );
+        assert_eq!(pod.automount_service_account_token, Some(false));
     }
 }

@@ -2,6 +2,7 @@
 //! account, `KUBECONFIG`, or `KUBE_HOST` + `KUBE_TOKEN`; external clusters of inferences from their
 //! API URL and token. TLS is verified unless told otherwise; every call has a time limit.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -16,14 +17,14 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::ReplicationController;
 use kube::api::{Api, DeleteParams, PostParams, PropagationPolicy};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::runtime::{watcher, WatchStreamExt};
+use kube::runtime::watcher;
 use kube::{Client, Config};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use crate::cluster::{Cluster, ClusterConnector, ClusterError, Deletion};
 use crate::labels::TRAINING_SELECTOR;
-use crate::watch::{failure_of, JobFailure};
+use crate::watch::{gone_of, present_of, JobEvent};
 use kafkaml_domain::cause::innermost;
 
 /// Default time limit of one API call.
@@ -325,22 +326,82 @@ impl Cluster for KubeCluster {
         self.delete(self.controllers(), "ReplicationController", name).await
     }
 
-    fn job_failures(&self) -> BoxStream<'static, JobFailure> {
-        let url = self.url.clone();
-        watcher(self.jobs(), watcher::Config::default().labels(TRAINING_SELECTOR))
-            .default_backoff()
-            .applied_objects()
-            .filter_map(move |event| {
-                let failure = match event {
-                    Ok(job) => failure_of(&job),
-                    Err(e) => {
-                        tracing::warn!(cluster = %url, error = %e, "watching training Jobs failed; retrying");
-                        None
+    fn job_events(&self) -> BoxStream<'static, JobEvent> {
+        let follow = Follow {
+            api: self.jobs(),
+            url: self.url.clone(),
+            watch: None,
+            listing: BTreeSet::new(),
+            errors: 0,
+            pause: None,
+        };
+        futures::stream::unfold(follow, |mut follow| async move {
+            let event = follow.next().await;
+            Some((event, follow))
+        })
+        .boxed()
+    }
+}
+
+type JobWatch = BoxStream<'static, Result<watcher::Event<Job>, watcher::Error>>;
+
+/// Longest pause between two attempts to watch the Jobs again.
+const MAX_WATCH_PAUSE: Duration = Duration::from_secs(30);
+
+/// The state of [`KubeCluster::job_events`]: a kube-runtime watcher that is dropped at the first
+/// error and started afresh (so it lists again) after a pause that doubles with each error in a
+/// row, from 0.5 s up to [`MAX_WATCH_PAUSE`].
+struct Follow {
+    api: Api<Job>,
+    url: String,
+    watch: Option<JobWatch>,
+    /// The names listed since the last `Init`.
+    listing: BTreeSet<String>,
+    /// Errors since the last complete list.
+    errors: u32,
+    /// To wait before watching again.
+    pause: Option<Duration>,
+}
+
+impl Follow {
+    async fn next(&mut self) -> JobEvent {
+        loop {
+            if let Some(pause) = self.pause.take() {
+                tokio::time::sleep(pause).await;
+            }
+            let (api, config) = (self.api.clone(), watcher::Config::default().labels(TRAINING_SELECTOR));
+            let watch = self.watch.get_or_insert_with(|| watcher(api, config).boxed());
+            match watch.next().await {
+                Some(Ok(watcher::Event::Init)) => self.listing.clear(),
+                Some(Ok(watcher::Event::InitApply(job))) => {
+                    self.listing.insert(job.metadata.name.clone().unwrap_or_default());
+                    return present_of(&job);
+                }
+                Some(Ok(watcher::Event::InitDone)) => {
+                    self.errors = 0;
+                    return JobEvent::Listed(std::mem::take(&mut self.listing));
+                }
+                Some(Ok(watcher::Event::Apply(job))) => return present_of(&job),
+                Some(Ok(watcher::Event::Delete(job))) => {
+                    if let Some(gone) = gone_of(&job) {
+                        return JobEvent::Gone(gone);
                     }
-                };
-                std::future::ready(failure)
-            })
-            .boxed()
+                }
+                Some(Err(e)) => {
+                    self.errors = self.errors.saturating_add(1);
+                    let pause = Duration::from_millis(500)
+                        .saturating_mul(2u32.saturating_pow(self.errors.min(16) - 1))
+                        .min(MAX_WATCH_PAUSE);
+                    tracing::warn!(cluster = %self.url, error = %e, retry_in = ?pause,
+                        "watching training Jobs failed; listing them again");
+                    self.watch = None;
+                    self.pause = Some(pause);
+                    return JobEvent::Interrupted;
+                }
+                // The watcher never ends; should it, start afresh.
+                None => self.watch = None,
+            }
+        }
     }
 }
 

@@ -9,8 +9,11 @@
 //! * [`Cluster`] — the calls made to a cluster, behind a trait; [`KubeCluster`] implements it with
 //!   kube (in-cluster account, `KUBECONFIG`, or `KUBE_HOST` + `KUBE_TOKEN`; external clusters
 //!   through [`KubeConnector`]), with a time limit on every call;
-//! * [`watch`] — Job failure tracking: [`Cluster::job_failures`] reports the back-end's training
-//!   Jobs whose `Failed` condition is true;
+//! * [`workload`] — how the pods are confined (no service-account token, a restrictive
+//!   `securityContext`) and sized (requests, limits, deadline, time-to-live of finished Jobs);
+//! * [`watch`] — Job tracking: [`Cluster::job_events`] reports the back-end's training Jobs as
+//!   they are listed, change (with their failure when their `Failed` condition is true) and
+//!   disappear;
 //! * `fake` (cargo feature `test-support`) — `FakeCluster` and `FakeConnector`, in-memory
 //!   implementations of [`Cluster`] and [`ClusterConnector`] that record what they were asked, for
 //!   tests of callers.
@@ -53,10 +56,12 @@ pub mod python;
 pub mod signer;
 pub mod training;
 pub mod watch;
+pub mod workload;
 
 pub use cluster::{Cluster, ClusterConnector, ClusterError, Deletion};
 pub use k8s_openapi::api::batch::v1::Job;
 pub use k8s_openapi::api::core::v1::ReplicationController;
 pub use kube_cluster::{ClusterSettings, KubeCluster, KubeConnector, DEFAULT_TIMEOUT};
 pub use signer::{PodPurpose, PodSigner};
-pub use watch::JobFailure;
+pub use watch::{JobEvent, JobFailure, JobGone};
+pub use workload::{Resources, WorkloadPolicy};

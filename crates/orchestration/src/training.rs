@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
-use k8s_openapi::api::core::v1::{Container, EnvVar, PodSpec, PodTemplateSpec};
+use k8s_openapi::api::core::v1::{Container, EnvVar, EnvVarSource, PodSpec, PodTemplateSpec, SecretKeySelector};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kafkaml_domain::rules::TrainingCase;
 use kafkaml_domain::settings::DeploymentSettings;
@@ -23,9 +23,8 @@ use crate::labels::{
 use crate::plan::PlannedJob;
 use crate::python::{python_bool, python_int, python_repr, python_str, PyDecimal};
 use crate::signer::{PodPurpose, PodSigner};
+use crate::workload::WorkloadPolicy;
 
-/// Seconds a finished Job is kept before Kubernetes deletes it (`ttlSecondsAfterFinished`).
-pub const TTL_SECONDS_AFTER_FINISHED: i32 = 10;
 /// The name of the training container.
 pub const TRAINING_CONTAINER: &str = "training";
 
@@ -44,6 +43,27 @@ pub struct TrainingEnvironment {
     pub blockchain: BlockchainEnvironment,
     /// The token of each `RESULT_URL` ([`PodPurpose::Training`]); none by default (bare URLs).
     pub signer: PodSigner,
+    /// Confinement, resources, deadline and time-to-live of the Jobs.
+    pub workload: WorkloadPolicy,
+}
+
+/// Where blockchain federated Jobs (case 9) take `ETH_WALLET_KEY` from.
+#[derive(Debug, Clone, Default)]
+pub enum WalletKey {
+    /// Nowhere: the variable is null (the back-end refuses such deployments before building them).
+    #[default]
+    Unset,
+    /// A key of a Kubernetes Secret of the Jobs' namespace (`valueFrom.secretKeyRef`): the key
+    /// never appears in the Job object.
+    Secret {
+        /// The Secret's name.
+        name: String,
+        /// The key inside the Secret.
+        key: String,
+    },
+    /// The value itself, written into every Job object (explicit opt-in only: whoever may read
+    /// Jobs or pods of the namespace reads it). Never printed by `Debug`.
+    Plain(SecretString),
 }
 
 /// The `FEDML_BLOCKCHAIN_*` settings passed to blockchain federated Jobs (case 9) as `ETH_*`.
@@ -61,8 +81,9 @@ pub struct BlockchainEnvironment {
     pub network_id: Option<String>,
     /// `FEDML_BLOCKCHAIN_WALLET_ADDRESS` → `ETH_WALLET_ADDRESS`.
     pub wallet_address: Option<String>,
-    /// `FEDML_BLOCKCHAIN_WALLET_KEY` → `ETH_WALLET_KEY` (never printed by `Debug`).
-    pub wallet_key: Option<SecretString>,
+    /// `ETH_WALLET_KEY`: a Secret's key (`FEDML_BLOCKCHAIN_WALLET_KEY_SECRET`), or the value of
+    /// `FEDML_BLOCKCHAIN_WALLET_KEY` when the plain value is allowed.
+    pub wallet_key: WalletKey,
     /// `FEDML_BLOCKCHAIN_BLOCKSCOUT_URL` → `ETH_BLOCKSCOUT_URL`.
     pub blockscout_url: Option<String>,
 }
@@ -109,6 +130,22 @@ fn var(name: &str, value: impl Into<String>) -> EnvVar {
 
 fn opt_var(name: &str, value: Option<&str>) -> EnvVar {
     EnvVar { name: name.to_owned(), value: value.map(str::to_owned), value_from: None }
+}
+
+/// `ETH_WALLET_KEY` from where `key` says.
+fn wallet_key_var(key: &WalletKey) -> EnvVar {
+    match key {
+        WalletKey::Unset => opt_var("ETH_WALLET_KEY", None),
+        WalletKey::Plain(value) => var("ETH_WALLET_KEY", value.expose_secret()),
+        WalletKey::Secret { name, key } => EnvVar {
+            name: "ETH_WALLET_KEY".to_owned(),
+            value: None,
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector { name: name.clone(), key: key.clone(), optional: Some(false) }),
+                ..EnvVarSource::default()
+            }),
+        },
+    }
 }
 
 /// `<BACKEND_URL>/results/<id>`, with the training token of result `id` when `env` signs.
@@ -200,7 +237,7 @@ pub fn training_env(
             opt_var("ETH_CHAIN_ID", b.chain_id.as_deref()),
             opt_var("ETH_NETWORK_ID", b.network_id.as_deref()),
             opt_var("ETH_WALLET_ADDRESS", b.wallet_address.as_deref()),
-            opt_var("ETH_WALLET_KEY", b.wallet_key.as_ref().map(ExposeSecret::expose_secret)),
+            wallet_key_var(&b.wallet_key),
             opt_var("ETH_BLOCKSCOUT_URL", b.blockscout_url.as_deref()),
         ]);
     }
@@ -217,8 +254,10 @@ fn job_labels(deployment: &TrainingDeployment<'_>, unit: &TrainingUnit) -> BTree
 }
 
 /// The training Job of one unit: name by case and results, environment of the case,
-/// `restartPolicy: OnFailure`, `ttlSecondsAfterFinished: 10`, `imagePullPolicy: Always` on the
-/// container, labels, and the GPU patch when `gpumem > 0`.
+/// `restartPolicy: OnFailure`, `imagePullPolicy: Always` on the container, labels, the
+/// confinement, resources, `ttlSecondsAfterFinished` and `activeDeadlineSeconds` of
+/// [`TrainingEnvironment::workload`] (no deadline for indefinite incremental trainings, which run
+/// until stopped), and the GPU patch when `gpumem > 0`.
 pub fn training_job(env: &TrainingEnvironment, deployment: &TrainingDeployment<'_>, unit: &TrainingUnit) -> Job {
     let labels = job_labels(deployment, unit);
     let mut pod = PodSpec {
@@ -232,7 +271,11 @@ pub fn training_job(env: &TrainingEnvironment, deployment: &TrainingDeployment<'
         restart_policy: Some("OnFailure".to_owned()),
         ..PodSpec::default()
     };
+    let policy = &env.workload;
+    policy.apply(&mut pod, &policy.training);
     apply_gpu(&mut pod, deployment.gpumem);
+    let incremental = &deployment.settings.incremental;
+    let indefinite = incremental.incremental && incremental.indefinite;
     Job {
         metadata: ObjectMeta {
             name: Some(unit.job.name()),
@@ -241,7 +284,8 @@ pub fn training_job(env: &TrainingEnvironment, deployment: &TrainingDeployment<'
             ..ObjectMeta::default()
         },
         spec: Some(JobSpec {
-            ttl_seconds_after_finished: Some(TTL_SECONDS_AFTER_FINISHED),
+            ttl_seconds_after_finished: Some(policy.ttl_seconds_after_finished),
+            active_deadline_seconds: policy.active_deadline_seconds.filter(|_| !indefinite),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta { labels: Some(labels), ..ObjectMeta::default() }),
                 spec: Some(pod),

@@ -26,7 +26,12 @@
 //! every deletion with its options ([`FakeKube::deletions`], [`FakeKube::deletion_records`]).
 //! A test drives the fake with [`FakeKube::set_latency`], [`FakeKube::fail_on`],
 //! [`FakeKube::set_unresponsive`] and [`FakeKube::set_job_status`] (which emits a `MODIFIED`
-//! watch event, e.g. to fail a Job with [`FakeKube::failed_job_status`]).
+//! watch event, e.g. to fail a Job with [`FakeKube::failed_job_status`]); it plays the other
+//! actors of a cluster with [`FakeKube::add_job`] (a Job created by someone else),
+//! [`FakeKube::expire`] (the time-to-live controller or `kubectl delete` removing an object:
+//! `DELETED` event), [`FakeKube::forget`] (an object gone while the events about it were lost, as
+//! when a watch gap outlasts the API server's history) and [`FakeKube::drop_watches`] (the open
+//! watch connections break).
 //!
 //! The server is actix-web on its own thread with its own actix system, so tests on Tokio,
 //! actix-rt or no runtime at all can use it; it stops (and ends every watch stream) when the
@@ -215,6 +220,61 @@ impl FakeKube {
         let stored =
             self.shared.lock().create(Kind::Pod, ns, &body).unwrap_or_else(|e| panic!("add_pod: {}", e.message));
         serde_json::from_value(stored).expect("a stored Pod parses")
+    }
+
+    /// Stores `job` in `ns` as if someone had created it earlier (metadata set, `ADDED` event
+    /// sent); returns it as stored. Not recorded as a request.
+    ///
+    /// # Panics
+    /// When the Job has no name, or one that exists.
+    pub fn add_job(&self, ns: &str, job: Job) -> Job {
+        let body = serde_json::to_vec(&job).expect("a Job serialises");
+        let stored =
+            self.shared.lock().create(Kind::Job, ns, &body).unwrap_or_else(|e| panic!("add_job: {}", e.message));
+        serde_json::from_value(stored).expect("a stored Job parses")
+    }
+
+    /// Deletes the object `name` of `kind` in `ns` as another client of the API would (the Job
+    /// time-to-live controller, `kubectl delete`): propagation `Background`, a `DELETED` watch
+    /// event, owned Pods deleted; not recorded as a request nor in [`FakeKube::deletions`].
+    /// Returns whether it existed.
+    pub fn expire(&self, kind: Kind, ns: &str, name: &str) -> bool {
+        let mut state = self.shared.lock();
+        let options = store::DeleteRequest {
+            options: None,
+            propagation_policy: Some("Background".to_owned()),
+            grace_period_seconds: None,
+            orphan_dependents: None,
+            dry_run: false,
+        };
+        let done = state.delete(kind, ns, name, &options).is_ok();
+        // Not the back-end's deletion.
+        if done {
+            state.deletions.pop();
+        }
+        done
+    }
+
+    /// Removes the object `name` of `kind` in `ns` without any watch event and without a trace
+    /// in the history a resumed watch replays: what a watcher sees of an object deleted during a
+    /// watch gap longer than the API server keeps events (it answers `410 Gone` and the client
+    /// lists again). Returns whether it existed.
+    pub fn forget(&self, kind: Kind, ns: &str, name: &str) -> bool {
+        let mut state = self.shared.lock();
+        let removed = state.objects.remove(&(kind, ns.to_owned(), name.to_owned())).is_some();
+        if removed {
+            state.next_rv();
+        }
+        removed
+    }
+
+    /// Ends every open watch stream on `kind`, as a broken connection would (the client sees the
+    /// stream end); returns how many were open.
+    pub fn drop_watches(&self, kind: Kind) -> usize {
+        let mut state = self.shared.lock();
+        let before = state.watchers.len();
+        state.watchers.retain(|w| w.kind != kind);
+        before - state.watchers.len()
     }
 
     /// Every deletion so far as `(kind, namespace, name, propagationPolicy)`, in order.

@@ -29,4 +29,5 @@ mod robustness;
 mod schema_drift;
 mod smoke;
 mod training_flow;
+mod workloads;
 mod ws_client;

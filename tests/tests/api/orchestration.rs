@@ -17,12 +17,12 @@ use kafkaml_tests::fake_kube::{FakeKube, Kind};
 use kafkaml_tests::{db_test, DbKind, TestApp};
 use serde_json::{json, Value};
 
-const TOKEN: &str = "fake-token";
-const NS: &str = "kafkaml";
-const TF_TRAIN: &str = "kafkaml/tf-training:test";
-const PTH_TRAIN: &str = "kafkaml/pth-training:test";
-const TF_INF: &str = "kafkaml/tf-inference:test";
-const PTH_INF: &str = "kafkaml/pth-inference:test";
+pub(crate) const TOKEN: &str = "fake-token";
+pub(crate) const NS: &str = "kafkaml";
+pub(crate) const TF_TRAIN: &str = "kafkaml/tf-training:test";
+pub(crate) const PTH_TRAIN: &str = "kafkaml/pth-training:test";
+pub(crate) const TF_INF: &str = "kafkaml/tf-inference:test";
+pub(crate) const PTH_INF: &str = "kafkaml/pth-inference:test";
 /// `SECRET_KEY`: signs the pods' URLs.
 const SECRET: &str = "orchestration-test-key";
 
@@ -44,7 +44,7 @@ fn serving_url(path: &str, r: i64) -> String {
 }
 
 /// Spawns the application pointed at `kube`, with every setting the manifests use.
-async fn spawn(kind: DbKind, kube: &FakeKube) -> TestApp {
+pub(crate) async fn spawn(kind: DbKind, kube: &FakeKube) -> TestApp {
     spawn_listing(kind, kube, String::new(), Some(0)).await
 }
 
@@ -55,7 +55,7 @@ async fn spawn_listing(kind: DbKind, kube: &FakeKube, external_clusters: String,
 }
 
 /// [`spawn_listing`] with authentication `auth`.
-async fn spawn_listing_with(
+pub(crate) async fn spawn_listing_with(
     kind: DbKind,
     kube: &FakeKube,
     external_clusters: String,
@@ -87,6 +87,8 @@ async fn spawn_listing_with(
         s.blockchain.network_id = Some("5777".to_owned());
         s.blockchain.wallet_address = Some("0xWALLET".to_owned());
         s.blockchain.wallet_key = Some("0xKEY".into());
+        // The key reaches the Jobs through this Secret, never as the value above.
+        s.blockchain.wallet_key_secret = Some("eth-wallet/private-key".parse().unwrap());
         s.blockchain.blockscout_url = Some("http://blockscout:4000".to_owned());
     })
     .await
@@ -94,13 +96,13 @@ async fn spawn_listing_with(
 
 /// The fixtures of a `db_test!` on `kind` with a fresh fake cluster: the application pointed at
 /// it ([`spawn`]) and the cluster.
-async fn with_kube(kind: DbKind) -> (TestApp, FakeKube) {
+pub(crate) async fn with_kube(kind: DbKind) -> (TestApp, FakeKube) {
     let kube = FakeKube::start(TOKEN).await;
     (spawn(kind, &kube).await, kube)
 }
 
 /// A deployment body as the web UI sends it, with `extra` merged in.
-fn body(configuration: i64, extra: Value) -> Value {
+pub(crate) fn body(configuration: i64, extra: Value) -> Value {
     let mut b = json!({
         "configuration": configuration, "batch": 10, "gpumem": 0,
         "tf_kwargs_fit": "epochs=5, steps_per_epoch=1000", "tf_kwargs_val": "",
@@ -113,14 +115,14 @@ fn body(configuration: i64, extra: Value) -> Value {
     b
 }
 
-async fn deploy(app: &TestApp, body: &Value) -> (u16, String) {
+pub(crate) async fn deploy(app: &TestApp, body: &Value) -> (u16, String) {
     let res = app.post_json("/deployments/", body).await;
     let status = res.status().as_u16();
     (status, res.text().await.unwrap())
 }
 
 /// The newest deployment's id and its result ids by model name.
-async fn latest_results(app: &TestApp) -> (i64, HashMap<String, i64>) {
+pub(crate) async fn latest_results(app: &TestApp) -> (i64, HashMap<String, i64>) {
     let deployments = app.get_json("/deployments/").await;
     let d = &deployments[0];
     let ids = d["results"]
@@ -131,12 +133,12 @@ async fn latest_results(app: &TestApp) -> (i64, HashMap<String, i64>) {
     (d["id"].as_i64().unwrap(), ids.collect())
 }
 
-fn env_table(job: &Job) -> Vec<(String, Option<String>)> {
+pub(crate) fn env_table(job: &Job) -> Vec<(String, Option<String>)> {
     let pod = job.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
     pod.containers[0].env.as_ref().unwrap().iter().map(|e| (e.name.clone(), e.value.clone())).collect()
 }
 
-fn env_value(job: &Job, name: &str) -> Option<String> {
+pub(crate) fn env_value(job: &Job, name: &str) -> Option<String> {
     env_table(job).into_iter().find(|(n, _)| n == name).and_then(|(_, v)| v)
 }
 
@@ -144,16 +146,16 @@ fn rows(rows: &[(&str, &str)]) -> Vec<(String, Option<String>)> {
     rows.iter().map(|(n, v)| ((*n).to_owned(), Some((*v).to_owned()))).collect()
 }
 
-fn job_names(kube: &FakeKube) -> Vec<String> {
+pub(crate) fn job_names(kube: &FakeKube) -> Vec<String> {
     kube.jobs(NS).into_iter().map(|j| j.metadata.name.unwrap()).collect()
 }
 
-async fn status_of(app: &TestApp, result: i64) -> Value {
+pub(crate) async fn status_of(app: &TestApp, result: i64) -> Value {
     let all = app.get_json("/results/").await;
     all.as_array().unwrap().iter().find(|r| r["id"] == result).cloned().unwrap()
 }
 
-fn set_finished(app: &TestApp, result: i64) {
+pub(crate) fn set_finished(app: &TestApp, result: i64) {
     let mut conn = app.db.connect();
     let n = results::transition(&mut conn, &[result as i32], &[ResultStatus::Created], ResultStatus::Finished, None)
         .unwrap();
@@ -192,7 +194,7 @@ db_test!(deploys_a_single_model, fixtures = |kind| with_kube(kind), |(app, kube)
     assert_eq!(labels["kafkaml.io/result-id"], r.to_string());
     assert_eq!(labels["kafkaml.io/deployment-id"], deployment.to_string());
     assert_eq!(value["metadata"]["annotations"]["kafkaml.io/result-ids"], r.to_string());
-    assert_eq!(value["spec"]["ttlSecondsAfterFinished"], 10);
+    assert_eq!(value["spec"]["ttlSecondsAfterFinished"], 3600);
     let pod = &value["spec"]["template"]["spec"];
     assert_eq!(pod["restartPolicy"], "OnFailure");
     assert_eq!(pod["containers"][0]["image"], TF_TRAIN);
@@ -380,7 +382,8 @@ db_test!(deploys_blockchain_federated_training, fixtures = |kind| with_kube(kind
     assert_eq!(deploy(&app, &body(cfg, json!({"federated": true, "blockchain": true}))).await.0, 201);
     let (_, ids) = latest_results(&app).await;
     let job = kube.job(NS, &format!("federated-blockchain-model-training-controller-{}", ids["chainfed"])).unwrap();
-    let eth: Vec<_> = env_table(&job).into_iter().filter(|(n, _)| n.starts_with("ETH_")).collect();
+    let eth: Vec<_> =
+        env_table(&job).into_iter().filter(|(n, _)| n.starts_with("ETH_") && n != "ETH_WALLET_KEY").collect();
     assert_eq!(
         eth,
         rows(&[
@@ -390,10 +393,18 @@ db_test!(deploys_blockchain_federated_training, fixtures = |kind| with_kube(kind
             ("ETH_CHAIN_ID", "1337"),
             ("ETH_NETWORK_ID", "5777"),
             ("ETH_WALLET_ADDRESS", "0xWALLET"),
-            ("ETH_WALLET_KEY", "0xKEY"),
             ("ETH_BLOCKSCOUT_URL", "http://blockscout:4000"),
         ])
     );
+    // The wallet key comes from the Secret: the Job object never holds it.
+    let pod = &serde_json::to_value(&job).unwrap()["spec"]["template"]["spec"];
+    let key = pod["containers"][0]["env"].as_array().unwrap().iter().find(|e| e["name"] == "ETH_WALLET_KEY").unwrap();
+    assert_eq!(
+        *key,
+        json!({"name": "ETH_WALLET_KEY",
+            "valueFrom": {"secretKeyRef": {"name": "eth-wallet", "key": "private-key", "optional": false}}})
+    );
+    assert!(!serde_json::to_string(&job).unwrap().contains("0xKEY"));
     assert_eq!(env_value(&job, "CASE").unwrap(), "9");
     assert!(env_value(&job, "CONTROL_TOPIC").is_none());
 });

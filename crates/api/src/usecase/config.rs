@@ -8,7 +8,7 @@ use std::time::Duration;
 use kafkaml_domain::Framework;
 use kafkaml_iot::BrokerAllowList;
 use kafkaml_orchestration::inference::InferenceEnvironment;
-use kafkaml_orchestration::training::{BlockchainEnvironment, TrainingEnvironment};
+use kafkaml_orchestration::training::{BlockchainEnvironment, TrainingEnvironment, WalletKey};
 use kafkaml_orchestration::PodSigner;
 
 use crate::cluster::ExternalClusters;
@@ -35,6 +35,42 @@ fn required(value: Option<&str>, what: impl Into<String>, variable: &'static str
         .filter(|v| !v.is_empty())
         .map(str::to_owned)
         .ok_or_else(|| NotConfigured { what: what.into(), variable })
+}
+
+/// Where case 9 Jobs take `ETH_WALLET_KEY` from: the Secret of
+/// `FEDML_BLOCKCHAIN_WALLET_KEY_SECRET`, else the value of `FEDML_BLOCKCHAIN_WALLET_KEY` when
+/// `FEDML_BLOCKCHAIN_PLAIN_WALLET_KEY` allows it; otherwise blockchain federated training is
+/// refused, naming the Secret's variable.
+fn wallet_key(settings: &Settings) -> (WalletKey, Required<()>) {
+    let b = &settings.blockchain;
+    if let Some(secret) = &b.wallet_key_secret {
+        return (WalletKey::Secret { name: secret.name.clone(), key: secret.key.clone() }, Ok(()));
+    }
+    match (&b.wallet_key, b.plain_wallet_key) {
+        (Some(key), true) => (WalletKey::Plain(key.clone()), Ok(())),
+        (Some(_), false) => (
+            WalletKey::Unset,
+            Err(NotConfigured {
+                what: "The blockchain wallet key as a Kubernetes Secret (FEDML_BLOCKCHAIN_WALLET_KEY is written into \
+                       Jobs only with FEDML_BLOCKCHAIN_PLAIN_WALLET_KEY=1)"
+                    .to_owned(),
+                variable: "FEDML_BLOCKCHAIN_WALLET_KEY_SECRET",
+            }),
+        ),
+        (None, _) => (
+            WalletKey::Unset,
+            Err(NotConfigured {
+                what: "The blockchain wallet key for blockchain federated training".to_owned(),
+                variable: "FEDML_BLOCKCHAIN_WALLET_KEY_SECRET",
+            }),
+        ),
+    }
+}
+
+/// How long a new deployment's results are left alone by the reconciliation of Jobs: enough for
+/// its Jobs to be created (32 at a time, each within the Kubernetes time limit) and seen.
+pub fn job_creation_grace(kube_timeout: Duration) -> Duration {
+    (kube_timeout * 12).max(Duration::from_secs(120))
 }
 
 /// An image of each framework.
@@ -79,6 +115,13 @@ pub struct Config {
     pub inference_images: Images,
     /// The token contract of blockchain federated training (case 9): address and ABI.
     pub blockchain_token: Required<()>,
+    /// Where case 9 Jobs take the wallet key from: a Secret, or the plain value when allowed.
+    pub blockchain_wallet: Required<()>,
+    /// Most replicas of one inference (`KAFKAML_MAX_INFERENCE_REPLICAS`).
+    pub max_inference_replicas: i32,
+    /// How long the results of a new deployment are left alone by the reconciliation of Jobs,
+    /// while its Jobs are being created: a Job missing later has disappeared.
+    pub job_creation_grace: Duration,
     /// Kafka for the int8 quantisation of IoT models.
     pub int8_kafka: Option<KafkaSource>,
     /// The web UI's address: the base of device download URLs when a request has no trusted
@@ -120,6 +163,8 @@ impl Config {
         )
         .and_then(|_| required(settings.blockchain.abi.as_deref(), format!("{contract} (ABI)"), "FEDML_BLOCKCHAIN_ABI"))
         .map(|_| ());
+        let (wallet_key, blockchain_wallet) = wallet_key(settings);
+        let workload = settings.workloads.policy();
         Config {
             training: backend_url.clone().map(|backend_url| TrainingEnvironment {
                 bootstrap_servers: settings.kafka.bootstrap_servers.clone(),
@@ -133,16 +178,18 @@ impl Config {
                     chain_id: settings.blockchain.chain_id.clone(),
                     network_id: settings.blockchain.network_id.clone(),
                     wallet_address: settings.blockchain.wallet_address.clone(),
-                    wallet_key: settings.blockchain.wallet_key.clone(),
+                    wallet_key,
                     blockscout_url: settings.blockchain.blockscout_url.clone(),
                 },
                 // Signed by `Ctx::training_environment`, which has the key.
                 signer: PodSigner::none(),
+                workload: workload.clone(),
             }),
             inference: backend_url.map(|backend_url| InferenceEnvironment {
                 bootstrap_servers: settings.kafka.bootstrap_servers.clone(),
                 backend_url,
                 signer: PodSigner::none(),
+                workload,
             }),
             training_images: Images {
                 tf: image(
@@ -173,6 +220,9 @@ impl Config {
                 ),
             },
             blockchain_token,
+            blockchain_wallet,
+            max_inference_replicas: settings.workloads.max_inference_replicas,
+            job_creation_grace: job_creation_grace(settings.kube.timeout()),
             int8_kafka: match (settings.kafka.control_topic.clone(), settings.kafka.bootstrap_servers.clone()) {
                 (Some(control_topic), Some(bootstrap_servers)) => {
                     Some(KafkaSource { control_topic, bootstrap_servers })

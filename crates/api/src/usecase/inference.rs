@@ -17,10 +17,14 @@ use crate::usecase::{Actor, Change, Ctx, Error, Missing};
 pub const INVALID: &str = "Inference not valid";
 
 /// Deploys an inference of finished result `result_id` in the default cluster, or in the external
-/// cluster the body names. When the controller cannot be created nothing is stored. Returns the
+/// cluster the body names, with at most `KAFKAML_MAX_INFERENCE_REPLICAS` replicas. When the
+/// controller cannot be created nothing is stored, and when its creation may have happened
+/// nonetheless (the cluster did not answer in time) it is deleted in the background. Returns the
 /// new inference's id.
 pub async fn deploy_inference(ctx: &Ctx, actor: &Actor, result_id: i32, input: InferenceInput) -> Result<i32, Error> {
     let request = input.resolve(result_id).map_err(|m| Error::invalid(INVALID, m))?;
+    kafkaml_domain::deploy::check_replicas(request.settings.replicas, ctx.config.max_inference_replicas)
+        .map_err(|m| Error::invalid(INVALID, format!("replicas: {m}")))?;
     let found =
         ctx.db(move |c| results::find_context(c, result_id)?.ok_or(Error::NotFound(Missing::TrainingResult))).await?;
     if found.result.status != ResultStatus::Finished {
@@ -43,7 +47,24 @@ pub async fn deploy_inference(ctx: &Ctx, actor: &Actor, result_id: i32, input: I
         settings: &request.settings,
     };
     if let Err(e) = cluster.create_replication_controller(&inference_controller(&env, &spec)).await {
-        ctx.db(move |c| Ok::<_, Error>(inferences::remove(c, inference_id)?)).await?;
+        if e.is_unavailable() {
+            // A creation that timed out may have happened: delete what may exist, in the
+            // background (tracked, so a stop waits for it), as the training rollback does.
+            let (cluster, name) = (cluster.clone(), inference_name(inference_id));
+            ctx.background.spawn(async move {
+                match cluster.delete_replication_controller(&name).await {
+                    Ok(deletion) => tracing::info!(controller = %name, ?deletion,
+                        "deleted the controller of an inference whose creation failed"),
+                    Err(error) => tracing::error!(controller = %name, error = %error,
+                        "could not delete the controller of an inference whose creation failed"),
+                }
+            });
+        }
+        if let Err(rollback) = ctx.db(move |c| Ok::<_, Error>(inferences::remove(c, inference_id)?)).await {
+            // Never hides the cluster's error, which is what the caller must see.
+            tracing::error!(inference.id = inference_id, error = %rollback, cause = %e,
+                "could not remove the row of an inference whose controller could not be created");
+        }
         return Err(e.into());
     }
     let actor = actor.clone();

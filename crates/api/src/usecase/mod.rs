@@ -65,6 +65,8 @@ pub struct Ctx {
     pub config: Config,
     /// The secret key and the sign-in throttle.
     pub accounts: accounts::Accounts,
+    /// Clean-ups left running by requests (awaited at shutdown) and the Jobs being deleted.
+    pub background: crate::background::Background,
 }
 
 impl Ctx {
@@ -78,7 +80,7 @@ impl Ctx {
     ) -> Self {
         let db_slots = Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
         let accounts = accounts::Accounts::new(accounts::SecretKey::random());
-        Ctx { pool, db_slots, store, device_files, services, config, accounts }
+        Ctx { pool, db_slots, store, device_files, services, config, accounts, background: Default::default() }
     }
 
     /// The same context signing with `key` (by default a random key of this process).

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use tower_test::mock::{self, Handle};
 
 use super::*;
+use crate::watch::JobFailure;
 
 type MockHandle = Handle<Request<Body>, Response<Body>>;
 
@@ -180,10 +181,17 @@ async fn calls_time_out() {
     server.abort();
 }
 
+fn job_list(items: serde_json::Value) -> Response<Body> {
+    let list = json!({
+        "apiVersion": "batch/v1", "kind": "JobList", "metadata": {"resourceVersion": "10"}, "items": items,
+    });
+    Response::builder().status(200).body(Body::from(serde_json::to_vec(&list).unwrap())).unwrap()
+}
+
 #[tokio::test]
-async fn watcher_reports_failed_jobs() {
+async fn watcher_reports_listed_and_failed_jobs() {
     let (cluster, mut handle) = mocked(Duration::from_secs(5));
-    let failures = cluster.job_failures();
+    let events = cluster.job_events();
     let server = tokio::spawn(async move {
         let (request, send) = handle.next_request().await.unwrap();
         assert_eq!(request.method(), "GET");
@@ -193,35 +201,75 @@ async fn watcher_reports_failed_jobs() {
             query.contains("labelSelector=app.kubernetes.io%2Fcomponent%3Dtraining%2Capp.kubernetes.io%2Fmanaged-by%3Dkafkaml-backend"),
             "{query}"
         );
-        let list = json!({
-            "apiVersion": "batch/v1", "kind": "JobList", "metadata": {"resourceVersion": "10"},
-            "items": [
-                {"metadata": {"name": "model-training-1", "labels": {"app.kubernetes.io/managed-by": "kafkaml-backend"},
-                    "annotations": {"kafkaml.io/result-ids": "1"}},
-                 "status": {"conditions": [{"type": "Complete", "status": "True"}]}},
-                {"metadata": {"name": "model-training-2", "labels": {"app.kubernetes.io/managed-by": "kafkaml-backend"},
-                    "annotations": {"kafkaml.io/result-ids": "2"}},
-                 "status": {"conditions": [{"type": "Failed", "status": "True", "reason": "DeadlineExceeded",
-                    "message": "Job was active longer than specified deadline"}]}},
-            ],
-        });
-        send.send_response(
-            Response::builder().status(200).body(Body::from(serde_json::to_vec(&list).unwrap())).unwrap(),
-        );
+        send.send_response(job_list(json!([
+            {"metadata": {"name": "model-training-1", "labels": {"app.kubernetes.io/managed-by": "kafkaml-backend"},
+                "annotations": {"kafkaml.io/result-ids": "1"}},
+             "status": {"conditions": [{"type": "Complete", "status": "True"}]}},
+            {"metadata": {"name": "model-training-2", "labels": {"app.kubernetes.io/managed-by": "kafkaml-backend"},
+                "annotations": {"kafkaml.io/result-ids": "2"}},
+             "status": {"conditions": [{"type": "Failed", "status": "True", "reason": "DeadlineExceeded",
+                "message": "Job was active longer than specified deadline"}]}},
+        ])));
         // Keep the watch request open until the test is done.
         let pending = handle.next_request().await;
         tokio::time::sleep(Duration::from_secs(5)).await;
         drop(pending);
     });
-    let first = tokio::time::timeout(Duration::from_secs(5), failures.into_future()).await.unwrap().0.unwrap();
+    let first: Vec<JobEvent> = tokio::time::timeout(Duration::from_secs(5), events.take(3).collect()).await.unwrap();
     assert_eq!(
         first,
-        JobFailure {
-            job_name: "model-training-2".to_owned(),
-            result_ids: vec![2],
-            reason: "Job model-training-2 failed: DeadlineExceeded: Job was active longer than specified deadline"
-                .to_owned(),
-        }
+        vec![
+            JobEvent::Present { job_name: "model-training-1".to_owned(), failure: None },
+            JobEvent::Present {
+                job_name: "model-training-2".to_owned(),
+                failure: Some(JobFailure {
+                    job_name: "model-training-2".to_owned(),
+                    result_ids: vec![2],
+                    reason: "Job model-training-2 failed: DeadlineExceeded: Job was active longer than specified \
+                             deadline"
+                        .to_owned(),
+                }),
+            },
+            JobEvent::Listed(["model-training-1".to_owned(), "model-training-2".to_owned()].into()),
+        ]
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn watcher_lists_again_after_an_error() {
+    let (cluster, mut handle) = mocked(Duration::from_secs(5));
+    let events = cluster.job_events();
+    let server = tokio::spawn(async move {
+        let (request, send) = handle.next_request().await.unwrap();
+        assert!(!request.uri().query().unwrap_or_default().contains("watch=true"));
+        send.send_response(job_list(json!([])));
+        // The watch fails: the API answers 500.
+        let (request, send) = handle.next_request().await.unwrap();
+        assert!(request.uri().query().unwrap_or_default().contains("watch=true"), "{:?}", request.uri());
+        let status = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 500,
+            "reason": "InternalError", "message": "boom"});
+        send.send_response(Response::builder().status(500).body(Body::from(status.to_string().into_bytes())).unwrap());
+        // A new list, not a watch resumed from the old resource version.
+        let (request, send) = handle.next_request().await.unwrap();
+        assert!(!request.uri().query().unwrap_or_default().contains("watch=true"), "{:?}", request.uri());
+        send.send_response(job_list(json!([
+            {"metadata": {"name": "model-training-3", "labels": {"app.kubernetes.io/managed-by": "kafkaml-backend"},
+                "annotations": {"kafkaml.io/result-ids": "3"}}},
+        ])));
+        let pending = handle.next_request().await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        drop(pending);
+    });
+    let seen: Vec<JobEvent> = tokio::time::timeout(Duration::from_secs(5), events.take(4).collect()).await.unwrap();
+    assert_eq!(
+        seen,
+        vec![
+            JobEvent::Listed(Default::default()),
+            JobEvent::Interrupted,
+            JobEvent::Present { job_name: "model-training-3".to_owned(), failure: None },
+            JobEvent::Listed(["model-training-3".to_owned()].into()),
+        ]
     );
     server.abort();
 }

@@ -19,10 +19,11 @@ fn environment() -> TrainingEnvironment {
             chain_id: Some("1337".to_owned()),
             network_id: Some("5777".to_owned()),
             wallet_address: Some("0xWALLET".to_owned()),
-            wallet_key: Some("0xKEY".into()),
+            wallet_key: WalletKey::Plain("0xKEY".into()),
             blockscout_url: Some("http://blockscout:4000".to_owned()),
         },
         signer: PodSigner::none(),
+        workload: WorkloadPolicy::default(),
     }
 }
 
@@ -344,6 +345,52 @@ fn case_9_single_federated_blockchain() {
 }
 
 #[test]
+fn case_9_takes_the_wallet_key_from_a_secret() {
+    let mut env = environment();
+    env.blockchain.wallet_key = WalletKey::Secret { name: "eth-wallet".to_owned(), key: "private-key".to_owned() };
+    let vars = training_env(&env, &deployment(&settings()), &unit(9));
+    let key = vars.iter().find(|v| v.name == "ETH_WALLET_KEY").unwrap();
+    assert_eq!(
+        serde_json::to_value(key).unwrap(),
+        json!({"name": "ETH_WALLET_KEY", "valueFrom": {"secretKeyRef": {"name": "eth-wallet", "key": "private-key", "optional": false}}})
+    );
+    // The same place in the table as the plain value.
+    let plain = table(&training_env(&environment(), &deployment(&settings()), &unit(9)));
+    let names: Vec<_> = vars.iter().map(|v| v.name.clone()).collect();
+    assert_eq!(names, plain.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>());
+    let job = serde_json::to_string(&training_job(&env, &deployment(&settings()), &unit(9))).unwrap();
+    assert!(!job.contains("0xKEY"), "{job}");
+}
+
+#[test]
+fn workload_policy_sets_deadline_ttl_and_resources_but_no_deadline_on_indefinite_training() {
+    let mut env = environment();
+    env.workload.active_deadline_seconds = Some(86400);
+    env.workload.ttl_seconds_after_finished = 120;
+    env.workload.training.cpu_request = Some("1".to_owned());
+    env.workload.training.memory_limit = Some("4Gi".to_owned());
+    env.workload.inference.cpu_limit = Some("9".to_owned());
+    let job = training_job(&env, &TrainingDeployment { gpumem: 2.0, ..deployment(&settings()) }, &unit(1));
+    let spec = job.spec.unwrap();
+    assert_eq!(spec.active_deadline_seconds, Some(86400));
+    assert_eq!(spec.ttl_seconds_after_finished, Some(120));
+    let container = &spec.template.spec.unwrap().containers[0];
+    assert_eq!(
+        serde_json::to_value(container.resources.as_ref().unwrap()).unwrap(),
+        json!({"limits": {"memory": "4Gi", "nvidia.com/gpu": "2"}, "requests": {"cpu": "1"}})
+    );
+    let mut indefinite = settings();
+    indefinite.incremental.incremental = true;
+    indefinite.incremental.indefinite = true;
+    let job = training_job(&env, &deployment(&indefinite), &unit(2));
+    assert_eq!(job.spec.unwrap().active_deadline_seconds, None);
+    let mut finite = settings();
+    finite.incremental.incremental = true;
+    let job = training_job(&env, &deployment(&finite), &unit(2));
+    assert_eq!(job.spec.unwrap().active_deadline_seconds, Some(86400));
+}
+
+#[test]
 fn case_9_without_blockchain_settings() {
     let mut env = environment();
     env.blockchain = BlockchainEnvironment::default();
@@ -410,7 +457,7 @@ fn whole_job_of_case_1() {
                 "annotations": {"kafkaml.io/result-ids": "1"},
             },
             "spec": {
-                "ttlSecondsAfterFinished": 10,
+                "ttlSecondsAfterFinished": 3600,
                 "template": {
                     "metadata": {"labels": {
                         "app.kubernetes.io/component": "training",
@@ -420,11 +467,17 @@ fn whole_job_of_case_1() {
                         "kafkaml.io/result-id": "1",
                     }},
                     "spec": {
+                        "automountServiceAccountToken": false,
                         "containers": [{
                             "name": "training",
                             "image": "kafkaml/training:tf",
                             "imagePullPolicy": "Always",
                             "env": training_env(&environment(), &deployment(&settings()), &unit(1)),
+                            "securityContext": {
+                                "allowPrivilegeEscalation": false,
+                                "capabilities": {"drop": ["ALL"]},
+                                "seccompProfile": {"type": "RuntimeDefault"},
+                            },
                         }],
                         "restartPolicy": "OnFailure",
                     },

@@ -345,6 +345,28 @@ pub fn of_deployment(conn: &mut DbConnection, deployment_id: i32) -> DbResult<Ve
         .load(c))?)
 }
 
+/// A deployment with every result of it and their models.
+pub type DeploymentResults = (DeploymentRow, Vec<(ResultRow, ModelRow)>);
+
+/// Every deployment that has a `created` or `deployed` result, in id order, with all its results
+/// and their models (what the Job reconciliation plans the Jobs of).
+pub fn running_deployments(conn: &mut DbConnection) -> DbResult<Vec<DeploymentResults>> {
+    let running = [Stored(ResultStatus::Created), Stored(ResultStatus::Deployed)];
+    let ids: Vec<i32> = with_conn!(conn, |c| r::table
+        .filter(r::status.eq_any(&running))
+        .select(r::deployment_id)
+        .distinct()
+        .order(r::deployment_id.asc())
+        .load(c))?;
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(row) = crate::repo::deployments::find_row(conn, id)? {
+            found.push((row, of_deployment(conn, id)?));
+        }
+    }
+    Ok(found)
+}
+
 /// Moves the results among `ids` whose status is one of `from` to `to` (with `reason`, or none),
 /// in one statement; others are left alone, so repeating it changes nothing. Returns how many
 /// changed.
