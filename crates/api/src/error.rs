@@ -68,6 +68,10 @@ impl From<DbError> for ApiError {
                 tracing::error!(error = %e, "database connection failed");
                 ApiError::Unavailable("The database is unavailable, try again later.".to_owned())
             }
+            DbError::Lost(cause) => {
+                tracing::warn!(%cause, "the database connection was lost during a request");
+                ApiError::Unavailable("The database connection was lost; try again in a moment.".to_owned())
+            }
             DbError::Busy(cause) => {
                 tracing::warn!(%cause, "the database was busy");
                 ApiError::Busy

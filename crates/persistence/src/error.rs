@@ -21,6 +21,9 @@ pub enum DbError {
     /// timeout, PostgreSQL's serialization failures): the same request may succeed later.
     #[error("the database is busy: {0}")]
     Busy(String),
+    /// The connection to the database was lost during the query (nothing was committed).
+    #[error("the database connection was lost: {0}")]
+    Lost(String),
     /// Any other query error.
     #[error("database query failed: {0}")]
     Query(DieselError),
@@ -55,6 +58,11 @@ impl From<DieselError> for DbError {
                 DbError::Busy(info.message().to_owned())
             }
             DieselError::DatabaseError(_, info) if is_busy(info.message()) => DbError::Busy(info.message().to_owned()),
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                DbError::Lost(info.message().to_owned())
+            }
+            DieselError::DatabaseError(_, info) if is_lost(info.message()) => DbError::Lost(info.message().to_owned()),
+            DieselError::BrokenTransactionManager => DbError::Lost(DieselError::BrokenTransactionManager.to_string()),
             other => DbError::Query(other),
         }
     }
@@ -66,6 +74,23 @@ fn is_busy(message: &str) -> bool {
     message.contains("database is locked")
         || message.contains("database is busy")
         || message.contains("table is locked")
+}
+
+/// Whether a PostgreSQL error says the connection itself went away (the server ended the backend,
+/// e.g. `pg_terminate_backend` or a restart, or the network dropped it) rather than the query
+/// failing: nothing was committed and a new connection can do it.
+fn is_lost(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    [
+        "terminating connection",
+        "server closed the connection",
+        "no connection to the server",
+        "connection to server",
+        "could not receive data from server",
+        "could not send data to server",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
 }
 
 /// Result alias of this crate.
@@ -89,6 +114,20 @@ mod tests {
         ] {
             assert!(matches!(DbError::from(database_error(kind, message)), DbError::Busy(_)), "{message}");
         }
+        for message in [
+            "terminating connection due to administrator command",
+            "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally",
+            "no connection to the server",
+        ] {
+            assert!(
+                matches!(DbError::from(database_error(DatabaseErrorKind::Unknown, message)), DbError::Lost(_)),
+                "{message}"
+            );
+        }
+        assert!(matches!(
+            DbError::from(database_error(DatabaseErrorKind::ClosedConnection, "closed")),
+            DbError::Lost(_)
+        ));
         assert!(matches!(
             DbError::from(database_error(DatabaseErrorKind::Unknown, "no such table: x")),
             DbError::Query(_)

@@ -373,16 +373,6 @@ impl FakeKube {
         self.shared.lock().watchers.iter().filter(|w| w.kind == kind && !w.tx.is_closed()).count()
     }
 
-    /// Ends every open watch stream on `kind` (a dropped connection, as a load balancer or an API
-    /// server restart does); returns how many were open. Clients watch again from their last
-    /// `resourceVersion`.
-    pub fn drop_watches(&self, kind: Kind) -> usize {
-        let mut state = self.shared.lock();
-        let before = state.watchers.len();
-        state.watchers.retain(|w| w.kind != kind);
-        before - state.watchers.len()
-    }
-
     fn typed<K: DeserializeOwned>(&self, kind: Kind, ns: &str) -> Vec<K> {
         self.objects(kind, ns).into_iter().map(|o| serde_json::from_value(o).expect("a stored object parses")).collect()
     }

@@ -68,9 +68,10 @@ fn wallet_key(settings: &Settings) -> (WalletKey, Required<()>) {
 }
 
 /// How long a new deployment's results are left alone by the reconciliation of Jobs: enough for
-/// its Jobs to be created (32 at a time, each within the Kubernetes time limit) and seen.
+/// its Jobs to be created (32 at a time, each within the Kubernetes time limit, so twelve limits
+/// cover a deployment of hundreds of Jobs) and seen, and never less than 30 s.
 pub fn job_creation_grace(kube_timeout: Duration) -> Duration {
-    (kube_timeout * 12).max(Duration::from_secs(120))
+    (kube_timeout * 12).max(Duration::from_secs(30))
 }
 
 /// An image of each framework.

@@ -5,6 +5,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use futures::future::join_all;
+use k8s_openapi::api::batch::v1::{Job, JobCondition, JobStatus};
+use kafkaml_tests::fake_kube::FakeKube;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -55,6 +57,36 @@ pub fn result_urls(stage: &Stage) -> HashMap<i64, String> {
         }
     }
     urls
+}
+
+/// The name of the training Job of `result` (the Job whose `RESULT_URL` names it).
+pub fn job_of(kube: &FakeKube, result: i64) -> String {
+    kube.jobs(NAMESPACE)
+        .into_iter()
+        .find(|j| {
+            let containers = j.spec.as_ref().and_then(|s| s.template.spec.as_ref()).map(|s| s.containers.clone());
+            containers.unwrap_or_default().iter().flat_map(|c| c.env.clone().unwrap_or_default()).any(|v| {
+                v.name == "RESULT_URL"
+                    && v.value.as_deref().unwrap_or_default().contains(&format!("/results/{result}?"))
+            })
+        })
+        .and_then(|j| j.metadata.name)
+        .expect("the result's Job")
+}
+
+/// What the Job controller does when a training pod exits after its upload: the Job completes.
+pub fn complete_job(kube: &FakeKube, result: i64) {
+    let condition = JobCondition { type_: "Complete".to_owned(), status: "True".to_owned(), ..JobCondition::default() };
+    let status =
+        JobStatus { succeeded: Some(1), active: Some(0), conditions: Some(vec![condition]), ..JobStatus::default() };
+    kube.set_job_status(NAMESPACE, &job_of(kube, result), status);
+}
+
+/// Whether a Job has ended (a `Complete` or `Failed` condition): the time-to-live controller
+/// removes it later, so it is not an orphan.
+fn ended(job: &Job) -> bool {
+    let conditions = job.status.as_ref().and_then(|s| s.conditions.clone()).unwrap_or_default();
+    conditions.iter().any(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True")
 }
 
 /// A training pod's upload of its trained model to `url` (its `RESULT_URL`, token included).
@@ -184,6 +216,11 @@ pub async fn run(stage: &Stage, n: usize, report: &mut Report) {
     }))
     .await;
     let uploaded = record(report, "POST /results/{id} (uploads)", &answers).count(|s| s == 200);
+    for ((result, _), answer) in uploads.iter().zip(&answers) {
+        if answer.ok() {
+            complete_job(&stage.kube, *result);
+        }
+    }
     let finished: Vec<i64> = stage
         .list("/results/")
         .await
@@ -272,19 +309,47 @@ pub async fn run(stage: &Stage, n: usize, report: &mut Report) {
     let rcs = stage.kube.rcs(NAMESPACE).len();
     report.check(rcs == 0, format!("{rcs} inference controllers left after every inference was stopped"));
 
-    let doomed: Vec<i64> = deployments.iter().copied().step_by(2).collect();
-    let answers =
-        burst(stage, 2 * doomed.len(), |i| (Method::DELETE, format!("/deployments/{}", doomed[i / 2]), None)).await;
-    let deleted = record(report, "DELETE /deployments/{id} (half of them, each twice)", &answers).count(|s| s == 200);
-    report.check(deleted == doomed.len(), format!("{deleted} deployments deleted of {}", doomed.len()));
-    let answers = burst(stage, configurations.len(), |i| {
-        (Method::DELETE, format!("/configurations/{}", configurations[i]), None)
-    })
-    .await;
-    record(report, "DELETE /configurations/{id}", &answers);
-    let answers = burst(stage, models.len(), |i| (Method::DELETE, format!("/models/{}", models[i]), None)).await;
-    record(report, "DELETE /models/{id}", &answers);
-
+    // Then everything else, each delete sent twice at once: the trainings still running are
+    // stopped, then results, deployments, configurations and models go, and nothing is left.
+    let running: Vec<i64> = stage
+        .list("/results/")
+        .await
+        .iter()
+        .filter(|r| r["status"] == "created" || r["status"] == "deployed")
+        .filter_map(|r| r["id"].as_i64())
+        .collect();
+    let answers = burst(stage, running.len(), |i| (Method::POST, format!("/results/stop/{}", running[i]), None)).await;
+    record(report, "POST /results/stop/{id}", &answers);
+    let results: Vec<i64> = ids(&stage.list("/results/").await);
+    for (what, path, all) in [
+        ("results", "/results", &results),
+        ("deployments", "/deployments", &deployments),
+        ("configurations", "/configurations", &configurations),
+        ("models", "/models", &models),
+    ] {
+        let answers = burst(stage, 2 * all.len(), |i| (Method::DELETE, format!("{path}/{}", all[i / 2]), None)).await;
+        let tally = record(report, &format!("DELETE {path}/{{id}} (each twice)"), &answers);
+        let deleted = tally.count(|s| (200..300).contains(&s));
+        report.check(
+            deleted == all.len(),
+            format!("{deleted} {what} deleted by {} requests for {} {what}", answers.len(), all.len()),
+        );
+    }
+    for table in [
+        "automl_trainingresult",
+        "automl_deployment",
+        "automl_configuration",
+        "automl_configuration_ml_models",
+        "automl_mlmodel",
+    ] {
+        let left = stage.count(&format!("SELECT COUNT(*) FROM {table}"));
+        report.check(left == 0, format!("{left} rows left in {table}"));
+    }
+    let running = stage.kube.jobs(NAMESPACE).iter().filter(|j| !ended(j)).count();
+    report.check(
+        running == 0,
+        format!("{running} running training Jobs left after every training was stopped or finished"),
+    );
     orphans(stage, report);
 }
 
@@ -322,9 +387,18 @@ pub fn orphans(stage: &Stage, report: &mut Report) {
         stray_files.is_empty(),
         format!("{} files in trained/ without their result: {stray_files:?}", stray_files.len()),
     );
-    let stray_jobs: Vec<i64> = result_urls(stage).into_keys().filter(|id| !results.contains(id)).collect();
+    let stray_jobs: Vec<String> = stage
+        .kube
+        .jobs(NAMESPACE)
+        .into_iter()
+        .filter(|j| !ended(j))
+        .filter_map(|j| j.metadata.name)
+        .filter(|name| {
+            !result_urls(stage).iter().any(|(id, _)| results.contains(id) && job_of(&stage.kube, *id) == *name)
+        })
+        .collect();
     report.check(
         stray_jobs.is_empty(),
-        format!("{} training Jobs without their result: {stray_jobs:?}", stray_jobs.len()),
+        format!("{} running training Jobs without their result: {stray_jobs:?}", stray_jobs.len()),
     );
 }

@@ -27,7 +27,8 @@ pub async fn run(stage: &mut Stage, report: &mut Report) {
     let configuration = stage.list("/configurations/").await[0]["id"].as_i64().unwrap();
 
     during_upload(stage, report, configuration).await;
-    during_deployment(stage, report, configuration).await;
+    during_deployment(stage, report, configuration, false).await;
+    during_deployment(stage, report, configuration, true).await;
     orphans(stage, report);
 }
 
@@ -102,11 +103,17 @@ async fn result_status(stage: &Stage, result: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The Kubernetes API answers slowly, so a deployment of three models is killed after its first
-/// Job was created; after the restart every result has its Job or is `failed` with a reason.
-async fn during_deployment(stage: &mut Stage, report: &mut Report, configuration: i64) {
+/// A deployment of three models killed half-way, in two ways: the Kubernetes API answers slowly
+/// (its Jobs exist, their answers had not come), or it hangs (the rows exist, no Job was
+/// created). After the restart every result has its Job or is `failed` with a reason.
+async fn during_deployment(stage: &mut Stage, report: &mut Report, configuration: i64, hang: bool) {
     let jobs_before = stage.kube.jobs(NAMESPACE).len();
-    stage.kube.set_latency(Duration::from_millis(1500));
+    let deployments_before = stage.count("SELECT COUNT(*) FROM automl_deployment");
+    if hang {
+        stage.kube.set_unresponsive(true);
+    } else {
+        stage.kube.set_latency(Duration::from_millis(1500));
+    }
     let client = stage.client.clone();
     let url = stage.url("/deployments/");
     let token = stage.token.clone();
@@ -115,18 +122,31 @@ async fn during_deployment(stage: &mut Stage, report: &mut Report, configuration
         client.post(url).header("Authorization", format!("Token {token}")).json(&body).send().await
     });
     let deadline = Instant::now() + Duration::from_secs(20);
-    while stage.kube.jobs(NAMESPACE).len() == jobs_before && Instant::now() < deadline {
+    loop {
+        let started = if hang {
+            stage.count("SELECT COUNT(*) FROM automl_deployment") > deployments_before
+        } else {
+            stage.kube.jobs(NAMESPACE).len() > jobs_before
+        };
+        if started || Instant::now() > deadline {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     stage.kill();
     let _ = deploy.await;
     stage.kube.set_latency(Duration::ZERO);
+    stage.kube.set_unresponsive(false);
     let created = stage.kube.jobs(NAMESPACE).len() - jobs_before;
-    report.line(format!("killed during a deployment of three models, after {created} of its Jobs were created"));
+    let how = if hang { "hung" } else { "slow" };
+    report.line(format!(
+        "killed during a deployment of three models (Kubernetes API {how}), after {created} of its Jobs were created"
+    ));
 
     stage.launch().await;
-    // The start-up reconciliation runs in the background: give it a moment.
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // The reconciliation at start leaves a deployment alone for its Jobs' creation grace
+    // (max(30 s, 12 × KAFKAML_KUBE_TIMEOUT)), then fails the results whose Job is missing.
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let waiting = waiting_without_job(stage).await;
         if waiting.is_empty() {
@@ -139,6 +159,8 @@ async fn during_deployment(stage: &mut Stage, report: &mut Report, configuration
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+    let failed = stage.count("SELECT COUNT(*) FROM automl_trainingresult WHERE status = 'failed'");
+    report.line(format!("{failed} results failed after the restart"));
     let failed_without_reason = stage.count("SELECT COUNT(*) FROM automl_trainingresult WHERE status = 'failed' AND (status_reason IS NULL OR status_reason = '')");
     report.check(failed_without_reason == 0, format!("{failed_without_reason} failed results without a reason"));
 }

@@ -10,7 +10,7 @@ use kafkaml_tests::fake_kube::{FakeKube, Kind};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::concurrency::result_urls;
+use crate::concurrency::{job_of, result_urls};
 use crate::stage::{Answer, Stage, Tally, NAMESPACE, SERVICE_TIMEOUT_SECS};
 use crate::Report;
 
@@ -189,25 +189,6 @@ async fn watches(stage: &Stage, report: &mut Report, configuration: i64) {
         status.as_deref() == Some("failed"),
         format!("a Job that failed while its watch was dropped ({dropped} streams) marks result {newest} {status:?}"),
     );
-}
-
-fn job_of(kube: &FakeKube, result: i64) -> String {
-    kube.jobs(NAMESPACE)
-        .into_iter()
-        .find(|j| {
-            let env = j
-                .spec
-                .as_ref()
-                .and_then(|s| s.template.spec.as_ref())
-                .map(|s| s.containers[0].env.clone().unwrap_or_default())
-                .unwrap_or_default();
-            env.iter().any(|v| {
-                v.name == "RESULT_URL"
-                    && v.value.as_deref().unwrap_or_default().contains(&format!("/results/{result}?"))
-            })
-        })
-        .and_then(|j| j.metadata.name)
-        .expect("the result's Job")
 }
 
 /// The executor hanging: a model is refused with 503 and not stored; then it is.

@@ -106,6 +106,17 @@ pub struct Stage {
     _dir: tempfile::TempDir,
 }
 
+/// Where the server's log goes: `reliability-logs/<database>-<n>.log` next to this binary, kept
+/// after the run (the path is printed).
+fn log_path(db: Db) -> PathBuf {
+    let dir = std::env::current_exe().unwrap().with_file_name("reliability-logs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let n = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+    let path = dir.join(format!("{}-{n}.log", db.name()));
+    println!("   (server log: {})", path.display());
+    path
+}
+
 /// The `kafkaml-backend` binary built next to this one.
 pub fn server_binary() -> PathBuf {
     let binary = std::env::current_exe().unwrap().with_file_name("kafkaml-backend");
@@ -137,7 +148,7 @@ impl Stage {
             db,
             db_url,
             pg,
-            log: dir.path().join("server.log"),
+            log: log_path(db),
             data_dir,
             executor: StubExecutor::start().await,
             kube: FakeKube::start("reliability-kube-token").await,
