@@ -25,7 +25,7 @@ fn number_before(text: &str, word: &str) -> Option<usize> {
 
 pub async fn run(stage: &Stage, counts: &Counts, report: &mut Report) {
     report.section(format!("schemathesis on {}: {} examples per operation", stage.db.name(), counts.examples));
-    let reports = stage.data_dir.parent().unwrap().join("schemathesis");
+    let reports = crate::stage::kept("schemathesis-", "");
     let document = stage.url("/api-docs/openapi.json");
     let st = schemathesis();
     let mut cmd = Command::new(&st);
@@ -52,6 +52,7 @@ pub async fn run(stage: &Stage, counts: &Counts, report: &mut Report) {
         panic!("schemathesis ({st}) could not run: {e}; scripts/reliability.sh installs it, or set SCHEMATHESIS")
     });
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    std::fs::create_dir_all(&reports).unwrap();
     std::fs::write(reports.join("output.txt"), &text).unwrap();
     let summary: Vec<&str> = text.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect();
     for line in &summary {

@@ -109,12 +109,17 @@ pub struct Stage {
 /// Where the server's log goes: `reliability-logs/<database>-<n>.log` next to this binary, kept
 /// after the run (the path is printed).
 fn log_path(db: Db) -> PathBuf {
+    let path = kept(&format!("{}-", db.name()), ".log");
+    println!("   (server log: {})", path.display());
+    path
+}
+
+/// A new path `reliability-logs/<prefix><n><suffix>` next to this binary, for what the run keeps.
+pub fn kept(prefix: &str, suffix: &str) -> PathBuf {
     let dir = std::env::current_exe().unwrap().with_file_name("reliability-logs");
     std::fs::create_dir_all(&dir).unwrap();
     let n = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
-    let path = dir.join(format!("{}-{n}.log", db.name()));
-    println!("   (server log: {})", path.display());
-    path
+    dir.join(format!("{prefix}{n}{suffix}"))
 }
 
 /// The `kafkaml-backend` binary built next to this one.
