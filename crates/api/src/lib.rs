@@ -12,6 +12,7 @@ pub mod cross_site;
 pub(crate) mod error;
 pub(crate) mod fallback;
 pub mod healthcheck;
+pub mod logging;
 pub(crate) mod middleware;
 pub mod openapi;
 pub mod routes;

@@ -176,7 +176,7 @@ async fn serve(
                                 current = None;
                                 match source.subscribe(&request.topic).await {
                                     Ok(stream) => {
-                                        tracing::info!(topic = %request.topic, classification = request.classification,
+                                        tracing::info!(topic = ?request.topic, classification = request.classification,
                                             "prediction socket subscribed");
                                         current = Some(Subscription {
                                             topic: request.topic,
@@ -199,7 +199,7 @@ async fn serve(
                 (Some(value), Some(sub)) => match render_prediction(&value, sub.classification) {
                     Some(frame) => session.text(frame).await,
                     None => {
-                        tracing::debug!(topic = %sub.topic, "prediction skipped: not a rendering message");
+                        tracing::debug!(topic = ?sub.topic, "prediction skipped: not a rendering message");
                         Ok(())
                     }
                 },

@@ -213,7 +213,7 @@ pub async fn record_job_failures(ctx: Arc<Ctx>, cluster: Arc<dyn Cluster>) {
         match outcome {
             Ok(0) => {}
             Ok(changed) => tracing::info!(job = %failure.job_name, results = ?failure.result_ids, changed,
-                reason = %failure.reason, "training Job failed; results marked failed"),
+                reason = ?failure.reason, "training Job failed; results marked failed"),
             Err(e) => tracing::warn!(job = %failure.job_name, error = %e, "could not record a Job failure"),
         }
     }
