@@ -14,6 +14,7 @@ pub(crate) mod fallback;
 pub mod healthcheck;
 pub mod logging;
 pub(crate) mod middleware;
+pub(crate) mod multipart;
 pub mod openapi;
 pub mod routes;
 pub mod secret_key;
