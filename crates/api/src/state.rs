@@ -39,11 +39,10 @@ impl AppState {
     }
 }
 
-/// A numeric path id (`<int:pk>` in the reference). A decimal integer that no row can have —
-/// negative, or beyond the ids' range (`/results/99999999999999999999`) — is [`Id::UNKNOWN`]: the
-/// handler looks it up like any other and answers the same 404 as for an unknown id (the one the
-/// OpenAPI document describes). Anything that is not a decimal integer matches nothing: DRF's
-/// `404 {"detail":"Not found."}`.
+/// A numeric path id (`<int:pk>` in the reference). A value that names no row — not a decimal
+/// integer, negative, zero or beyond the ids' range (`/results/99999999999999999999`) — is
+/// [`Id::UNKNOWN`]: the handler looks it up like any other id and answers the same 404 as for an
+/// unknown id, the one the OpenAPI document describes for the route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Id(pub i32);
 
@@ -51,13 +50,12 @@ impl Id {
     /// The id of no object (every row's id is positive).
     pub const UNKNOWN: Id = Id(-1);
 
-    /// The id `raw` (a path segment) names; `None` when it is not a decimal integer.
-    pub fn parse(raw: &str) -> Option<Id> {
-        let digits = raw.strip_prefix('-').unwrap_or(raw);
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
+    /// The id `raw` (a path segment) names: a positive decimal `i32`, else [`Id::UNKNOWN`].
+    pub fn parse(raw: &str) -> Id {
+        if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+            return Id::UNKNOWN;
         }
-        Some(raw.parse::<i32>().ok().filter(|n| *n > 0).map_or(Id::UNKNOWN, Id))
+        raw.parse::<i32>().ok().filter(|n| *n > 0).map_or(Id::UNKNOWN, Id)
     }
 }
 
@@ -66,8 +64,7 @@ impl FromRequest for Id {
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let raw = req.match_info().get("id").unwrap_or_default();
-        std::future::ready(Id::parse(raw).ok_or_else(ApiError::not_found_detail))
+        std::future::ready(Ok(Id::parse(req.match_info().get("id").unwrap_or_default())))
     }
 }
 
@@ -103,15 +100,14 @@ mod tests {
     use super::Id;
 
     #[test]
-    fn ids_beyond_the_range_are_unknown_ids() {
-        assert_eq!(Id::parse("7"), Some(Id(7)));
-        assert_eq!(Id::parse("007"), Some(Id(7)));
-        assert_eq!(Id::parse("2147483647"), Some(Id(i32::MAX)));
-        for unknown in ["2147483648", "99999999999999999999", "0", "-1", "-99999999999999999999"] {
-            assert_eq!(Id::parse(unknown), Some(Id::UNKNOWN), "{unknown}");
-        }
-        for nothing in ["", "-", "abc", "1.5", "+1", "1e3", " 1"] {
-            assert_eq!(Id::parse(nothing), None, "{nothing:?}");
+    fn ids_that_name_no_row_are_unknown_ids() {
+        assert_eq!(Id::parse("7"), Id(7));
+        assert_eq!(Id::parse("007"), Id(7));
+        assert_eq!(Id::parse("2147483647"), Id(i32::MAX));
+        for unknown in
+            ["2147483648", "99999999999999999999", "0", "-1", "-99999999999999999999", "", "abc", "1.5", "+1", " 1"]
+        {
+            assert_eq!(Id::parse(unknown), Id::UNKNOWN, "{unknown:?}");
         }
     }
 }

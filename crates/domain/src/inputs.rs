@@ -211,15 +211,18 @@ pub struct ModelInput {
         length(max = 30, message = "Ensure this field has no more than 30 characters."),
         custom(function = "not_blank")
     )]
+    #[schema(min_length = 1, max_length = 30, pattern = r"\S")]
     pub name: String,
     /// Model source code; must define `model`.
     #[validate(custom(function = "not_blank"))]
+    #[schema(min_length = 1, pattern = r"\S")]
     pub code: String,
     /// `tf` or `pth`.
     pub framework: Framework,
     /// At most 100 characters.
     #[serde(default)]
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
+    #[schema(max_length = 100)]
     pub description: String,
     /// Import lines run before `code`.
     #[serde(default)]
@@ -241,14 +244,17 @@ pub struct ModelPatch {
         length(max = 30, message = "Ensure this field has no more than 30 characters."),
         custom(function = "not_blank")
     )]
+    #[schema(min_length = 1, max_length = 30, pattern = r"\S")]
     pub name: Option<String>,
     /// New model source code.
     #[validate(custom(function = "not_blank"))]
+    #[schema(min_length = 1, pattern = r"\S")]
     pub code: Option<String>,
     /// New framework: `tf` or `pth`.
     pub framework: Option<Framework>,
     /// New description, at most 100 characters.
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
+    #[schema(max_length = 100)]
     pub description: Option<String>,
     /// New import lines run before `code`.
     pub imports: Option<String>,
@@ -267,10 +273,12 @@ pub struct ConfigurationInput {
         length(max = 30, message = "Ensure this field has no more than 30 characters."),
         custom(function = "not_blank")
     )]
+    #[schema(min_length = 1, max_length = 30, pattern = r"\S")]
     pub name: String,
     /// At most 100 characters.
     #[serde(default)]
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
+    #[schema(max_length = 100)]
     pub description: String,
     /// Model ids; a distributed root pulls in its whole chain.
     pub ml_models: Vec<i64>,
@@ -284,9 +292,11 @@ pub struct ConfigurationPatch {
         length(max = 30, message = "Ensure this field has no more than 30 characters."),
         custom(function = "not_blank")
     )]
+    #[schema(min_length = 1, max_length = 30, pattern = r"\S")]
     pub name: Option<String>,
     /// New description, at most 100 characters.
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
+    #[schema(max_length = 100)]
     pub description: Option<String>,
     /// Model ids that replace the configuration's models; absent keeps them.
     pub ml_models: Option<Vec<i64>>,
@@ -386,6 +396,7 @@ pub struct DatasourceInput {
     /// The deployment id, as a string.
     #[serde(deserialize_with = "string_or_number")]
     #[validate(custom(function = "not_blank"))]
+    #[schema(value_type = String, min_length = 1, pattern = r"\S")]
     pub deployment: String,
     /// A JSON document, as text.
     #[serde(default)]
@@ -395,20 +406,24 @@ pub struct DatasourceInput {
     pub description: String,
     /// `topic:partition:offset[:length][,…]`.
     #[validate(custom(function = "not_blank"))]
+    #[schema(min_length = 1, pattern = r"\S")]
     pub topic: String,
     /// Fraction of the messages used for validation (at most 7 digits, 6 of them decimals).
     #[serde(default)]
     #[validate(custom(function = "rate"))]
+    #[schema(minimum = -9.999999, maximum = 9.999999, multiple_of = 0.000001)]
     pub validation_rate: Option<f64>,
     /// Fraction of the messages used for testing (at most 7 digits, 6 of them decimals).
     #[serde(default)]
     #[validate(custom(function = "rate"))]
+    #[schema(minimum = -9.999999, maximum = 9.999999, multiple_of = 0.000001)]
     pub test_rate: Option<f64>,
     /// Number of messages in the stream.
     #[serde(default)]
     pub total_msg: Option<i64>,
     /// ISO 8601; naive values are UTC.
     #[validate(custom(function = "datetime_text"))]
+    #[schema(format = DateTime, example = "2024-05-01T10:00:00Z")]
     pub time: String,
 }
 
