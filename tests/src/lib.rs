@@ -17,6 +17,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
 use diesel::connection::SimpleConnection;
+use kafkaml_api::settings::OriginList;
 use kafkaml_api::{Application, Services, Settings};
 use kafkaml_executor::stub::StubExecutor;
 use kafkaml_persistence::db::ConnectionManager;
@@ -24,6 +25,9 @@ use kafkaml_persistence::DbConnection;
 use serde_json::Value;
 
 pub use proxy::TcpProxy;
+
+/// The web UI's development server (`ng serve`), trusted by the test apps through `CORS_EXTRA_ORIGINS`.
+pub const WEB_UI_DEV_ORIGIN: &str = "http://localhost:4200";
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,6 +153,9 @@ impl TestApp {
         settings.executors.tf_url = executor.url();
         settings.executors.pth_url = executor.url();
         settings.executors.timeout_secs = 10;
+        // As a developer runs it next to `ng serve` (CORS_EXTRA_ORIGINS=http://localhost:4200):
+        // the tests call as the web UI's development server does. A test of the default clears it.
+        settings.server.cors_extra_origins = OriginList(vec![WEB_UI_DEV_ORIGIN.to_owned()]);
         adjust(&mut settings);
         let mut services = Services::from_settings(&settings).await.expect("the outside services are configured");
         replace(&mut services);
@@ -183,9 +190,10 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.unwrap()
     }
 
-    /// GET as the web UI's browser sends it in development: with `Origin: http://localhost:4200`.
+    /// GET as the web UI's browser sends it in development: with `Origin: http://localhost:4200`
+    /// (trusted through `CORS_EXTRA_ORIGINS`, which [`TestApp::spawn`] sets).
     pub async fn get_from_web_ui(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).header("Origin", "http://localhost:4200").send().await.unwrap()
+        self.client.get(self.url(path)).header("Origin", WEB_UI_DEV_ORIGIN).send().await.unwrap()
     }
 
     /// GET, expecting 200 and a JSON body.

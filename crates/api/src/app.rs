@@ -9,7 +9,7 @@ use actix_cors::Cors;
 use actix_web::dev::{HttpServiceFactory, Server};
 use actix_web::http::header::ContentType;
 use actix_web::http::KeepAlive;
-use actix_web::middleware::{from_fn, DefaultHeaders};
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use anyhow::Context;
 use kafkaml_persistence::files::{private_dir, private_file};
@@ -20,7 +20,7 @@ use crate::auth::guard;
 use crate::body_timeout;
 use crate::cross_site;
 use crate::fallback::{fallback, RouteTable};
-use crate::middleware::{normalize, SECURITY_HEADERS};
+use crate::middleware::normalize;
 use crate::routes::ws::{ClientSlots, SocketLimits};
 use crate::services::Services;
 use crate::settings::{AuthMode, Settings};
@@ -241,8 +241,6 @@ impl Application {
                 .expose_headers(["ML-Framework"])
                 .max_age(86400)
                 .block_on_origin_mismatch(false);
-            let security =
-                SECURITY_HEADERS.iter().fold(DefaultHeaders::new(), |h, (name, value)| h.add((name.clone(), *value)));
             let whitelist = whitelist.clone();
             let table = routes.clone();
             let literal = routes.clone();
@@ -259,11 +257,13 @@ impl Application {
                         async move { HttpResponse::Ok().content_type(ContentType::json()).body(spec) }
                     }),
                 )
-                .service(SwaggerUi::new("/swagger-ui/{_:.*}").config(SwaggerConfig::from(OPENAPI_JSON)))
+                .service(
+                    SwaggerUi::new("/swagger-ui/{_:.*}")
+                        .config(SwaggerConfig::from(OPENAPI_JSON).validator_url("none")),
+                )
                 .default_service(web::to(move |req: HttpRequest| fallback(req, table.clone())))
                 .wrap(from_fn(move |req, next| guard(auth, guarded.clone(), req, next)))
                 .wrap(from_fn(move |req, next| cross_site::guard(trusted.clone(), json_routes.clone(), req, next)))
-                .wrap(security)
                 .wrap(cors)
                 .wrap(from_fn(move |req, next| body_timeout::guard(body_timeout, req, next)))
                 .wrap(from_fn(move |req, next| normalize(whitelist.clone(), literal.clone(), req, next)))

@@ -107,7 +107,10 @@ impl ExternalClusters {
     pub fn from_settings(settings: &Settings) -> Self {
         let (list, invalid) = Self::parse(&settings.kube.external_clusters, settings.kube.timeout());
         for entry in invalid {
-            tracing::warn!(%entry, "{EXTERNAL_CLUSTERS_VARIABLE}: not an API server URL (http[s]://host[:port]); ignored");
+            tracing::warn!(
+                ?entry,
+                "{EXTERNAL_CLUSTERS_VARIABLE}: not an API server URL (http[s]://host[:port]); ignored"
+            );
         }
         list
     }

@@ -6,7 +6,8 @@
 //! not the side effect. So:
 //!
 //! - [`TrustedOrigins`]: the origins whose pages may act here — the request's own origin (its
-//!   `Host`, compared without the scheme), `FRONTEND_URL` and the web UI's development origin. The
+//!   `Host`, compared without the scheme), `FRONTEND_URL` and `CORS_EXTRA_ORIGINS` (e.g. the web
+//!   UI's development origin, no longer trusted by default: security review L16). The
 //!   one list of CORS, this module's guard, the admin's CSRF check, `/ws/` and the download base
 //!   of IoT deployments.
 //! - [`guard`] (a middleware): an unsafe method (`POST`, `PUT`, `PATCH`, `DELETE`) whose `Origin`
@@ -28,7 +29,8 @@ use actix_web::ResponseError;
 use crate::error::ApiError;
 use crate::fallback::RouteTable;
 
-/// The web UI's development server (`ng serve`), a CORS origin of the reference.
+/// The web UI's development server (`ng serve`), a CORS origin the reference always trusted; here
+/// only when `CORS_EXTRA_ORIGINS` names it.
 pub const DEV_ORIGIN: &str = "http://localhost:4200";
 
 /// The origins besides the request's own whose pages may change things here.
@@ -36,9 +38,16 @@ pub const DEV_ORIGIN: &str = "http://localhost:4200";
 pub struct TrustedOrigins(Vec<String>);
 
 impl TrustedOrigins {
-    /// [`DEV_ORIGIN`] and `frontend_url` (`FRONTEND_URL`, without a trailing `/`).
-    pub fn new(frontend_url: &str) -> Self {
-        TrustedOrigins(vec![DEV_ORIGIN.to_owned(), frontend_url.trim().trim_end_matches('/').to_owned()])
+    /// `frontend_url` (`FRONTEND_URL`, without a trailing `/`) and `extra` (`CORS_EXTRA_ORIGINS`),
+    /// each once.
+    pub fn new(frontend_url: &str, extra: &[String]) -> Self {
+        let mut origins = vec![frontend_url.trim().trim_end_matches('/').to_owned()];
+        for origin in extra {
+            if !origins.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
+                origins.push(origin.clone());
+            }
+        }
+        TrustedOrigins(origins)
     }
 
     /// The trusted origins (what CORS allows).
@@ -173,7 +182,7 @@ mod tests {
         if let Some(origin) = origin {
             req = req.insert_header((header::ORIGIN, origin));
         }
-        TrustedOrigins::new("https://kml.example/").check(req.to_http_request().head())
+        TrustedOrigins::new("https://kml.example/", &[DEV_ORIGIN.to_owned()]).check(req.to_http_request().head())
     }
 
     #[test]
@@ -201,7 +210,21 @@ mod tests {
         ] {
             assert_eq!(judge(Some(origin), host), Origin::Refused, "{origin:?} {host}");
         }
-        assert_eq!(TrustedOrigins::new("http://ui/").as_slice(), ["http://localhost:4200", "http://ui"]);
+        assert_eq!(TrustedOrigins::new("http://ui/", &[]).as_slice(), ["http://ui"]);
+        let extra = ["http://localhost:4200".to_owned(), "http://ui".to_owned()];
+        assert_eq!(TrustedOrigins::new("http://ui/", &extra).as_slice(), ["http://ui", "http://localhost:4200"]);
+    }
+
+    #[test]
+    fn the_development_origin_is_trusted_only_when_listed() {
+        let mut req = TestRequest::default().insert_header((header::HOST, "backend"));
+        req = req.insert_header((header::ORIGIN, DEV_ORIGIN));
+        let head = req.to_http_request();
+        assert_eq!(TrustedOrigins::new("http://localhost", &[]).check(head.head()), Origin::Refused);
+        assert_eq!(
+            TrustedOrigins::new("http://localhost", &[DEV_ORIGIN.to_owned()]).check(head.head()),
+            Origin::Trusted(DEV_ORIGIN.to_owned())
+        );
     }
 
     #[test]

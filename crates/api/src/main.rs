@@ -16,6 +16,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kafkaml_api::commands::{ChangePassword, CreateSuperuser, CreateToken, Migrate};
+use kafkaml_api::logging::OneLine;
 use kafkaml_api::{Application, Settings};
 use tracing_subscriber::EnvFilter;
 
@@ -94,10 +95,11 @@ impl Cli {
 fn init_logging(settings: &Settings, server: bool) {
     let default = if server || settings.server.debug { settings.log_filter() } else { "warn" };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // One event per line, whatever user text the event carries (kafkaml_api::logging).
     if server {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(OneLine(std::io::stdout)).init();
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(OneLine(std::io::stderr)).init();
     }
 }
 

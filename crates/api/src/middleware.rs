@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::{Method, Uri};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse};
@@ -15,19 +15,48 @@ use actix_web::{HttpMessage, HttpResponse};
 use crate::fallback::{method_not_allowed, RouteTable};
 use crate::state::IsHead;
 
-/// The security headers of every answer (docs/contract.md §1.6). The application adds them to what the
-/// handlers answer; this middleware adds them to the answers it gives itself.
+/// The security headers of every answer (docs/contract.md §1.6, security review L16), added by
+/// [`normalize`] to whatever answers a request (handlers, CORS preflights, its own refusals) unless
+/// the answer set the header itself (the admin's pages have their own policy and caching).
 pub const SECURITY_HEADERS: [(HeaderName, &str); 3] = [
     (header::X_FRAME_OPTIONS, "DENY"),
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     (header::REFERRER_POLICY, "same-origin"),
 ];
 
-fn with_security_headers(mut res: HttpResponse) -> HttpResponse {
+/// The content security policy of every answer but Swagger UI's and the admin's: the API sends
+/// data, never a page, so nothing it sends may run, load or be framed.
+pub const API_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The content security policy of Swagger UI (`/swagger-ui/`): its scripts, style sheets and
+/// images are files of this site (utoipa-swagger-ui serves no inline script); React sets inline
+/// `style` attributes and the style sheets embed `data:` images (icons), so those two are allowed;
+/// "Try it out" calls this site only. No validator badge is loaded (`validatorUrl` is `none`).
+pub const SWAGGER_UI_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Adds the security headers to an answer to `canonical` (a path as [`canonical_path`] makes it):
+/// [`SECURITY_HEADERS`] everywhere; on Swagger UI's files its content security policy, and no
+/// caching rule (its files are static); elsewhere [`API_CONTENT_SECURITY_POLICY`] and
+/// `Cache-Control: no-store` — API answers, downloads included (trained models, IoT devices'
+/// files behind their token), are data of one moment that no shared cache should keep. A header the
+/// answer already has is kept.
+pub fn add_security_headers(canonical: &str, headers: &mut HeaderMap) {
+    let mut add = |name: HeaderName, value: &'static str| {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    };
     for (name, value) in SECURITY_HEADERS {
-        res.headers_mut().insert(name, HeaderValue::from_static(value));
+        add(name, value);
     }
-    res
+    if canonical.starts_with("/swagger-ui") {
+        add(header::CONTENT_SECURITY_POLICY, SWAGGER_UI_CONTENT_SECURITY_POLICY);
+    } else {
+        add(header::CONTENT_SECURITY_POLICY, API_CONTENT_SECURITY_POLICY);
+        add(header::CACHE_CONTROL, "no-store");
+    }
 }
 
 /// Paths that must keep their exact form: those served by other services, and the admin site,
@@ -110,19 +139,19 @@ pub async fn normalize(
             let res = HttpResponse::BadRequest()
                 .content_type("text/plain; charset=utf-8")
                 .body("Bad Request: invalid Host header.");
-            return Ok(req.into_response(with_security_headers(res)));
+            return Ok(secured(&canonical, req.into_response(res)));
         }
     }
     if canonical == "/swagger-ui" {
         // Relative, so that it also works behind a proxy that adds a prefix (`/api/swagger-ui`).
         let res = HttpResponse::MovedPermanently().insert_header((header::LOCATION, "swagger-ui/")).finish();
-        return Ok(req.into_response(with_security_headers(res)));
+        return Ok(secured(&canonical, req.into_response(res)));
     }
     if req.method() != Method::OPTIONS {
         if let Some(allowed) = routes.literal(&canonical) {
             if !allowed.iter().any(|m| m == req.method().as_str()) {
                 let res = method_not_allowed(req.method(), allowed);
-                return Ok(req.into_response(with_security_headers(res)));
+                return Ok(secured(&canonical, req.into_response(res)));
             }
         }
     }
@@ -139,11 +168,17 @@ pub async fn normalize(
         req.extensions_mut().insert(IsHead);
         req.head_mut().method = Method::GET;
     }
-    let res = next.call(req).await?;
+    let res = secured(&canonical, next.call(req).await?);
     if head {
         return Ok(res.map_body(|_, body| BoxBody::new(HeadBody(body.size()))));
     }
     Ok(res.map_into_boxed_body())
+}
+
+/// `res` with [`add_security_headers`].
+fn secured<B>(canonical: &str, mut res: ServiceResponse<B>) -> ServiceResponse<B> {
+    add_security_headers(canonical, res.headers_mut());
+    res
 }
 
 /// The body of a `HEAD` answer: no bytes, but the size of the `GET` body it stands for, so that

@@ -42,6 +42,7 @@ fn executor(settings: &Settings) -> anyhow::Result<HttpExecutor> {
         tf_url: settings.executors.tf_url.clone(),
         pth_url: settings.executors.pth_url.clone(),
         request_timeout: settings.executors.timeout(),
+        extra_roots: settings.executors.ca_file.clone(),
         ..ExecutorConfig::default()
     })
     .context("configuring the executor client")

@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use kafkaml_executor::CaBundle;
 use kafkaml_iot::BrokerAllowList;
 use secrecy::SecretString;
 
@@ -59,10 +60,20 @@ pub struct ServerSettings {
     #[arg(long, env = "KAFKAML_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
-    /// The web UI's address: allowed CORS origin (besides `http://localhost:4200`), trusted for
-    /// changes from a browser and the base of IoT download links.
-    #[arg(long, env = "FRONTEND_URL", default_value = "http://localhost")]
+    /// The web UI's origin, `http(s)://host[:port]` (no path; a trailing `/` is dropped):
+    /// allowed CORS origin, trusted for changes from a browser and the base of IoT download links.
+    #[arg(long, env = "FRONTEND_URL", default_value = "http://localhost", value_parser = parse_web_origin)]
     pub frontend_url: String,
+
+    /// More origins trusted as `FRONTEND_URL` is, comma-separated `http(s)://host[:port]`, e.g.
+    /// `http://localhost:4200` for the web UI's development server (`ng serve`). Empty: none.
+    #[arg(
+        long,
+        env = "CORS_EXTRA_ORIGINS",
+        default_value = "",
+        value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<OriginList>())
+    )]
+    pub cors_extra_origins: OriginList,
 
     /// Comma-separated `Host` header values accepted (`*` accepts any).
     #[arg(long, env = "ALLOWED_HOSTS", default_value = DEFAULT_ALLOWED_HOSTS)]
@@ -122,6 +133,94 @@ pub enum AuthMode {
     Off,
     /// Every route but the public ones needs a token, a session or a pod capability.
     On,
+}
+
+/// Checks that `value` is a web origin as browsers send it in `Origin`: `http` or `https`, a host
+/// (a name, an IPv4 address or a bracketed IPv6 address) and an optional port, nothing else — no
+/// user, path, query or fragment (one trailing `/` is tolerated and dropped). The scheme and host
+/// are lower-cased and a default port (`:80` for `http`, `:443` for `https`) is dropped, as
+/// browsers do, so the value compares equal to the `Origin` header of that site.
+pub fn parse_web_origin(value: &str) -> Result<String, String> {
+    let raw = value.trim();
+    let refuse = |why: &str| {
+        Err(format!(
+            "{raw:?} is not a web origin ({why}): write http(s)://host[:port], e.g. https://kafkaml.example.org"
+        ))
+    };
+    let Some((scheme, rest)) = raw.split_once("://") else { return refuse("no http:// or https://") };
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return refuse("the scheme must be http or https");
+    }
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.contains(['/', '?', '#', '\\']) {
+        return refuse("an origin has no path, query or fragment");
+    }
+    if authority.contains('@') {
+        return refuse("an origin has no user name or password");
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let Some((address, after)) = v6.split_once(']') else { return refuse("unclosed [") };
+        if address.parse::<std::net::Ipv6Addr>().is_err() {
+            return refuse("not an IPv6 address between [ and ]");
+        }
+        let port = match after {
+            "" => None,
+            p => match p.strip_prefix(':') {
+                Some(p) => Some(p),
+                None => return refuse("unexpected text after ]"),
+            },
+        };
+        (format!("[{}]", address.to_ascii_lowercase()), port)
+    } else {
+        let (host, port) = match authority.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        };
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        };
+        if host.is_empty() {
+            return refuse("no host");
+        }
+        if !host.split('.').all(label_ok) {
+            return refuse("the host is not a domain name or an IP address");
+        }
+        (host.to_ascii_lowercase(), port)
+    };
+    let port = match port {
+        None => None,
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n > 0 && p.bytes().all(|b| b.is_ascii_digit()) => Some(n),
+            _ => return refuse("the port must be a number from 1 to 65535"),
+        },
+    };
+    let default_port = if scheme == "http" { 80 } else { 443 };
+    Ok(match port {
+        Some(p) if p != default_port => format!("{scheme}://{host}:{p}"),
+        _ => format!("{scheme}://{host}"),
+    })
+}
+
+/// A comma-separated list of web origins ([`parse_web_origin`]); blanks between commas are
+/// ignored, so `""` is the empty list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OriginList(pub Vec<String>);
+
+impl std::str::FromStr for OriginList {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(parse_web_origin)
+            .collect::<Result<_, _>>()
+            .map(OriginList)
+    }
 }
 
 /// The `Host` names accepted when `ALLOWED_HOSTS` is unset or names none.
@@ -214,6 +313,17 @@ pub struct ExecutorSettings {
         default_value_t = 60
     )]
     pub timeout_secs: u64,
+
+    /// A PEM file of certificate authorities to trust, besides the system's, for `https`
+    /// executor URLs (e.g. a cluster's private CA). Read and checked at start-up.
+    #[arg(
+        id = "executor_ca_file",
+        long = "executor-ca-file",
+        value_name = "KAFKAML_EXECUTOR_CA_FILE",
+        env = "KAFKAML_EXECUTOR_CA_FILE",
+        value_parser = clap::builder::ValueParser::new(|s: &str| CaBundle::read(s))
+    )]
+    pub ca_file: Option<CaBundle>,
 }
 
 impl ExecutorSettings {
@@ -1022,6 +1132,40 @@ mod tests {
     }
 
     #[test]
+    fn frontend_url_is_an_origin_checked_when_the_settings_are_read() {
+        assert_eq!(Settings::defaults().server.frontend_url, "http://localhost");
+        for (given, kept) in [
+            ("http://localhost:8080", "http://localhost:8080"),
+            ("https://KafkaML.example.org/", "https://kafkaml.example.org"),
+            ("HTTP://ui:80", "http://ui"),
+            ("https://ui:443/", "https://ui"),
+            ("https://ui:8443", "https://ui:8443"),
+            (" http://127.0.0.1:4200 ", "http://127.0.0.1:4200"),
+            ("http://[::1]:8080", "http://[::1]:8080"),
+        ] {
+            assert_eq!(parse(&["--frontend-url", given]).server.frontend_url, kept, "{given}");
+        }
+        for (given, why) in [
+            ("*", "no http:// or https://"),
+            ("http://ui/app", "an origin has no path, query or fragment"),
+            ("http://ui/app/", "an origin has no path, query or fragment"),
+            ("http://ui?x=1", "an origin has no path, query or fragment"),
+            ("ftp://ui", "the scheme must be http or https"),
+            ("localhost", "no http:// or https://"),
+            ("http://", "no host"),
+            ("http://user:pw@ui", "an origin has no user name or password"),
+            ("http://ui:0", "the port must be a number from 1 to 65535"),
+            ("http://ui:99999", "the port must be a number from 1 to 65535"),
+            ("http://*.example", "the host is not a domain name or an IP address"),
+            ("http://[zz]", "not an IPv6 address"),
+        ] {
+            let e = Settings::try_parse_from(["kafkaml-backend", "--frontend-url", given]).unwrap_err().to_string();
+            assert!(e.contains(&format!("{:?} is not a web origin ({why}", given.trim())), "{given}: {e}");
+            assert!(e.contains("write http(s)://host[:port]"), "{e}");
+        }
+    }
+
+    #[test]
     fn workload_settings() {
         let s = Settings::defaults();
         let policy = s.workloads.policy();
@@ -1071,6 +1215,30 @@ mod tests {
             let args = std::iter::once("kafkaml-backend").chain(bad.iter().copied());
             assert!(Settings::try_parse_from(args).is_err(), "{bad:?} is refused at parse time");
         }
+    }
+
+    #[test]
+    fn cors_extra_origins_are_origins_and_none_by_default() {
+        assert_eq!(Settings::defaults().server.cors_extra_origins, OriginList(vec![]));
+        let s = parse(&["--cors-extra-origins", "http://localhost:4200, https://ui.example/ ,"]);
+        assert_eq!(s.server.cors_extra_origins.0, ["http://localhost:4200", "https://ui.example"]);
+        let config = crate::usecase::Config::from_settings(&s);
+        assert_eq!(config.origins.as_slice(), ["http://localhost", "http://localhost:4200", "https://ui.example"]);
+        let e = Settings::try_parse_from(["kafkaml-backend", "--cors-extra-origins", "http://a, *"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"*\" is not a web origin"), "{e}");
+    }
+
+    #[test]
+    fn the_executor_ca_file_is_read_when_the_settings_are_read() {
+        assert!(Settings::defaults().executors.ca_file.is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("ca.pem");
+        let e = Settings::try_parse_from(["kafkaml-backend", "--executor-ca-file", missing.to_str().unwrap()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(&format!("cannot read {}", missing.display())), "{e}");
     }
 
     #[test]

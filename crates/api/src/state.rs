@@ -41,20 +41,32 @@ impl AppState {
     }
 }
 
-/// A numeric path id (`<int:pk>` in the reference): anything that is not a non-negative decimal
-/// number in range matches nothing, so it is a 404.
+/// A numeric path id (`<int:pk>` in the reference). A value that names no row — not a decimal
+/// integer, negative, zero or beyond the ids' range (`/results/99999999999999999999`) — is
+/// [`Id::UNKNOWN`]: the handler looks it up like any other id and answers the same 404 as for an
+/// unknown id, the one the OpenAPI document describes for the route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Id(pub i32);
+
+impl Id {
+    /// The id of no object (every row's id is positive).
+    pub const UNKNOWN: Id = Id(-1);
+
+    /// The id `raw` (a path segment) names: a positive decimal `i32`, else [`Id::UNKNOWN`].
+    pub fn parse(raw: &str) -> Id {
+        if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+            return Id::UNKNOWN;
+        }
+        raw.parse::<i32>().ok().filter(|n| *n > 0).map_or(Id::UNKNOWN, Id)
+    }
+}
 
 impl FromRequest for Id {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let raw = req.match_info().get("id").unwrap_or_default();
-        let id =
-            if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) { raw.parse::<i32>().ok() } else { None };
-        std::future::ready(id.map(Id).ok_or_else(ApiError::not_found_detail))
+        std::future::ready(Ok(Id::parse(req.match_info().get("id").unwrap_or_default())))
     }
 }
 
@@ -83,4 +95,21 @@ pub fn json_body(body: &[u8], prefix: &str) -> ApiResult<Value> {
 /// Parses and validates a typed body from a JSON value; `prefix` starts the 400 message.
 pub fn typed<T: serde::de::DeserializeOwned + validator::Validate>(v: Value, prefix: &str) -> ApiResult<T> {
     kafkaml_domain::inputs::parse(v).map_err(|m| ApiError::bad_request(format!("{prefix}: {m}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Id;
+
+    #[test]
+    fn ids_that_name_no_row_are_unknown_ids() {
+        assert_eq!(Id::parse("7"), Id(7));
+        assert_eq!(Id::parse("007"), Id(7));
+        assert_eq!(Id::parse("2147483647"), Id(i32::MAX));
+        for unknown in
+            ["2147483648", "99999999999999999999", "0", "-1", "-99999999999999999999", "", "abc", "1.5", "+1", " 1"]
+        {
+            assert_eq!(Id::parse(unknown), Id::UNKNOWN, "{unknown:?}");
+        }
+    }
 }

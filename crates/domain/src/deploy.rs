@@ -87,6 +87,7 @@ fn required_id<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
 pub struct DeploymentInput {
     /// The configuration to train (an id, or a numeric string).
     #[serde(deserialize_with = "required_id")]
+    #[schema(minimum = 1)]
     pub configuration: i64,
     /// GPU memory per Job (the web UI sends GB); `> 0` asks for a GPU; at most 64.
     #[serde(deserialize_with = "number")]
@@ -96,22 +97,27 @@ pub struct DeploymentInput {
     /// Batch size, greater than 0 (default 1).
     #[serde(default = "one", deserialize_with = "int")]
     #[validate(range(min = 1, message = "Batch has to be greater than 0"))]
+    #[schema(minimum = 1)]
     pub batch: i32,
     /// Keyword arguments of `fit` for TensorFlow models (`epochs=5, steps_per_epoch=1000`).
     #[serde(default, deserialize_with = "null_as_empty")]
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
+    #[schema(max_length = 100)]
     pub tf_kwargs_fit: String,
     /// Keyword arguments of `evaluate` for TensorFlow models.
     #[serde(default, deserialize_with = "null_as_empty")]
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
+    #[schema(max_length = 100)]
     pub tf_kwargs_val: String,
     /// Keyword arguments of training for PyTorch models (`max_epochs=5`).
     #[serde(default, deserialize_with = "null_as_empty")]
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
+    #[schema(max_length = 100)]
     pub pth_kwargs_fit: String,
     /// Keyword arguments of validation for PyTorch models.
     #[serde(default, deserialize_with = "null_as_empty")]
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
+    #[schema(max_length = 100)]
     pub pth_kwargs_val: String,
     /// Generate a confusion matrix (default false; may be null).
     #[serde(default, deserialize_with = "nullable_bool")]
@@ -123,7 +129,7 @@ pub struct DeploymentInput {
     /// Learning rate of distributed training, `decimal(7,6)` (default 0.001).
     #[serde(default, deserialize_with = "some_number")]
     #[validate(custom(function = "decimal_7_6"))]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = -9.999999, maximum = 9.999999, multiple_of = 0.000001)]
     pub learning_rate: Option<f64>,
     /// Loss of distributed training (default `sparse_categorical_crossentropy`).
     #[serde(default, deserialize_with = "some_text")]
@@ -150,7 +156,7 @@ pub struct DeploymentInput {
     /// Minimal improvement, `decimal(7,6)` (default 0.05; may be null).
     #[serde(default, deserialize_with = "nullable_number")]
     #[validate(custom(function = "decimal_7_6"))]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = -9.999999, maximum = 9.999999, multiple_of = 0.000001)]
     pub improvement: Option<Option<f64>>,
     /// Semi-supervised training.
     #[serde(default, deserialize_with = "null_as_false")]
@@ -162,7 +168,7 @@ pub struct DeploymentInput {
     /// Confidence threshold, `decimal(7,6)` (default 0.9; may be null).
     #[serde(default, deserialize_with = "nullable_number")]
     #[validate(custom(function = "decimal_7_6"))]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = -9.999999, maximum = 9.999999, multiple_of = 0.000001)]
     pub confidence: Option<Option<f64>>,
     /// Federated training.
     #[serde(default, deserialize_with = "null_as_false")]
@@ -293,7 +299,7 @@ pub struct InferenceInput {
     pub output_upper: String,
     /// Early-exit confidence threshold of distributed models, `decimal(15,10)`.
     #[serde(default, deserialize_with = "nullable_number")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = -99999.9999999999, maximum = 99999.9999999999, multiple_of = 0.0000000001)]
     pub limit: Option<Option<f64>>,
     /// Bearer token of an external cluster (write-only: never returned).
     #[serde(default)]

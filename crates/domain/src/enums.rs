@@ -19,7 +19,7 @@ pub trait WireEnum: Copy + Sized + 'static {
 }
 
 macro_rules! wire_enum {
-    ($(#[$meta:meta])* $name:ident ($what:literal) { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident ($what:literal) { $($(#[$vmeta:meta])* $variant:ident = $text:tt),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema)]
         pub enum $name {
@@ -157,5 +157,20 @@ mod tests {
         assert_eq!(InputFormat::parse("TELEGRAF_STR_JSON"), Some(InputFormat::TelegrafStrJson));
         assert_eq!(ResultStatus::Failed.to_string(), "failed");
         assert_eq!(AggStrategy::parse("FedYogi"), Some(AggStrategy::FedYogi));
+    }
+
+    /// The OpenAPI schema of each enum lists its wire spellings (`tf`, not the variant's name `Tf`).
+    #[test]
+    fn schemas_list_the_wire_spellings() {
+        fn spellings<T: utoipa::PartialSchema>() -> serde_json::Value {
+            serde_json::to_value(T::schema()).unwrap()["enum"].clone()
+        }
+        assert_eq!(spellings::<Framework>(), serde_json::json!(["tf", "pth"]));
+        assert_eq!(spellings::<InputFormat>(), serde_json::json!(["RAW", "AVRO", "JSON", "TELEGRAF_STR_JSON"]));
+        assert_eq!(
+            spellings::<ResultStatus>(),
+            serde_json::json!(["created", "deployed", "stopped", "finished", "failed"])
+        );
+        assert_eq!(spellings::<AggStrategy>()[0], "FedAvg");
     }
 }

@@ -38,16 +38,114 @@ pub struct FieldError {
     pub message: String,
 }
 
-/// [`parse`] with the errors kept by field, for forms that show each next to its field: a value
-/// of the wrong type stops at the first one; validation reports every field, sorted.
+/// [`parse`] with the errors kept by field, for forms that show each next to its field. Every
+/// missing or wrongly typed field is reported, as DRF does, not only the first: a field that fails
+/// to deserialize is given a stand-in value and the body is read again (at most
+/// [`MAX_FIELD_ERRORS`] times); validation then reports the other fields, sorted. A single error
+/// reads as it always did (`missing field `code``, `name: Ensure this field has no more than 30
+/// characters.`).
 pub fn parse_by_field<T: DeserializeOwned + Validate>(value: Value) -> Result<T, Vec<FieldError>> {
-    let parsed: T = serde_path_to_error::deserialize(value).map_err(|e| {
+    let mut value = value;
+    let mut errors: Vec<FieldError> = Vec::new();
+    // The top-level keys given a stand-in value: their validation errors would be about it.
+    let mut stood_in: Vec<String> = Vec::new();
+    for _ in 0..MAX_FIELD_ERRORS {
+        let error = match deserialize::<T>(&value) {
+            Ok(parsed) => {
+                let mut invalid = parsed.validate().err().map(|e| by_field(&e)).unwrap_or_default();
+                invalid.retain(|e| !stood_in.iter().any(|key| top_level(&e.field) == key));
+                if errors.is_empty() && invalid.is_empty() {
+                    return Ok(parsed);
+                }
+                errors.extend(invalid);
+                return Err(errors);
+            }
+            Err(error) => error,
+        };
+        let key = error.key();
+        errors.push(error.into_field_error());
+        // A body that is wrong as a whole, or a field that keeps failing: nothing more to learn.
+        let Some(key) = key.filter(|k| !stood_in.contains(k)) else { return Err(errors) };
+        let Some(stand_in) = stand_in::<T>(&value, &key) else { return Err(errors) };
+        if let Value::Object(fields) = &mut value {
+            fields.insert(key.clone(), stand_in);
+        }
+        stood_in.push(key);
+    }
+    Err(errors)
+}
+
+/// Most fields one body is reported wrong for (each costs a reading of the body).
+pub const MAX_FIELD_ERRORS: usize = 32;
+
+/// A deserialization failure, with where it happened.
+struct ReadError {
+    /// The path (`name`, `kwargs.epochs`, `ml_models[0]`); empty for the body as a whole.
+    path: String,
+    message: String,
+}
+
+impl ReadError {
+    /// The top-level key the failure is about: the path's first segment, or the field a `missing
+    /// field` message names.
+    fn key(&self) -> Option<String> {
+        if self.path.is_empty() {
+            let name = self.message.strip_prefix("missing field `")?.split('`').next()?;
+            return Some(name.to_owned());
+        }
+        Some(top_level(&self.path).to_owned())
+    }
+
+    fn into_field_error(self) -> FieldError {
+        FieldError { field: self.path, message: self.message }
+    }
+}
+
+/// The first segment of a field path (`kwargs` of `kwargs.epochs`, `ml_models` of `ml_models[0]`).
+fn top_level(path: &str) -> &str {
+    path.split(['.', '[']).next().unwrap_or(path)
+}
+
+fn deserialize<T: DeserializeOwned>(value: &Value) -> Result<T, ReadError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." { String::new() } else { path };
-        vec![FieldError { field, message: e.into_inner().to_string() }]
-    })?;
-    parsed.validate().map_err(|e| by_field(&e))?;
-    Ok(parsed)
+        let path = if path == "." { String::new() } else { path };
+        ReadError { path, message: e.into_inner().to_string() }
+    })
+}
+
+/// A value for `key` with which `value` no longer fails on `key` (so the next reading finds the
+/// next wrong field): the first of a few plain values, or a variant an "unknown variant" message
+/// lists.
+fn stand_in<T: DeserializeOwned>(value: &Value, key: &str) -> Option<Value> {
+    let mut trial = value.clone();
+    let mut candidates =
+        vec![Value::from(1), Value::from("1"), Value::from(""), Value::Bool(false), Value::Array(vec![]), Value::Null];
+    candidates.push(Value::Object(serde_json::Map::new()));
+    let mut tried = 0;
+    while tried < candidates.len() {
+        let candidate = candidates[tried].clone();
+        tried += 1;
+        if let Value::Object(fields) = &mut trial {
+            fields.insert(key.to_owned(), candidate.clone());
+        }
+        match deserialize::<T>(&trial) {
+            Ok(_) => return Some(candidate),
+            Err(e) if e.key().as_deref() != Some(key) => return Some(candidate),
+            Err(e) => {
+                // `unknown variant `x`, expected `tf` or `pth``: try the first variant named.
+                if let Some(expected) = e.message.split_once("expected ").map(|(_, rest)| rest) {
+                    if let Some(variant) = expected.split('`').nth(1) {
+                        let variant = Value::from(variant);
+                        if !candidates.contains(&variant) {
+                            candidates.push(variant);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    None
 }
 
 /// Renders validation errors as `field: message; field: message`, fields sorted.
@@ -118,15 +216,18 @@ pub struct ModelInput {
         length(max = 30, message = "Ensure this field has no more than 30 characters."),
         custom(function = "not_blank")
     )]
+    #[schema(min_length = 1, max_length = 30, pattern = r"\S")]
     pub name: String,
     /// Model source code; must define `model`.
     #[validate(custom(function = "not_blank"))]
+    #[schema(min_length = 1, pattern = r"\S")]
     pub code: String,
     /// `tf` or `pth`.
     pub framework: Framework,
     /// At most 100 characters.
     #[serde(default)]
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
+    #[schema(max_length = 100)]
     pub description: String,
     /// Import lines run before `code`.
     #[serde(default)]
@@ -148,14 +249,17 @@ pub struct ModelPatch {
         length(max = 30, message = "Ensure this field has no more than 30 characters."),
         custom(function = "not_blank")
     )]
+    #[schema(min_length = 1, max_length = 30, pattern = r"\S")]
     pub name: Option<String>,
     /// New model source code.
     #[validate(custom(function = "not_blank"))]
+    #[schema(min_length = 1, pattern = r"\S")]
     pub code: Option<String>,
     /// New framework: `tf` or `pth`.
     pub framework: Option<Framework>,
     /// New description, at most 100 characters.
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
+    #[schema(max_length = 100)]
     pub description: Option<String>,
     /// New import lines run before `code`.
     pub imports: Option<String>,
@@ -174,10 +278,12 @@ pub struct ConfigurationInput {
         length(max = 30, message = "Ensure this field has no more than 30 characters."),
         custom(function = "not_blank")
     )]
+    #[schema(min_length = 1, max_length = 30, pattern = r"\S")]
     pub name: String,
     /// At most 100 characters.
     #[serde(default)]
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
+    #[schema(max_length = 100)]
     pub description: String,
     /// Model ids; a distributed root pulls in its whole chain. At most 1000.
     #[validate(length(max = MAX_LIST_ITEMS, message = "Ensure this field has no more than 1000 elements."))]
@@ -193,9 +299,11 @@ pub struct ConfigurationPatch {
         length(max = 30, message = "Ensure this field has no more than 30 characters."),
         custom(function = "not_blank")
     )]
+    #[schema(min_length = 1, max_length = 30, pattern = r"\S")]
     pub name: Option<String>,
     /// New description, at most 100 characters.
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
+    #[schema(max_length = 100)]
     pub description: Option<String>,
     /// Model ids that replace the configuration's models; absent keeps them. At most 1000.
     #[validate(length(max = MAX_LIST_ITEMS, message = "Ensure this field has no more than 1000 elements."))]
@@ -297,6 +405,7 @@ pub struct DatasourceInput {
     /// The deployment id, as a string.
     #[serde(deserialize_with = "string_or_number")]
     #[validate(custom(function = "not_blank"))]
+    #[schema(value_type = String, min_length = 1, pattern = r"\S")]
     pub deployment: String,
     /// A JSON document, as text.
     #[serde(default)]
@@ -306,20 +415,24 @@ pub struct DatasourceInput {
     pub description: String,
     /// `topic:partition:offset[:length][,…]`.
     #[validate(custom(function = "not_blank"))]
+    #[schema(min_length = 1, pattern = r"\S")]
     pub topic: String,
     /// Fraction of the messages used for validation (at most 7 digits, 6 of them decimals).
     #[serde(default)]
     #[validate(custom(function = "rate"))]
+    #[schema(minimum = -9.999999, maximum = 9.999999, multiple_of = 0.000001)]
     pub validation_rate: Option<f64>,
     /// Fraction of the messages used for testing (at most 7 digits, 6 of them decimals).
     #[serde(default)]
     #[validate(custom(function = "rate"))]
+    #[schema(minimum = -9.999999, maximum = 9.999999, multiple_of = 0.000001)]
     pub test_rate: Option<f64>,
     /// Number of messages in the stream.
     #[serde(default)]
     pub total_msg: Option<i64>,
     /// ISO 8601; naive values are UTC.
     #[validate(custom(function = "datetime_text"))]
+    #[schema(format = DateTime, example = "2024-05-01T10:00:00Z")]
     pub time: String,
 }
 
@@ -360,6 +473,29 @@ mod tests {
         let tokens: Vec<String> = (0..1001).map(|i| format!("{i:08X}")).collect();
         let e = parse::<crate::iot::IotDeployInput>(json!({"device_token": tokens, "code": "x"})).unwrap_err();
         assert_eq!(e, "device_token: Ensure this field has no more than 1000 elements.");
+    }
+
+    #[test]
+    fn every_missing_or_invalid_field_is_named_at_once() {
+        let e = parse::<ModelInput>(json!({})).unwrap_err();
+        assert_eq!(e, "missing field `name`; missing field `code`; missing field `framework`");
+        let e =
+            parse::<ModelInput>(json!({"name": "x".repeat(31), "framework": "keras", "description": 3})).unwrap_err();
+        assert_eq!(
+            e,
+            "framework: unknown variant `keras`, expected `tf` or `pth`; description: invalid type: integer `3`, \
+             expected a string; missing field `code`; name: Ensure this field has no more than 30 characters."
+        );
+        // By field, for forms.
+        let errors = parse_by_field::<ConfigurationInput>(json!({"name": " ", "ml_models": "x"})).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["ml_models", "name"], "{errors:?}");
+        // Nested paths keep their place; deployment bodies with their lenient fields.
+        let e = parse::<ConfigurationInput>(json!({"name": "c", "ml_models": [1, "two"]})).unwrap_err();
+        assert_eq!(e, "ml_models[1]: invalid type: string \"two\", expected i64");
+        let e = parse::<crate::deploy::DeploymentInput>(json!({"batch": "many"})).unwrap_err();
+        assert!(e.contains("missing field `configuration`") && e.contains("missing field `gpumem`"), "{e}");
+        assert!(e.starts_with("batch: "), "{e}");
     }
 
     #[test]

@@ -86,7 +86,9 @@ fn port_rule(p: i64) -> Result<(), ValidationError> {
 /// An integer given as a JSON number or a numeric string (the web UI sends the port as text).
 fn int_or_text<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     match Value::deserialize(d)? {
-        Value::Number(n) => n.as_i64().ok_or_else(|| serde::de::Error::custom("A valid integer is required.")),
+        Value::Number(n) => {
+            crate::lenient::whole(&n).ok_or_else(|| serde::de::Error::custom("A valid integer is required."))
+        }
         Value::String(s) => s.trim().parse().map_err(|_| serde::de::Error::custom("A valid integer is required.")),
         _ => Err(serde::de::Error::custom("A valid integer is required.")),
     }
@@ -123,27 +125,40 @@ pub struct IotDeviceInput {
         length(max = 30, message = "Ensure this field has no more than 30 characters."),
         custom(function = "backlog_safe")
     )]
+    #[schema(
+        min_length = 1,
+        max_length = 30,
+        pattern = r"^[^;\u0000-\u001f\u007f-\u009f]*[^;\s\u0000-\u001f\u007f-\u009f][^;\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub friendly_name: String,
     /// Unique device token, 8 hexadecimal characters; generated when absent.
     #[serde(default, deserialize_with = "optional_token")]
     #[validate(custom(function = "token_rule"))]
-    #[schema(example = "5B8E6696")]
+    #[schema(example = "5B8E6696", pattern = r"^([0-9A-Fa-f]{8})?$")]
     pub token: Option<String>,
     /// Host name or IP address of the device's MQTT broker.
     #[validate(custom(function = "host"))]
+    #[schema(min_length = 1, pattern = r"^[^;/\s\u0000-\u001f\u007f-\u009f]+$")]
     pub mqtt_address: String,
     /// Port of the broker (a number or a numeric string).
     #[serde(deserialize_with = "int_or_text")]
     #[validate(custom(function = "port_rule"))]
-    #[schema(value_type = i32, example = 1883)]
+    #[schema(value_type = i32, example = 1883, minimum = 1, maximum = 65535)]
     pub mqtt_port: i64,
     /// User name on the broker.
     #[validate(custom(function = "backlog_safe"))]
+    #[schema(
+        min_length = 1,
+        pattern = r"^[^;\u0000-\u001f\u007f-\u009f]*[^;\s\u0000-\u001f\u007f-\u009f][^;\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub mqtt_username: String,
     /// Password on the broker; write-only. `null` or `""` on update keeps the stored one.
     #[serde(default, deserialize_with = "optional_secret")]
     #[validate(custom(function = "backlog_safe"))]
-    #[schema(write_only)]
+    #[schema(
+        write_only,
+        pattern = r"^([^;\u0000-\u001f\u007f-\u009f]*[^;\s\u0000-\u001f\u007f-\u009f][^;\u0000-\u001f\u007f-\u009f]*)?$"
+    )]
     pub mqtt_password: Option<String>,
 }
 
@@ -155,26 +170,40 @@ pub struct IotDevicePatch {
         length(max = 30, message = "Ensure this field has no more than 30 characters."),
         custom(function = "backlog_safe")
     )]
+    #[schema(
+        min_length = 1,
+        max_length = 30,
+        pattern = r"^[^;\u0000-\u001f\u007f-\u009f]*[^;\s\u0000-\u001f\u007f-\u009f][^;\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub friendly_name: Option<String>,
     /// New device token, 8 hexadecimal characters; `null` or `""` keeps the stored one.
     #[serde(default, deserialize_with = "optional_token")]
     #[validate(custom(function = "token_rule"))]
+    #[schema(pattern = r"^([0-9A-Fa-f]{8})?$")]
     pub token: Option<String>,
     /// New host name or IP address of the device's MQTT broker.
     #[validate(custom(function = "host"))]
+    #[schema(min_length = 1, pattern = r"^[^;/\s\u0000-\u001f\u007f-\u009f]+$")]
     pub mqtt_address: Option<String>,
     /// New port of the broker (a number or a numeric string).
     #[serde(default, deserialize_with = "some_int_or_text")]
     #[validate(custom(function = "port_rule"))]
-    #[schema(value_type = Option<i32>)]
+    #[schema(value_type = i32, minimum = 1, maximum = 65535)]
     pub mqtt_port: Option<i64>,
     /// New user name on the broker.
     #[validate(custom(function = "backlog_safe"))]
+    #[schema(
+        min_length = 1,
+        pattern = r"^[^;\u0000-\u001f\u007f-\u009f]*[^;\s\u0000-\u001f\u007f-\u009f][^;\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub mqtt_username: Option<String>,
     /// New password on the broker; write-only. `null` or `""` keeps the stored one.
     #[serde(default, deserialize_with = "optional_secret")]
     #[validate(custom(function = "backlog_safe"))]
-    #[schema(write_only)]
+    #[schema(
+        write_only,
+        pattern = r"^([^;\u0000-\u001f\u007f-\u009f]*[^;\s\u0000-\u001f\u007f-\u009f][^;\u0000-\u001f\u007f-\u009f]*)?$"
+    )]
     pub mqtt_password: Option<String>,
 }
 
@@ -264,6 +293,7 @@ pub struct IotDeployInput {
     pub device_token: Vec<String>,
     /// The Berry script stored as the device's `autoexec.be`.
     #[serde(default, deserialize_with = "null_as_empty")]
+    #[schema(min_length = 1, pattern = r"\S")]
     pub code: String,
     /// Quantize the model to int8 (the executor reads samples of the deployment's data from Kafka).
     #[serde(default, rename = "applyIntQuant", deserialize_with = "switch_on")]
@@ -325,6 +355,9 @@ mod tests {
         assert!(e.starts_with("mqtt_password: Must not contain ';'"), "{e}");
         let e = parse::<IotDeviceInput>(device(json!({"mqtt_port": "abc"}))).unwrap_err();
         assert_eq!(e, "mqtt_port: A valid integer is required.");
+        // A whole number written with a fraction is an integer, as JSON Schema says.
+        assert_eq!(parse::<IotDeviceInput>(device(json!({"mqtt_port": 1883.0}))).unwrap().mqtt_port, 1883);
+        assert!(parse::<IotDeviceInput>(device(json!({"mqtt_port": 1883.5}))).is_err());
         let e = parse::<IotDeviceInput>(device(json!({"mqtt_port": 70000}))).unwrap_err();
         assert_eq!(e, "mqtt_port: Ensure this value is a TCP port (1 to 65535).");
         let e = parse::<IotDeviceInput>(device(json!({"mqtt_address": "mqtt://broker"}))).unwrap_err();
@@ -332,7 +365,7 @@ mod tests {
         let e = parse::<IotDeviceInput>(device(json!({"mqtt_username": " "}))).unwrap_err();
         assert_eq!(e, "mqtt_username: This field may not be blank.");
         let e = parse::<IotDeviceInput>(json!({"friendly_name": "d"})).unwrap_err();
-        assert_eq!(e, "missing field `mqtt_address`");
+        assert_eq!(e, "missing field `mqtt_address`; missing field `mqtt_port`; missing field `mqtt_username`");
     }
 
     #[test]

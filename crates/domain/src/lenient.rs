@@ -19,9 +19,14 @@ fn number_from(v: &Value) -> Option<f64> {
     .filter(|n| n.is_finite())
 }
 
+/// A JSON number that is a whole number (`2` or `2.0`, as JSON Schema's `integer`), as an `i64`.
+pub(crate) fn whole(n: &serde_json::Number) -> Option<i64> {
+    n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+}
+
 fn int_from(v: &Value) -> Result<i32, String> {
     let n = match v {
-        Value::Number(n) => n.as_i64(),
+        Value::Number(n) => whole(n),
         Value::String(s) => s.trim().parse::<i64>().ok(),
         _ => None,
     };

@@ -1,5 +1,6 @@
 //! [`HttpExecutor`]: the executor calls over HTTP.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -27,6 +28,53 @@ pub const CONVERT_TIMEOUT: Duration = Duration::from_secs(30);
 const CHECK_DEPLOY_CONFIG_PATH: &str = "check_deploy_config/";
 const CONVERT_TO_TFLITE_PATH: &str = "convert_to_tflite/";
 
+/// Certificates of certificate authorities to trust for `https` executors besides the system's
+/// (`KAFKAML_EXECUTOR_CA_FILE`): a PEM file with one or more certificates, read and checked once.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CaBundle {
+    path: PathBuf,
+    pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for CaBundle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaBundle").field("path", &self.path).field("bytes", &self.pem.len()).finish()
+    }
+}
+
+impl CaBundle {
+    /// Reads the PEM file at `path`; fails unless it holds at least one certificate.
+    pub fn read(path: impl Into<PathBuf>) -> Result<Self, String> {
+        let path = path.into();
+        let pem = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Self::from_pem(path, pem)
+    }
+
+    /// The bundle of `pem` (what the file at `path` holds).
+    pub fn from_pem(path: impl Into<PathBuf>, pem: Vec<u8>) -> Result<Self, String> {
+        let path = path.into();
+        let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("{} is not a PEM file of certificates: {e}", path.display()))?;
+        if certificates.is_empty() {
+            return Err(format!(
+                "{} holds no certificate (expected PEM blocks -----BEGIN CERTIFICATE-----)",
+                path.display()
+            ));
+        }
+        Ok(Self { path, pem })
+    }
+
+    /// The file the certificates came from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn certificates(&self) -> Result<Vec<reqwest::Certificate>, ExecutorError> {
+        reqwest::Certificate::from_pem_bundle(&self.pem)
+            .map_err(|e| ExecutorError::Client { reason: format!("{}: {e}", self.path.display()) })
+    }
+}
+
 /// Where the executors are and how long to wait for them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecutorConfig {
@@ -38,6 +86,8 @@ pub struct ExecutorConfig {
     pub connect_timeout: Duration,
     /// Bound on a whole call, from sending the request to reading the last byte of the answer.
     pub request_timeout: Duration,
+    /// More certificate authorities to trust for `https` base URLs, besides the system's.
+    pub extra_roots: Option<CaBundle>,
 }
 
 impl Default for ExecutorConfig {
@@ -47,6 +97,7 @@ impl Default for ExecutorConfig {
             pth_url: DEFAULT_PTH_URL.to_owned(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            extra_roots: None,
         }
     }
 }
@@ -140,13 +191,18 @@ impl HttpExecutor {
     pub fn new(config: ExecutorConfig) -> Result<Self, ExecutorError> {
         let tf = Endpoint::new(ExecutorKind::TensorFlow, &config.tf_url)?;
         let pth = Endpoint::new(ExecutorKind::PyTorch, &config.pth_url)?;
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .no_proxy()
-            .user_agent(concat!("kafkaml-backend/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ExecutorError::Client { reason: e.to_string() })?;
+            .use_rustls_tls()
+            .user_agent(concat!("kafkaml-backend/", env!("CARGO_PKG_VERSION")));
+        if let Some(bundle) = &config.extra_roots {
+            for certificate in bundle.certificates()? {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let client = builder.build().map_err(|e| ExecutorError::Client { reason: e.to_string() })?;
         Ok(Self { client, tf, pth, request_timeout: config.request_timeout })
     }
 
@@ -244,7 +300,7 @@ fn outcome(kind: ExecutorKind, call: &str, status: u16, body: &[u8]) -> CheckOut
             executor = %kind,
             call,
             status,
-            answer = %body_text(body),
+            answer = ?body_text(body),
             "executor rejected the request"
         );
         CheckOutcome::Invalid

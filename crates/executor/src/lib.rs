@@ -39,8 +39,8 @@ pub mod stub;
 
 pub use error::ExecutorError;
 pub use http::{
-    ExecutorConfig, HttpExecutor, CONVERT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PTH_URL, DEFAULT_REQUEST_TIMEOUT,
-    DEFAULT_TF_URL,
+    CaBundle, ExecutorConfig, HttpExecutor, CONVERT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PTH_URL,
+    DEFAULT_REQUEST_TIMEOUT, DEFAULT_TF_URL,
 };
 pub use model::{CheckOutcome, Executor, ExecutorKind, Int8Quantization, ModelCode, RequestType, TfliteConversion};
 

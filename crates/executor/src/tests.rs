@@ -17,6 +17,7 @@ fn executor_for(url: &str, request_timeout: Duration) -> HttpExecutor {
         pth_url: url.to_owned(),
         connect_timeout: Duration::from_secs(2),
         request_timeout,
+        extra_roots: None,
     })
     .unwrap()
 }
@@ -485,4 +486,93 @@ async fn executors_that_cannot_convert_say_so() {
     }
     let error = Checker.convert_to_tflite(&conversion(b"h5", None)).await.unwrap_err();
     assert!(matches!(error, ExecutorError::Request { .. }), "{error:?}");
+}
+
+/// A TLS front for `stub` with a certificate for `localhost` signed by a fresh certificate
+/// authority: it accepts TLS connections on a loopback port and relays each to the stub. Returns
+/// the front's `https://localhost:<port>/` URL and the authority's certificate (PEM).
+async fn tls_front(stub: &StubExecutor) -> (String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    use tokio_rustls::rustls;
+
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let server_key = KeyPair::generate().unwrap();
+    let server_cert =
+        CertificateParams::new(vec!["localhost".to_owned()]).unwrap().signed_by(&server_key, &issuer).unwrap();
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![server_cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::try_from(server_key.serialize_der()).unwrap(),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let backend = stub.addr();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                // A handshake the client aborts (an unknown authority) simply ends here.
+                let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                let Ok(mut plain) = tokio::net::TcpStream::connect(backend).await else { return };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    (format!("https://localhost:{port}/"), ca_cert.pem())
+}
+
+#[tokio::test]
+async fn https_executors_are_called_over_tls_trusting_the_extra_authority() {
+    let stub = StubExecutor::start().await;
+    let (url, ca_pem) = tls_front(&stub).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("executor-ca.pem");
+    std::fs::write(&ca_file, &ca_pem).unwrap();
+    let config = |extra_roots| ExecutorConfig {
+        tf_url: url.clone(),
+        pth_url: url.clone(),
+        request_timeout: Duration::from_secs(10),
+        extra_roots,
+        ..ExecutorConfig::default()
+    };
+    let code = ModelCode::new("import torch", "model = Net()", false);
+
+    // Trusting the authority of the executor's certificate: the call goes through TLS.
+    let trusted = HttpExecutor::new(config(Some(crate::CaBundle::read(&ca_file).unwrap()))).unwrap();
+    assert_eq!(trusted.check(ExecutorKind::PyTorch, &code).await.unwrap(), CheckOutcome::Valid);
+    let requests = stub.raw_requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].path, "/exec_pth/");
+
+    // Without it the certificate is refused: a 503-class error that says why, and nothing reaches the stub.
+    let untrusting = HttpExecutor::new(config(None)).unwrap();
+    let e = untrusting.check(ExecutorKind::PyTorch, &code).await.unwrap_err();
+    assert!(e.is_unavailable(), "{e:?}");
+    let message = e.to_string();
+    assert!(message.starts_with(&format!("PyTorch executor at {url} is unreachable: ")), "{message}");
+    assert!(message.contains("certificate"), "{message}");
+    assert_eq!(stub.raw_requests().len(), 1);
+}
+
+#[test]
+fn a_ca_file_must_hold_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nothing.pem");
+    let e = crate::CaBundle::read(&missing).unwrap_err();
+    assert!(e.starts_with(&format!("cannot read {}: ", missing.display())), "{e}");
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let e = crate::CaBundle::read(&empty).unwrap_err();
+    assert!(e.contains("holds no certificate"), "{e}");
 }

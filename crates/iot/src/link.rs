@@ -42,17 +42,17 @@ pub async fn probe_all(link: &dyn TasmotaLink, devices: &[Device], deadline: Dur
     let probes = devices.iter().map(|device| async move {
         // A probe whose turn comes after the deadline opens no connection.
         if Instant::now() >= end {
-            tracing::debug!(device.token = %device.token, "device status probe not started: no time left");
+            tracing::debug!(device.token = ?device.token, "device status probe not started: no time left");
             return DeviceStatus::Disconnected;
         }
         match tokio::time::timeout_at(end, link.probe(device)).await {
             Ok(Ok(status)) => status,
             Ok(Err(error)) => {
-                tracing::debug!(device.token = %device.token, %error, "device status probe failed");
+                tracing::debug!(device.token = ?device.token, %error, "device status probe failed");
                 DeviceStatus::Disconnected
             }
             Err(_) => {
-                tracing::debug!(device.token = %device.token, "device status probe ran out of time");
+                tracing::debug!(device.token = ?device.token, "device status probe ran out of time");
                 DeviceStatus::Disconnected
             }
         }

@@ -145,7 +145,7 @@ impl TasmotaLink for MqttLink {
         let outcome = tokio::time::timeout(self.config.timeout, exchange).await;
         close(client, events, &outcome);
         let status = outcome.map_err(|_| IotError::Timeout { broker, after: self.config.timeout })??;
-        tracing::debug!(device.token = %device.token, status = status.as_str(), "device status probed");
+        tracing::debug!(device.token = ?device.token, status = status.as_str(), "device status probed");
         Ok(status)
     }
 
@@ -168,7 +168,7 @@ impl TasmotaLink for MqttLink {
         let outcome = tokio::time::timeout(self.config.timeout, exchange).await;
         close(client, events, &outcome);
         outcome.map_err(|_| IotError::Timeout { broker, after: self.config.timeout })??;
-        tracing::info!(device.token = %device.token, %topic, bytes = payload.len(), "command delivered to the device's broker");
+        tracing::info!(device.token = ?device.token, %topic, bytes = payload.len(), "command delivered to the device's broker");
         Ok(())
     }
 }

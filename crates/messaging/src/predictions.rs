@@ -148,7 +148,7 @@ impl PredictionSource for KafkaPredictionSource {
         self.active.fetch_add(1, Ordering::SeqCst);
         let guard = ActiveGuard(self.active.clone());
         let topic = topic.to_owned();
-        tracing::debug!(%topic, %group, "prediction subscription started");
+        tracing::debug!(?topic, ?group, "prediction subscription started");
         tokio::spawn(async move {
             loop {
                 tokio::select! {
@@ -161,13 +161,13 @@ impl PredictionSource for KafkaPredictionSource {
                             }
                         }
                         Err(e) => {
-                            tracing::debug!(%topic, error = %e, "prediction subscription: Kafka error");
+                            tracing::debug!(?topic, error = %e, "prediction subscription: Kafka error");
                             tokio::time::sleep(Duration::from_millis(200)).await;
                         }
                     },
                 }
             }
-            tracing::debug!(%topic, %group, "prediction subscription stopped");
+            tracing::debug!(?topic, ?group, "prediction subscription stopped");
             // Closing leaves the consumer group, which blocks: keep it off the async workers.
             let _ = tokio::task::spawn_blocking(move || {
                 drop(consumer);

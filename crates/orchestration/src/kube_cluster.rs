@@ -252,8 +252,8 @@ impl KubeCluster {
     fn map_error(&self, action: Action, kind: &'static str, name: &str, e: kube::Error) -> ClusterError {
         if let kube::Error::Api(status) = &e {
             // The answer's text is the server's: logged here, never put in a message.
-            tracing::debug!(cluster = %self.url, status = status.code, reason = %status.reason,
-                body = %status.message, "the Kubernetes API refused a call");
+            tracing::debug!(cluster = %self.url, status = status.code, reason = ?status.reason,
+                body = ?status.message, "the Kubernetes API refused a call");
         }
         match e {
             kube::Error::Api(status) if status.code == 409 && action == Action::Create => {

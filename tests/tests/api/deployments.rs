@@ -7,8 +7,8 @@ use kafkaml_tests::db_test;
 use serde_json::{json, Value};
 
 use crate::resource_kit::{
-    count, drf_time, expect_empty, expect_json, expect_not_found_detail, expect_text, ids, same_under_all_spellings,
-    set_result_metrics, set_result_status,
+    count, drf_time, expect_empty, expect_json, expect_text, ids, same_under_all_spellings, set_result_metrics,
+    set_result_status,
 };
 
 /// A deployment object with the reference's defaults (docs/contract.md §3.8).
@@ -112,7 +112,7 @@ db_test!(deployments_of_a_configuration, |app| async move {
     let (status, body) = same_under_all_spellings(&app, &format!("/deployments/{c1}")).await;
     assert_eq!((status, body), (200, of_c1.to_string()));
     expect_text(app.get("/deployments/999").await, 404, "Configuration does not exist").await;
-    expect_not_found_detail(app.get("/deployments/abc").await).await;
+    expect_text(app.get("/deployments/abc").await, 404, "Configuration does not exist").await;
 });
 
 db_test!(delete_is_refused_while_results_exist, |app| async move {
@@ -184,7 +184,7 @@ db_test!(results_of_a_deployment, |app| async move {
     }
     assert_eq!(expect_json(app.get(&format!("/deployments/results/{d}")).await, 200).await, json!([]));
     expect_text(app.get("/deployments/results/999").await, 404, "Deployment does not exist").await;
-    expect_not_found_detail(app.get("/deployments/results/x").await).await;
+    expect_text(app.get("/deployments/results/x").await, 404, "Deployment does not exist").await;
 });
 
 db_test!(every_spelling_of_the_list, |app| async move {

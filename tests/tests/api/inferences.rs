@@ -247,7 +247,7 @@ db_test!(inference_info_of_a_father_model_reshapes_from_its_input_shape, |app| a
 db_test!(inference_info_of_an_unknown_result, |app| async move {
     expect_text(app.get("/results/inference/999").await, 404, "Training result does not exist").await;
     expect_text(app.get("/api/results/inference/999/").await, 404, "Training result does not exist").await;
-    expect_not_found_detail(app.get("/results/inference/abc").await).await;
+    expect_text(app.get("/results/inference/abc").await, 404, "Training result does not exist").await;
 });
 
 db_test!(every_spelling_of_the_list, |app| async move {

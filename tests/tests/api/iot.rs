@@ -149,7 +149,11 @@ db_test!(device_errors_duplicates_and_bad_input, |app| async move {
             json!({"friendly_name": "d", "mqtt_address": "h", "mqtt_port": 1, "mqtt_username": "u", "mqtt_password": "p; Reset 1"}),
             "Information not valid: mqtt_password: Must not contain ';' or control characters (Tasmota's Backlog separates commands with ';').",
         ),
-        (json!({"friendly_name": "d"}), "Information not valid: missing field `mqtt_address`"),
+        (
+            json!({"friendly_name": "d"}),
+            "Information not valid: missing field `mqtt_address`; missing field `mqtt_port`; missing field \
+             `mqtt_username`",
+        ),
     ];
     for (body, message) in cases {
         let res = app.post_json("/iot-devices/", &body).await;

@@ -160,8 +160,6 @@ async fn unknown_paths_are_drf_404s() {
         "/resultsx",
         "/results/1/extra",
         "/models/1/2",
-        "/results/model",
-        "/results/model/",
         "/data/trained/1.h5",
         "/adminx/",
         "/apimodels/",
@@ -175,13 +173,34 @@ async fn unknown_paths_are_drf_404s() {
             assert_eq!(body, NOT_FOUND, "{method} {path}");
         }
     }
+    // `/results/model` is `/results/{id}` with an id that names no result: that route's 404.
+    for method in ["GET", "POST", "DELETE"] {
+        for path in ["/results/model", "/results/model/"] {
+            let unknown = answer(send(&app, method, "/results/1999999999").await).await;
+            assert_eq!(answer(send(&app, method, path).await).await, unknown, "{method} {path}");
+        }
+    }
 }
 
-db_test!(ids_that_are_not_valid_numbers_are_404s_on_every_route, |app| async move {
+db_test!(ids_that_name_no_object_answer_as_unknown_ids_on_every_route, |app| async move {
     seed_everything(&app);
     let routes = documented(&app).await;
     for (template, methods) in routes.iter().filter(|(t, _)| t.contains('{')) {
-        for id in ["-1", "abc", "1.5", "1e3", "%20", "99999999999999999999", "2147483648", "4294967297", "0x1", "+1"] {
+        // An id that names no object — not an integer, negative, zero, beyond the ids' range —
+        // answers what an unknown id answers, text and content type alike: the 404 the OpenAPI
+        // document describes for the route.
+        let no_object = ["abc", "1.5", "1e3", "%20", "0x1", "+1", "-1", "0", "99999999999999999999", "2147483648"];
+        for id in no_object.into_iter().filter(|_| template.contains("{id}")) {
+            for method in methods {
+                let unknown = answer(send(&app, method, &concrete(template, "1999999999")).await).await;
+                let path = concrete(template, id);
+                let beyond = answer(send(&app, method, &path).await).await;
+                assert_eq!(beyond, unknown, "{method} {path}");
+                assert!(beyond.0 >= 400 && beyond.0 < 500, "{method} {path}: {beyond:?}");
+            }
+        }
+        // The devices' download paths name a token, not an id: any other text is not found.
+        for id in ["abc", "-1", "99999999999999999999"].into_iter().filter(|_| template.contains("{token}")) {
             for method in methods {
                 let path = concrete(template, id);
                 let (status, ctype, body) = answer(send(&app, method, &path).await).await;
@@ -586,12 +605,65 @@ async fn security_headers_on_every_kind_of_answer() {
         ("GET", "/swagger-ui/".to_owned()),
         ("GET", "/api-docs/openapi.json".to_owned()),
     ];
+    let api_csp = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
     for (method, path) in requests {
         let res = send(&app, method, &path).await;
         assert_eq!(header(&res, "x-frame-options"), "DENY", "{method} {path}");
         assert_eq!(header(&res, "x-content-type-options"), "nosniff", "{method} {path}");
         assert_eq!(header(&res, "referrer-policy"), "same-origin", "{method} {path}");
+        if path.starts_with("/swagger-ui") {
+            // Swagger UI's own policy (its scripts are files of this site), and its static files may be cached.
+            let csp = header(&res, "content-security-policy");
+            assert!(csp.contains("script-src 'self';") && !csp.contains("unsafe-eval"), "{csp}");
+            assert!(res.headers().get("cache-control").is_none(), "{method} {path}");
+        } else {
+            assert_eq!(header(&res, "content-security-policy"), api_csp, "{method} {path}");
+            assert_eq!(header(&res, "cache-control"), "no-store", "{method} {path}");
+        }
     }
+    // Answers that middleware gives before any handler: a CORS preflight, a refused Host, a 405.
+    let preflight = app
+        .client
+        .request(Method::OPTIONS, app.url("/models/"))
+        .header("Origin", "http://localhost:4200")
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await
+        .unwrap();
+    let bad_host = app.client.get(app.url("/models/")).header("Host", "evil.example").send().await.unwrap();
+    let not_allowed = send(&app, "PATCH", "/models/").await;
+    for (what, res) in [("preflight", preflight), ("bad host", bad_host), ("405", not_allowed)] {
+        assert_eq!(header(&res, "x-content-type-options"), "nosniff", "{what}");
+        assert_eq!(header(&res, "cache-control"), "no-store", "{what}");
+        assert_eq!(header(&res, "content-security-policy"), api_csp, "{what}");
+    }
+    // The admin keeps its own policy and caching rules.
+    let login = app.get("/admin/login/").await;
+    assert_eq!(header(&login, "content-security-policy"), kafkaml_api::admin::view::CONTENT_SECURITY_POLICY);
+    assert_eq!(header(&login, "cache-control"), "no-store");
+    let css = app.get("/admin/static/admin.css").await;
+    assert_eq!(header(&css, "cache-control"), "public, max-age=3600");
+    assert_eq!(header(&css, "x-content-type-options"), "nosniff");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_uis_development_origin_is_trusted_only_through_cors_extra_origins() {
+    let app = TestApp::spawn_with(DbKind::Sqlite, |s| s.server.cors_extra_origins = Default::default()).await;
+    let res = app.client.get(app.url("/models/")).header("Origin", "http://localhost:4200").send().await.unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none(), "no CORS for 4200 by default");
+    let res = app
+        .client
+        .post(app.url("/models/"))
+        .header("Origin", "http://localhost:4200")
+        .header("Content-Type", "application/json")
+        .body(r#"{"name":"m","code":"model = 1","framework":"tf"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "a change from the development origin is a cross-site request by default");
+    // FRONTEND_URL stays trusted.
+    let res = app.client.get(app.url("/models/")).header("Origin", "http://localhost").send().await.unwrap();
+    assert_eq!(header(&res, "access-control-allow-origin"), "http://localhost");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ pub async fn frameworks_in_configuration(state: State, id: Id) -> ApiResult<Http
 
 /// Whether any model of the configuration is distributed (`true`/`false`).
 #[utoipa::path(tag = TAG, operation_id = "distributed_configuration", params(("id" = i32, Path)),
-    responses((status = 200, body = bool), (status = 404, body = String)))]
+    responses((status = 200, body = bool, content_type = "application/json"), (status = 404, body = String)))]
 #[get("/distributedConfiguration/{id}")]
 pub async fn distributed_configuration(state: State, id: Id) -> ApiResult<HttpResponse> {
     let traits = state.db(move |c| Ok(configurations::model_traits(c, id.0)?)).await?;

@@ -2,7 +2,6 @@
 //! web UI shows of a training.
 
 use actix_files::NamedFile;
-use actix_multipart::Multipart;
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType, HeaderValue};
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
@@ -16,6 +15,7 @@ use serde_json::Value;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::multipart::form_data;
 use crate::state::{is_head, typed, Id, State};
 use crate::usecase::results::{self as usecase, ModelForTraining, TrainedUpload};
 use crate::usecase::uploads::{self, TempUpload, UploadBudget};
@@ -94,7 +94,7 @@ async fn receive_upload(ctx: &Ctx, req: &HttpRequest, payload: web::Payload) -> 
             "Send the result as multipart/form-data with the file 'trained_model' and the field 'data'.",
         ));
     }
-    let mut form = Multipart::new(req.headers(), payload);
+    let mut form = form_data(req, payload);
     let mut upload = Upload { model: None, image: None, data: None };
     let mut budget = UploadBudget::default();
     while let Some(field) = form.next().await {
@@ -283,7 +283,7 @@ async fn read_metrics_data(req: &HttpRequest, mut payload: web::Payload) -> ApiR
     let ctype =
         req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
     if ctype.starts_with("multipart/form-data") {
-        let mut form = Multipart::new(req.headers(), payload);
+        let mut form = form_data(req, payload);
         let mut data = None;
         while let Some(field) = form.next().await {
             let mut field = field.map_err(|e| ApiError::bad_request(format!("Malformed multipart body: {e}")))?;

@@ -402,7 +402,7 @@ async fn serve(
                 (Some(value), Some(sub)) => match render_prediction(&value, sub.classification) {
                     Some(frame) => session.text(frame).await,
                     None => {
-                        tracing::debug!(topic = %sub.topic, "prediction skipped: not a rendering message");
+                        tracing::debug!(topic = ?sub.topic, "prediction skipped: not a rendering message");
                         Ok(())
                     }
                 },

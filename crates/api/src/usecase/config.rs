@@ -231,7 +231,7 @@ impl Config {
                 _ => None,
             },
             frontend_url: settings.server.frontend_url.clone(),
-            origins: TrustedOrigins::new(&settings.server.frontend_url),
+            origins: TrustedOrigins::new(&settings.server.frontend_url, &settings.server.cors_extra_origins.0),
             iot_brokers: settings.iot.brokers.clone(),
             iot_max_probed: settings.iot.max_probed_devices,
             pod_token_ttl: settings.images.pod_token_ttl(),

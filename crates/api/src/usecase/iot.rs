@@ -111,7 +111,7 @@ pub async fn create_device(ctx: &Ctx, actor: &Actor, input: IotDeviceInput) -> R
             })
         })
         .await?;
-    tracing::info!(device.id = row.id, device.token = %row.token, "IoT device registered");
+    tracing::info!(device.id = row.id, device.token = ?row.token, "IoT device registered");
     Ok(IotDevice::from(row))
 }
 
@@ -231,9 +231,9 @@ pub async fn delete_device(ctx: &Ctx, actor: &Actor, id: i32) -> Result<(), Erro
         })
         .await?;
     if let Err(e) = ctx.device_files.remove(&row.token) {
-        tracing::warn!(device.token = %row.token, error = %e, "could not delete the device's files");
+        tracing::warn!(device.token = ?row.token, error = %e, "could not delete the device's files");
     }
-    tracing::info!(device.id = row.id, device.token = %row.token, "IoT device deleted");
+    tracing::info!(device.id = row.id, device.token = ?row.token, "IoT device deleted");
     Ok(())
 }
 
@@ -378,7 +378,7 @@ fn delivery_report(result_id: i32, devices: &[Device], deliveries: &[IotDelivery
         .zip(deliveries)
         .filter_map(|(d, r)| {
             let error = r.error.as_ref()?;
-            tracing::warn!(result.id = result_id, device.token = %d.token, %error, "download command not delivered");
+            tracing::warn!(result.id = result_id, device.token = ?d.token, %error, "download command not delivered");
             Some(format!("{}: {error}", name_of(d)))
         })
         .collect();

@@ -243,7 +243,7 @@ async fn fail_results(ctx: &Ctx, job: &str, ids: Vec<i32>, reason: String) {
     let (logged_ids, logged_reason) = (ids.clone(), reason.clone());
     match ctx.db(move |c| mark_failed(c, &JOB_WATCHER, &ids, &reason)).await {
         Ok(0) => {}
-        Ok(changed) => tracing::info!(job = %job, results = ?logged_ids, changed, reason = %logged_reason,
+        Ok(changed) => tracing::info!(job = %job, results = ?logged_ids, changed, reason = ?logged_reason,
             "training Job failed or disappeared; results marked failed"),
         Err(e) => tracing::warn!(job = %job, error = %e, "could not record a Job failure"),
     }

@@ -417,3 +417,25 @@ db_test!(
         assert_eq!(row(&app, id).unwrap().status.as_str(), "finished");
     }
 );
+
+db_test!(a_file_part_labelled_multipart_is_stored_like_any_file, |app| async move {
+    // Django's test client labels an uploaded file's part `Content-Type: multipart/form-data`;
+    // Django stores it as a file, and so does this back-end (it is not a nested multipart body).
+    let s = seed_tf(&app, |d| d.conf_mat_settings = Some(true));
+    let id = s.result();
+    let data = json!({"test_metrics": {"loss": [0.3]}, "confusion_matrix": [[1]], "training_time": 1});
+    let file = |filename: &str, bytes: &[u8]| {
+        Part::bytes(bytes.to_vec()).file_name(filename.to_owned()).mime_str("multipart/form-data").unwrap()
+    };
+    let form = Form::new()
+        .part("trained_model", file("model.h5", MODEL_BYTES))
+        .part("confussion_matrix", file("matrix.png", PNG_BYTES))
+        .text("data", data.to_string());
+    assert_eq!(
+        answer(post_form(&app, &format!("/results/{id}"), form).await).await,
+        (200, String::new(), String::new())
+    );
+    assert_eq!(std::fs::read(trained_path(&app, &format!("{id}.h5"))).unwrap(), MODEL_BYTES);
+    assert_eq!(std::fs::read(trained_path(&app, &format!("{id}.png"))).unwrap(), PNG_BYTES);
+    assert_eq!(row(&app, id).unwrap().status.as_str(), "finished");
+});
