@@ -86,10 +86,24 @@ pub fn json_body(body: &[u8], prefix: &str) -> ApiResult<Value> {
     }
     let v: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("{prefix}: the body is not valid JSON ({e}).")))?;
-    if !v.is_object() {
+    let Some(fields) = v.as_object() else {
         return Err(ApiError::bad_request(format!("{prefix}: the body must be a JSON object.")));
+    };
+    // As DRF's `ProhibitNullCharactersValidator`: no text column can hold U+0000 on PostgreSQL.
+    if let Some((field, _)) = fields.iter().find(|(_, value)| holds_nul(value)) {
+        return Err(ApiError::bad_request(format!("{prefix}: {field}: Null characters are not allowed.")));
     }
     Ok(v)
+}
+
+/// Whether a JSON value holds U+0000 in a string, at any depth.
+fn holds_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(fields) => fields.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
 }
 
 /// Parses and validates a typed body from a JSON value; `prefix` starts the 400 message.
@@ -100,6 +114,15 @@ pub fn typed<T: serde::de::DeserializeOwned + validator::Validate>(v: Value, pre
 #[cfg(test)]
 mod tests {
     use super::Id;
+
+    #[test]
+    fn null_characters_are_refused_in_any_field() {
+        let e = super::json_body(br#"{"name": "ok", "topic": "a\u0000b"}"#, "Datasource not valid").unwrap_err();
+        assert_eq!(e.to_string(), "Datasource not valid: topic: Null characters are not allowed.");
+        let e = super::json_body(br#"{"ml_models": [1], "x": {"y": ["\u0000"]}}"#, "P").unwrap_err();
+        assert_eq!(e.to_string(), "P: x: Null characters are not allowed.");
+        assert!(super::json_body(br#"{"name": "a\\u0000b"}"#, "P").is_ok(), "an escaped backslash is text");
+    }
 
     #[test]
     fn ids_that_name_no_row_are_unknown_ids() {

@@ -101,21 +101,25 @@ pub struct DeploymentInput {
     pub batch: i32,
     /// Keyword arguments of `fit` for TensorFlow models (`epochs=5, steps_per_epoch=1000`).
     #[serde(default, deserialize_with = "null_as_empty")]
+    #[schema(nullable = true)]
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
     #[schema(max_length = 100)]
     pub tf_kwargs_fit: String,
     /// Keyword arguments of `evaluate` for TensorFlow models.
     #[serde(default, deserialize_with = "null_as_empty")]
+    #[schema(nullable = true)]
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
     #[schema(max_length = 100)]
     pub tf_kwargs_val: String,
     /// Keyword arguments of training for PyTorch models (`max_epochs=5`).
     #[serde(default, deserialize_with = "null_as_empty")]
+    #[schema(nullable = true)]
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
     #[schema(max_length = 100)]
     pub pth_kwargs_fit: String,
     /// Keyword arguments of validation for PyTorch models.
     #[serde(default, deserialize_with = "null_as_empty")]
+    #[schema(nullable = true)]
     #[validate(length(max = 100, message = "Ensure this field has no more than 100 characters."))]
     #[schema(max_length = 100)]
     pub pth_kwargs_val: String,
@@ -125,23 +129,28 @@ pub struct DeploymentInput {
     pub conf_mat_settings: Option<Option<bool>>,
     /// Optimizer of distributed training (default `adam`).
     #[serde(default, deserialize_with = "some_text")]
+    #[schema(nullable = false)]
     pub optimizer: Option<String>,
     /// Learning rate of distributed training, `decimal(7,6)` (default 0.001).
     #[serde(default, deserialize_with = "some_number")]
     #[validate(custom(function = "decimal_7_6"))]
-    #[schema(value_type = Option<f64>, minimum = -9.999999, maximum = 9.999999, multiple_of = 0.000001)]
+    #[schema(value_type = Option<f64>, nullable = false, minimum = -9.999999, maximum = 9.999999, multiple_of = 0.000001)]
     pub learning_rate: Option<f64>,
     /// Loss of distributed training (default `sparse_categorical_crossentropy`).
     #[serde(default, deserialize_with = "some_text")]
+    #[schema(nullable = false)]
     pub loss: Option<String>,
     /// Metrics of distributed training, comma-separated (default `sparse_categorical_accuracy`).
     #[serde(default, deserialize_with = "some_text")]
+    #[schema(nullable = false)]
     pub metrics: Option<String>,
     /// Incremental training on a stream.
     #[serde(default, deserialize_with = "null_as_false")]
+    #[schema(nullable = true)]
     pub incremental: bool,
     /// Incremental training without end.
     #[serde(default, deserialize_with = "null_as_false")]
+    #[schema(nullable = true)]
     pub indefinite: bool,
     /// Stream timeout in milliseconds (default 60000; may be null).
     #[serde(default, deserialize_with = "nullable_int")]
@@ -160,6 +169,7 @@ pub struct DeploymentInput {
     pub improvement: Option<Option<f64>>,
     /// Semi-supervised training.
     #[serde(default, deserialize_with = "null_as_false")]
+    #[schema(nullable = true)]
     pub unsupervised: bool,
     /// Rounds of semi-supervised training (default 5; may be null).
     #[serde(default, deserialize_with = "nullable_int")]
@@ -172,6 +182,7 @@ pub struct DeploymentInput {
     pub confidence: Option<Option<f64>>,
     /// Federated training.
     #[serde(default, deserialize_with = "null_as_false")]
+    #[schema(nullable = true)]
     pub federated: bool,
     /// Aggregation rounds (default 15; may be null).
     #[serde(default, deserialize_with = "nullable_int")]
@@ -195,6 +206,7 @@ pub struct DeploymentInput {
     pub data_restriction: Option<Option<Value>>,
     /// Blockchain-based federated aggregation.
     #[serde(default, deserialize_with = "null_as_false")]
+    #[schema(nullable = true)]
     pub blockchain: bool,
 }
 
@@ -287,15 +299,19 @@ pub struct InferenceInput {
     pub input_format: InputFormat,
     /// Decoding settings of the input records, a JSON document as text.
     #[serde(default, deserialize_with = "null_as_empty")]
+    #[schema(nullable = true)]
     pub input_config: String,
     /// Topic the inference reads.
     #[serde(default, deserialize_with = "null_as_empty")]
+    #[schema(nullable = true)]
     pub input_topic: String,
     /// Topic the inference writes its predictions to.
     #[serde(default, deserialize_with = "null_as_empty")]
+    #[schema(nullable = true)]
     pub output_topic: String,
     /// Topic towards the upper model (distributed early exit).
     #[serde(default, deserialize_with = "null_as_empty")]
+    #[schema(nullable = true)]
     pub output_upper: String,
     /// Early-exit confidence threshold of distributed models, `decimal(15,10)`.
     #[serde(default, deserialize_with = "nullable_number")]

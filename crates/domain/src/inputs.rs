@@ -203,9 +203,48 @@ pub fn id_of(v: &Value) -> Result<Option<i64>, String> {
             .filter(|n| *n >= 0)
             .map(|n| if n == 0 { None } else { Some(n) })
             .ok_or_else(|| format!("\"{s}\" is not a valid id")),
-        Value::Object(o) => o.get("id").map(id_of).unwrap_or(Ok(None)),
+        Value::Object(o) => match o.get("id") {
+            None => Ok(None),
+            Some(inner @ (Value::Object(_) | Value::Array(_) | Value::Bool(_))) => {
+                Err(format!("{inner} is not a valid id"))
+            }
+            Some(inner) => id_of(inner),
+        },
         other => Err(format!("{other} is not a valid id")),
     }
+}
+
+/// The document's schema of an [`IdRef`]: what [`id_of`] accepts — a non-negative integer, a
+/// string of digits (or blank), an object whose `id` is one of those (the web UI sends the father
+/// model itself), or `null`; `0`, blank and `null` mean none.
+pub fn id_ref_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    let number = || {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Int64)))
+            .minimum(Some(0))
+    };
+    let digits = || ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^\s*[0-9]*\s*$"));
+    let inner = OneOfBuilder::new().item(number()).item(digits()).item(ObjectBuilder::new().schema_type(Type::Null));
+    OneOfBuilder::new()
+        .item(number())
+        .item(digits())
+        .item(ObjectBuilder::new().schema_type(Type::Object).property("id", inner))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some("An id (`0` or `null`: none), a string of digits, or an object with such an `id`."))
+        .into()
+}
+
+/// The document's schema of a datasource's `deployment`: a non-blank string, or a number (sent
+/// as text).
+pub fn deployment_ref_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).pattern(Some(r"\S")))
+        .item(ObjectBuilder::new().schema_type(Type::Number))
+        .description(Some("The deployment id, as text (a number is taken as its text)."))
+        .into()
 }
 
 /// Body of `POST /models/` and `PUT /models/<id>` (docs/contract.md §3.2, §4.1).
@@ -234,10 +273,11 @@ pub struct ModelInput {
     pub imports: String,
     /// Part of a distributed chain.
     #[serde(default, deserialize_with = "null_as_false")]
+    #[schema(nullable = true)]
     pub distributed: bool,
     /// The upper model of a distributed model: an id, `{"id": …}` or null.
     #[serde(default = "no_id")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(schema_with = id_ref_schema)]
     pub father: IdRef,
 }
 
@@ -266,7 +306,7 @@ pub struct ModelPatch {
     /// Whether the model is part of a distributed chain.
     pub distributed: Option<bool>,
     /// The new upper model of a distributed model: an id, `{"id": …}` or null (keeps the current one).
-    #[schema(value_type = Option<i64>)]
+    #[schema(schema_with = id_ref_schema)]
     pub father: Option<IdRef>,
 }
 
@@ -405,7 +445,7 @@ pub struct DatasourceInput {
     /// The deployment id, as a string.
     #[serde(deserialize_with = "string_or_number")]
     #[validate(custom(function = "not_blank"))]
-    #[schema(value_type = String, min_length = 1, pattern = r"\S")]
+    #[schema(schema_with = deployment_ref_schema)]
     pub deployment: String,
     /// A JSON document, as text.
     #[serde(default)]
@@ -428,7 +468,7 @@ pub struct DatasourceInput {
     #[schema(minimum = -9.999999, maximum = 9.999999, multiple_of = 0.000001)]
     pub test_rate: Option<f64>,
     /// Number of messages in the stream.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::some_whole")]
     pub total_msg: Option<i64>,
     /// ISO 8601; naive values are UTC.
     #[validate(custom(function = "datetime_text"))]

@@ -289,10 +289,11 @@ pub struct IotDeployInput {
     /// Tokens of the devices to deploy to (at most 1000).
     #[serde(default, deserialize_with = "tokens")]
     #[validate(length(max = crate::inputs::MAX_LIST_ITEMS, message = "Ensure this field has no more than 1000 elements."))]
-    #[schema(max_items = 1000)]
+    #[schema(min_items = 1, max_items = 1000)]
     pub device_token: Vec<String>,
     /// The Berry script stored as the device's `autoexec.be`.
     #[serde(default, deserialize_with = "null_as_empty")]
+    #[schema(nullable = true)]
     #[schema(min_length = 1, pattern = r"\S")]
     pub code: String,
     /// Quantize the model to int8 (the executor reads samples of the deployment's data from Kafka).

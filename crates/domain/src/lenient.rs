@@ -81,6 +81,17 @@ pub(crate) fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D
     Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
+/// An optional whole number (`2` or `2.0`, as JSON Schema's `integer`); `null` is none.
+pub(crate) fn some_whole<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => whole(&n)
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("invalid type: number `{n}`, expected i64"))),
+        Some(other) => Err(serde::de::Error::custom(format!("invalid type: {other}, expected i64"))),
+    }
+}
+
 /// A present text of a non-nullable column: `null` is refused.
 pub(crate) fn some_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     String::deserialize(d).map(Some)

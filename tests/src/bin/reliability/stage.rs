@@ -199,7 +199,7 @@ impl Stage {
             .env("PYTORCH_TRAINING_MODEL_IMAGE", "kafkaml/pth-train:reliability")
             .env("PYTORCH_INFERENCE_MODEL_IMAGE", "kafkaml/pth-infer:reliability")
             .env("KAFKAML_IOT_BROKERS", "127.0.0.1:1883")
-            .env("RUST_LOG", "warn");
+            .env("RUST_LOG", "warn,kafkaml_api=info");
         cmd
     }
 
@@ -224,8 +224,13 @@ impl Stage {
     pub async fn launch(&mut self) {
         assert!(self.server.is_none(), "the server is already running");
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
-        let child =
-            self.command().stdout(Stdio::null()).stderr(Stdio::from(log)).spawn().expect("starting kafkaml-backend");
+        // The server logs on standard output.
+        let child = self
+            .command()
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("starting kafkaml-backend");
         self.server = Some(Server(child));
         let started = Instant::now();
         loop {
