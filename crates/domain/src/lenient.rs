@@ -83,13 +83,20 @@ pub(crate) fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D
 
 /// An optional whole number (`2` or `2.0`, as JSON Schema's `integer`); `null` is none.
 pub(crate) fn some_whole<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    match Option::<Value>::deserialize(d)? {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => whole(&n)
-            .map(Some)
-            .ok_or_else(|| serde::de::Error::custom(format!("invalid type: number `{n}`, expected i64"))),
-        Some(other) => Err(serde::de::Error::custom(format!("invalid type: {other}, expected i64"))),
-    }
+    use serde::de::{Error, Unexpected};
+    let v = Option::<Value>::deserialize(d)?;
+    let unexpected = match &v {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => match whole(n) {
+            Some(n) => return Ok(Some(n)),
+            None => Unexpected::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Some(Value::String(s)) => Unexpected::Str(s),
+        Some(Value::Bool(b)) => Unexpected::Bool(*b),
+        Some(Value::Array(_)) => Unexpected::Seq,
+        Some(Value::Object(_)) => Unexpected::Map,
+    };
+    Err(D::Error::invalid_type(unexpected, &"i64"))
 }
 
 /// A present text of a non-nullable column: `null` is refused.
