@@ -10,7 +10,7 @@ use kafkaml_tests::fake_kube::FakeKube;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::stage::{Answer, Stage, Tally, NAMESPACE};
+use crate::stage::{deployment_body, Answer, Stage, Tally, NAMESPACE};
 use crate::Report;
 
 /// Runs `n` requests at once; `make(i)` gives each one's method, path and body.
@@ -162,13 +162,7 @@ pub async fn run(stage: &Stage, n: usize, report: &mut Report) {
     // Deployments: each one's results, and one Job per result, or nothing at all.
     let answers = burst(stage, n, |i| {
         let c = configurations[i % configurations.len()];
-        (
-            Method::POST,
-            "/deployments/".into(),
-            Some(json!({"configuration": c, "batch": 10, "gpumem": 0,
-            "tf_kwargs_fit": "epochs=1", "tf_kwargs_val": "", "pth_kwargs_fit": "", "pth_kwargs_val": "",
-            "unsupervised": false, "incremental": false, "federated": false, "conf_mat_settings": false})),
-        )
+        (Method::POST, "/deployments/".into(), Some(deployment_body(c)))
     })
     .await;
     let created = record(report, "POST /deployments/", &answers).count(|s| s == 201);

@@ -7,16 +7,14 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::concurrency::{orphans, result_urls, upload_form};
-use crate::stage::{Stage, NAMESPACE};
+use crate::stage::{deployment_body, model_body, Stage, NAMESPACE};
 use crate::Report;
 
 pub async fn run(stage: &mut Stage, report: &mut Report) {
     report.section(format!("crash on {}", stage.db.name()));
     let mut models = Vec::new();
     for name in ["c1", "c2", "c3"] {
-        let a = stage
-            .post("/models/", &json!({"name": name, "code": "model = build()", "framework": "tf", "distributed": false, "imports": "", "description": ""}))
-            .await;
+        let a = stage.post("/models/", &model_body(name)).await;
         assert_eq!(a.status, 201, "{}", a.body);
     }
     for m in stage.list("/models/").await {
@@ -30,12 +28,6 @@ pub async fn run(stage: &mut Stage, report: &mut Report) {
     during_deployment(stage, report, configuration, false).await;
     during_deployment(stage, report, configuration, true).await;
     orphans(stage, report);
-}
-
-fn deployment_body(configuration: i64) -> serde_json::Value {
-    json!({"configuration": configuration, "batch": 10, "gpumem": 0, "tf_kwargs_fit": "epochs=1", "tf_kwargs_val": "",
-        "pth_kwargs_fit": "", "pth_kwargs_val": "", "unsupervised": false, "incremental": false, "federated": false,
-        "conf_mat_settings": false})
 }
 
 /// A training pod streams its model slowly; the server is killed half-way and started again.

@@ -11,23 +11,13 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::concurrency::{job_of, result_urls};
-use crate::stage::{Answer, Stage, Tally, NAMESPACE, SERVICE_TIMEOUT_SECS};
+use crate::stage::{deployment_body, model_body, Answer, Stage, Tally, NAMESPACE, SERVICE_TIMEOUT_SECS};
 use crate::Report;
 
 /// A bound on a request that meets a fault: the service's timeout and a margin for retries of
 /// idempotent calls and for the answer itself.
 fn bound() -> Duration {
     Duration::from_secs(3 * SERVICE_TIMEOUT_SECS + 2)
-}
-
-fn deployment_body(configuration: i64) -> Value {
-    json!({"configuration": configuration, "batch": 10, "gpumem": 0, "tf_kwargs_fit": "epochs=1", "tf_kwargs_val": "",
-        "pth_kwargs_fit": "", "pth_kwargs_val": "", "unsupervised": false, "incremental": false, "federated": false,
-        "conf_mat_settings": false})
-}
-
-fn model_body(name: &str) -> Value {
-    json!({"name": name, "code": "model = build()", "framework": "tf", "distributed": false, "imports": "", "description": ""})
 }
 
 /// An answer to a request made during a fault: within the bound, and one of `allowed`.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::stage::Stage;
+use crate::stage::{deployment_body, Stage};
 use crate::{Counts, Report};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -46,14 +46,7 @@ pub async fn run(stage: &Stage, counts: &Counts, report: &mut Report) {
     let configurations: Vec<i64> =
         stage.list("/configurations/").await.iter().filter_map(|c| c["id"].as_i64()).collect();
     for c in &configurations {
-        let a = stage
-            .post(
-                "/deployments/",
-                &json!({"configuration": c, "batch": 10, "gpumem": 0, "tf_kwargs_fit": "epochs=1",
-                "tf_kwargs_val": "", "pth_kwargs_fit": "", "pth_kwargs_val": "", "unsupervised": false,
-                "incremental": false, "federated": false, "conf_mat_settings": false}),
-            )
-            .await;
+        let a = stage.post("/deployments/", &deployment_body(*c)).await;
         assert_eq!(a.status, 201, "{}", a.body);
     }
     let deployments: Vec<i64> = stage.list("/deployments/").await.iter().filter_map(|d| d["id"].as_i64()).collect();

@@ -371,6 +371,20 @@ impl Stage {
     }
 }
 
+/// The body of `POST /deployments/` for a classic training of `configuration`, as the web UI
+/// sends it.
+pub fn deployment_body(configuration: i64) -> Value {
+    serde_json::json!({"configuration": configuration, "batch": 10, "gpumem": 0, "tf_kwargs_fit": "epochs=1",
+        "tf_kwargs_val": "", "pth_kwargs_fit": "", "pth_kwargs_val": "", "unsupervised": false, "incremental": false,
+        "federated": false, "conf_mat_settings": false})
+}
+
+/// The body of `POST /models/` for a TensorFlow model named `name`.
+pub fn model_body(name: &str) -> Value {
+    serde_json::json!({"name": name, "code": "model = build()", "framework": "tf", "distributed": false,
+        "imports": "", "description": ""})
+}
+
 /// A summary of answers: how many of each status, and the slowest.
 #[derive(Debug, Default)]
 pub struct Tally {
