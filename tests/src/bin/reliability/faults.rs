@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use kafkaml_tests::fake_kube::{FakeKube, Kind};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::concurrency::{job_of, result_urls};
 use crate::stage::{deployment_body, model_body, Answer, Stage, Tally, NAMESPACE, SERVICE_TIMEOUT_SECS};
