@@ -35,43 +35,40 @@ fn ids(list: &[Value]) -> Vec<i64> {
     list.iter().filter_map(|o| o["id"].as_i64()).collect()
 }
 
-/// The `RESULT_URL` of each training Job the fake cluster holds, by result id.
-pub fn result_urls(stage: &Stage) -> HashMap<i64, String> {
-    let mut urls = HashMap::new();
-    for job in stage.kube.jobs(NAMESPACE) {
-        let spec = job.spec.and_then(|s| s.template.spec);
-        for container in spec.map(|s| s.containers).unwrap_or_default() {
-            for var in container.env.unwrap_or_default() {
-                if var.name == "RESULT_URL" {
-                    let url = var.value.unwrap_or_default();
-                    let id = url
-                        .split("/results/")
-                        .nth(1)
-                        .and_then(|r| r.split(['?', '/']).next())
-                        .and_then(|r| r.parse().ok());
-                    if let Some(id) = id {
-                        urls.insert(id, url);
-                    }
-                }
+/// A training Job of the fake cluster: its name, its `RESULT_URL` and whether it has ended.
+pub struct TrainingJob {
+    pub name: String,
+    pub url: String,
+    pub ended: bool,
+}
+
+/// The training Jobs the fake cluster holds, by the result their `RESULT_URL` names.
+pub fn training_jobs(kube: &FakeKube) -> HashMap<i64, TrainingJob> {
+    let mut jobs = HashMap::new();
+    for job in kube.jobs(NAMESPACE) {
+        let ended = ended(&job);
+        let name = job.metadata.name.clone().unwrap_or_default();
+        let containers = job.spec.and_then(|s| s.template.spec).map(|s| s.containers).unwrap_or_default();
+        for var in containers.into_iter().flat_map(|c| c.env.unwrap_or_default()) {
+            let Some(url) = var.value.filter(|_| var.name == "RESULT_URL") else { continue };
+            let id =
+                url.split("/results/").nth(1).and_then(|r| r.split(['?', '/']).next()).and_then(|r| r.parse().ok());
+            if let Some(id) = id {
+                jobs.insert(id, TrainingJob { name: name.clone(), url, ended });
             }
         }
     }
-    urls
+    jobs
+}
+
+/// The `RESULT_URL` of each training Job the fake cluster holds, by result id.
+pub fn result_urls(stage: &Stage) -> HashMap<i64, String> {
+    training_jobs(&stage.kube).into_iter().map(|(id, job)| (id, job.url)).collect()
 }
 
 /// The name of the training Job of `result` (the Job whose `RESULT_URL` names it).
 pub fn job_of(kube: &FakeKube, result: i64) -> String {
-    kube.jobs(NAMESPACE)
-        .into_iter()
-        .find(|j| {
-            let containers = j.spec.as_ref().and_then(|s| s.template.spec.as_ref()).map(|s| s.containers.clone());
-            containers.unwrap_or_default().iter().flat_map(|c| c.env.clone().unwrap_or_default()).any(|v| {
-                v.name == "RESULT_URL"
-                    && v.value.as_deref().unwrap_or_default().contains(&format!("/results/{result}?"))
-            })
-        })
-        .and_then(|j| j.metadata.name)
-        .expect("the result's Job")
+    training_jobs(kube).remove(&result).map(|job| job.name).expect("the result's Job")
 }
 
 /// What the Job controller does when a training pod exits after its upload: the Job completes.
@@ -381,15 +378,11 @@ pub fn orphans(stage: &Stage, report: &mut Report) {
         stray_files.is_empty(),
         format!("{} files in trained/ without their result: {stray_files:?}", stray_files.len()),
     );
-    let stray_jobs: Vec<String> = stage
-        .kube
-        .jobs(NAMESPACE)
+    // Running Jobs whose result row is gone (an ended Job is removed by its time-to-live).
+    let stray_jobs: Vec<String> = training_jobs(&stage.kube)
         .into_iter()
-        .filter(|j| !ended(j))
-        .filter_map(|j| j.metadata.name)
-        .filter(|name| {
-            !result_urls(stage).iter().any(|(id, _)| results.contains(id) && job_of(&stage.kube, *id) == *name)
-        })
+        .filter(|(id, job)| !job.ended && !results.contains(id))
+        .map(|(_, job)| job.name)
         .collect();
     report.check(
         stray_jobs.is_empty(),

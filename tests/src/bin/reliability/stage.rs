@@ -301,36 +301,19 @@ impl Stage {
 
     /// The single integer a SQL query returns (`SELECT COUNT(*) …`).
     pub fn count(&self, sql: &str) -> i64 {
-        use diesel::sql_types::BigInt;
-        use diesel::RunQueryDsl;
-        #[derive(diesel::QueryableByName)]
-        struct N {
-            #[diesel(sql_type = BigInt)]
-            n: i64,
-        }
-        let query = format!("SELECT CAST(({sql}) AS BIGINT) AS n");
-        let rows: Vec<N> =
-            kafkaml_persistence::with_conn!(&mut self.connect(), |c| diesel::sql_query(&query).load(c).unwrap());
-        rows[0].n
+        scalar(&mut self.connect(), sql)
     }
 
     /// Ends every connection the server holds to its PostgreSQL database (`pg_terminate_backend`).
     pub fn terminate_backends(&self) -> i64 {
         let name = &self.pg.as_ref().expect("a PostgreSQL stage").name;
-        let mut admin = postgres_admin().unwrap();
-        use diesel::sql_types::BigInt;
-        use diesel::RunQueryDsl;
-        #[derive(diesel::QueryableByName)]
-        struct N {
-            #[diesel(sql_type = BigInt)]
-            n: i64,
-        }
-        let query = format!(
-            "SELECT COUNT(*) AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE datname = '{name}' AND pid <> pg_backend_pid()) t"
-        );
-        let rows: Vec<N> = kafkaml_persistence::with_conn!(&mut admin, |c| diesel::sql_query(&query).load(c).unwrap());
-        rows[0].n
+        scalar(
+            &mut postgres_admin().unwrap(),
+            &format!(
+                "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = '{name}' AND pid <> pg_backend_pid()) t"
+            ),
+        )
     }
 
     /// The server's resident memory and its peak, in KiB (`/proc/<pid>/status`).
@@ -383,6 +366,19 @@ pub fn deployment_body(configuration: i64) -> Value {
 pub fn model_body(name: &str) -> Value {
     serde_json::json!({"name": name, "code": "model = build()", "framework": "tf", "distributed": false,
         "imports": "", "description": ""})
+}
+
+/// The single integer a SQL query returns.
+fn scalar(conn: &mut DbConnection, sql: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let query = format!("SELECT CAST(({sql}) AS BIGINT) AS n");
+    let rows: Vec<N> = kafkaml_persistence::with_conn!(conn, |c| diesel::sql_query(&query).load(c).unwrap());
+    rows[0].n
 }
 
 /// A summary of answers: how many of each status, and the slowest.
